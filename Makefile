@@ -1,0 +1,58 @@
+# wahost — run `make help` for the targets.
+
+GO        ?= go
+BIN       ?= bin/wahost
+FUZZTIME  ?= 10s
+# The default policy's module is built reproducibly: same source and Go
+# version, same bytes.
+WASM_FLAGS = -buildmode=c-shared -trimpath -buildvcs=false -ldflags="-s -w -buildid="
+DEFAULT_WASM = policies/builtin/default.wasm
+
+.DEFAULT_GOAL := help
+.PHONY: help build run test vet bench policies verify check fuzz services
+
+help: ## Show this help
+	@awk 'BEGIN{FS=":.*## "} /^[a-z][a-z-]*:.*## /{printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+build: ## Build bin/wahost (static, no cgo)
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/wahost
+
+run: build ## Run wahost on its embedded defaults (SQLite under ./data, in-memory cache, built-in policy)
+	./$(BIN) serve
+
+test: vet verify ## Run every test: vet, the module check, go test -race, policy scenarios, brief fuzzing
+	$(GO) test -race -count=1 ./...
+	$(GO) run ./cmd/wahost policy test --policy builtin:default policies/default/scenarios/*.json
+	$(MAKE) --no-print-directory fuzz
+
+vet: ## Run go vet
+	$(GO) vet ./...
+
+bench: ## Run the benchmarks (policy runtime, default policy WASM vs native, storage)
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+policies: ## Rebuild the embedded default policy module from policies/default
+	GOOS=wasip1 GOARCH=wasm $(GO) build $(WASM_FLAGS) -o $(DEFAULT_WASM) ./policies/default/wasm
+
+verify: ## Fail if the committed default policy module differs from a fresh build
+	@tmp=$$(mktemp -d) && trap 'rm -rf $$tmp' EXIT && \
+	GOOS=wasip1 GOARCH=wasm $(GO) build $(WASM_FLAGS) -o $$tmp/default.wasm ./policies/default/wasm && \
+	if cmp -s $$tmp/default.wasm $(DEFAULT_WASM); then echo "verify: $(DEFAULT_WASM) matches its source"; \
+	else echo "verify: $(DEFAULT_WASM) is stale: run 'make policies' and commit it" >&2; exit 1; fi
+
+fuzz: ## Run every fuzz target for FUZZTIME (default 10s)
+	@grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u | while read -r dir; do \
+	  for target in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go | cut -d' ' -f2); do \
+	    echo "fuzz: $$dir $$target ($(FUZZTIME))"; \
+	    out=$$($(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$dir 2>&1) || { echo "$$out"; exit 1; }; \
+	  done; \
+	done
+
+check: ## Fail on unformatted code, vet findings, an untidy go.mod or a stale module
+	@test -z "$$(gofmt -l .)" || { echo "gofmt would change:"; gofmt -l .; exit 1; }
+	$(GO) vet ./...
+	$(GO) mod tidy -diff
+	$(MAKE) --no-print-directory verify
+
+services: ## Make sure PostgreSQL and Redis are up (installs them with apt-get if missing)
+	bash .ci/services

@@ -1,0 +1,239 @@
+package abi
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Decision is a policy's answer: reconnect after a delay, with an
+// escalation step, or log the session out with a cleanup scope.
+type Decision struct {
+	// V is the document version, DocVersion.
+	V int
+	// Action is ActionReconnect or ActionLogout.
+	Action Action
+	// DelayMS is, for a reconnect, how long to wait first in milliseconds.
+	DelayMS int64
+	// Step is, for a reconnect, the escalation step to carry out first
+	// (StepReconnect … StepRecreate). Omitted means StepReconnect.
+	Step int
+	// Cleanup is, for a logout, where the session's data is removed.
+	Cleanup Scope
+	// End is, for a logout, how the session ends: EndClosed (the default),
+	// EndQRLimit or EndConflict. It selects the webhooks the host sends.
+	End End
+	// QRCount, when not nil, sets the instance's QR counter (the seed's
+	// rule lowers it after a temporary drop in the QR phase).
+	QRCount *int
+	// Rule names the policy rule that decided, for metrics and replays:
+	// up to 64 bytes of [a-z0-9_.-].
+	Rule string
+	// Reason is a short human-readable explanation.
+	Reason string
+}
+
+// End is how a logout ends the session.
+type End string
+
+// The endings of a logout.
+const (
+	// EndClosed is a permanent disconnection: status.instance "closed".
+	EndClosed End = "closed"
+	// EndQRLimit ends a login whose QR codes reached the limit:
+	// qrcode.updated "QR code limit reached", connection.update "refused".
+	EndQRLimit End = "qr_limit"
+	// EndConflict ends a session in a multi-device conflict: a
+	// multidevice.conflict webhook, then a forced logout.
+	EndConflict End = "conflict"
+)
+
+// Scope is a set of places a logout cleans.
+type Scope uint8
+
+// The cleanup scopes.
+const (
+	ScopeSession Scope = 1 << iota // whatsmeow's device keys and session rows
+	ScopeCache                     // the instance's cache keys
+	ScopeFiles                     // the instance's directory under the data directory
+)
+
+// ScopeAll is every scope.
+const ScopeAll = ScopeSession | ScopeCache | ScopeFiles
+
+var scopeNames = [...]struct {
+	s    Scope
+	name string
+}{{ScopeSession, "session"}, {ScopeCache, "cache"}, {ScopeFiles, "files"}}
+
+// Names returns the scope's members in canonical order.
+func (s Scope) Names() []string {
+	var out []string
+	for _, n := range scopeNames {
+		if s&n.s != 0 {
+			out = append(out, n.name)
+		}
+	}
+	return out
+}
+
+// String renders the scope as "session,cache", or "none".
+func (s Scope) String() string {
+	if s == 0 {
+		return "none"
+	}
+	return strings.Join(s.Names(), ",")
+}
+
+// ParseScope maps a scope name to its Scope.
+func ParseScope(name string) (Scope, error) {
+	for _, n := range scopeNames {
+		if n.name == name {
+			return n.s, nil
+		}
+	}
+	return 0, fmt.Errorf("%w %q (want session, cache or files)", ErrUnknownScope, name)
+}
+
+// Decoding and validation outcomes callers may branch on.
+var (
+	ErrUnknownAction = errors.New("unknown action")
+	ErrUnknownScope  = errors.New("unknown cleanup scope")
+	ErrInvalid       = errors.New("invalid decision")
+)
+
+// AppendJSON appends the decision document to b.
+func (d *Decision) AppendJSON(b []byte) []byte {
+	b = append(b, '{')
+	b = appendIntField(b, "v", int64(d.V))
+	b = appendStringField(b, "action", string(d.Action))
+	switch d.Action {
+	case ActionReconnect:
+		b = appendIntField(b, "delay_ms", d.DelayMS)
+		b = appendIntField(b, "step", int64(d.Step))
+	case ActionLogout:
+		b = append(appendKey(b, "cleanup"), '[')
+		for i, n := range d.Cleanup.Names() {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, n)
+		}
+		b = append(b, ']')
+		if d.End != "" {
+			b = appendStringField(b, "end", string(d.End))
+		}
+	}
+	if d.QRCount != nil {
+		b = appendIntField(b, "qr_count", int64(*d.QRCount))
+	}
+	if d.Rule != "" {
+		b = appendStringField(b, "rule", d.Rule)
+	}
+	b = appendStringField(b, "reason", d.Reason)
+	return append(b, '}')
+}
+
+// MarshalJSON implements json.Marshaler with the lean encoder.
+func (d Decision) MarshalJSON() ([]byte, error) { return d.AppendJSON(nil), nil }
+
+// UnmarshalJSON implements json.Unmarshaler with DecodeDecision.
+func (d *Decision) UnmarshalJSON(b []byte) error {
+	v, err := DecodeDecision(b)
+	if err == nil {
+		*d = v
+	}
+	return err
+}
+
+// DecodeDecision parses a decision document strictly: fields of the wrong
+// type, unknown actions, scopes or endings, and repeated fields are errors;
+// unknown fields are ignored so that minor versions can add some. It does
+// not check limits: see Validate.
+func DecodeDecision(data []byte) (Decision, error) {
+	var d Decision
+	var seen uint16
+	r := reader{b: data}
+	err := r.openObject()
+	for first := true; err == nil; first = false {
+		var key []byte
+		var ok bool
+		if key, ok, err = r.member(first); err != nil || !ok {
+			break
+		}
+		if bit, known := decisionFields[string(key)]; known {
+			if seen&bit != 0 {
+				err = &FieldError{Field: string(key), Err: errors.New("repeated")}
+				break
+			}
+			seen |= bit
+		}
+		switch string(key) {
+		case "v":
+			d.V, err = r.smallInt()
+		case "action":
+			var s []byte
+			if s, err = r.rawString(); err == nil {
+				d.Action = internAction(s)
+			}
+		case "delay_ms":
+			d.DelayMS, err = r.int()
+		case "step":
+			d.Step, err = r.smallInt()
+		case "cleanup":
+			d.Cleanup, err = decodeScope(&r)
+		case "end":
+			var s string
+			s, err = r.str()
+			d.End = End(s)
+		case "qr_count":
+			var n int
+			if n, err = r.smallInt(); err == nil {
+				d.QRCount = &n
+			}
+		case "rule":
+			d.Rule, err = r.str()
+		case "reason":
+			d.Reason, err = r.str()
+		default:
+			err = r.skip(0)
+		}
+		if err != nil {
+			err = fieldError(string(key), err)
+		}
+	}
+	if err == nil {
+		err = r.end()
+	}
+	if err != nil {
+		return Decision{}, fmt.Errorf("decoding decision: %w", err)
+	}
+	if seen&decisionFields["v"] == 0 || d.V != DocVersion {
+		return Decision{}, fmt.Errorf("decoding decision: %w: v=%d, want %d", ErrVersion, d.V, DocVersion)
+	}
+	return d, nil
+}
+
+var decisionFields = map[string]uint16{
+	"v": 1, "action": 2, "delay_ms": 4, "step": 8, "cleanup": 16, "end": 32,
+	"qr_count": 64, "rule": 128, "reason": 256,
+}
+
+func decodeScope(r *reader) (Scope, error) {
+	var s Scope
+	err := r.openArray()
+	for first := true; err == nil; first = false {
+		var more bool
+		if more, err = r.element(first); err != nil || !more {
+			break
+		}
+		var name []byte
+		if name, err = r.rawString(); err != nil {
+			break
+		}
+		var one Scope
+		one, err = ParseScope(string(name))
+		s |= one
+	}
+	return s, err
+}

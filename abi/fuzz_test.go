@@ -1,0 +1,49 @@
+package abi_test
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/wahost/wahost/abi"
+)
+
+func FuzzDecodeDecision(f *testing.F) {
+	f.Add([]byte(`{"v":1,"action":"reconnect","delay_ms":2000,"step":2,"rule":"backoff","reason":"x"}`))
+	f.Add([]byte(`{"v":1,"action":"logout","cleanup":["session","cache","files"],"end":"qr_limit","qr_count":0}`))
+	f.Add([]byte(`{"v":1.0,"action":"reconnect","delay_ms":2e3,"reason":"\u00e9\ud83d\ude00"}`))
+	f.Add([]byte(`[{"v":1}]`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d, err := abi.ParseDecision(data, abi.Limits{})
+		if err != nil {
+			return
+		}
+		// A valid decision survives a round trip through the encoder.
+		again, err := abi.ParseDecision(d.AppendJSON(nil), abi.Limits{})
+		if err != nil {
+			t.Fatalf("re-encoded decision rejected: %v", err)
+		}
+		if !reflect.DeepEqual(d, again) {
+			t.Fatalf("round trip changed %+v into %+v", d, again)
+		}
+	})
+}
+
+func FuzzDecodeInput(f *testing.F) {
+	f.Add(abi.SelfTestInput(nil).AppendJSON(nil))
+	f.Add(sampleInput().AppendJSON(nil))
+	f.Add([]byte(`{"v":1,"history":[{"at_ms":1,"kind":"x","code":1,"action":"y"}],"settings":{"a":[{}]}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var in abi.Input
+		if err := abi.DecodeInput(data, &in); err != nil {
+			return
+		}
+		var again abi.Input
+		if err := abi.DecodeInput(in.AppendJSON(nil), &again); err != nil {
+			t.Fatalf("re-encoded input rejected: %v", err)
+		}
+		in.Settings, again.Settings = nil, nil // raw bytes, compared below
+		if !reflect.DeepEqual(in, again) {
+			t.Fatalf("round trip changed %+v into %+v", in, again)
+		}
+	})
+}

@@ -1,0 +1,375 @@
+package abi
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Input is the document a policy receives on every disconnect. It carries
+// everything the policy may use, so a decision is a pure function of it:
+// deterministic, replayable and testable.
+type Input struct {
+	// V is the document version, DocVersion.
+	V int
+	// NowMS is the host's wall clock in Unix milliseconds. Policies use it
+	// instead of a clock of their own.
+	NowMS int64
+	// JitterSeed is a random number in [0, 2^32) drawn by the host for this
+	// decision; policies derive jitter from it (see Jitter) so that a
+	// replayed input yields the same decision.
+	JitterSeed uint32
+	// Instance describes the session that dropped.
+	Instance Instance
+	// Event is what happened.
+	Event Event
+	// Attempt is the consecutive attempt number: 1 for the first disconnect
+	// since the session was last open, 2 for the next, and so on.
+	Attempt int
+	// Step is the escalation step reached so far in this run of attempts
+	// (0 when none was taken yet, else one of the Step constants).
+	Step int
+	// History lists the instance's disconnects of the last 24 hours, oldest
+	// first, not including this one.
+	History []HistoryEntry
+	// Settings is the policy's settings from the host's config: a JSON
+	// object, {} when none are configured.
+	Settings Settings
+}
+
+// Instance describes the session a decision is about.
+type Instance struct {
+	ID   string
+	Name string
+	// Phase is where the session was when the event happened.
+	Phase Phase
+	// QRCount is how many QR codes were shown in the current login, and
+	// QRLimit the most the host's config allows (0 = no limit).
+	QRCount int
+	QRLimit int
+	// ConnectedMS is how long the session had been open before the event,
+	// in milliseconds (0 if it never opened).
+	ConnectedMS int64
+}
+
+// Phase is the life-cycle phase of a session.
+type Phase string
+
+// The phases of a session.
+const (
+	PhaseQR         Phase = "qr"         // showing QR codes, waiting for a scan
+	PhasePairing    Phase = "pairing"    // waiting for a phone-code pairing
+	PhaseConnecting Phase = "connecting" // paired, connecting or logging in
+	PhaseOpen       Phase = "open"       // logged in
+)
+
+// Event is what happened to the session.
+type Event struct {
+	// Kind is one of the Kind constants. Policies should treat a kind they
+	// do not know by its Code: new kinds may appear in a minor version.
+	Kind Kind
+	// Code is the Baileys-compatible status code (428, 408, 440, 401, 403,
+	// 402, 406, 500, 515, 411, 503, or another failure code).
+	Code int
+	// Raw is whatsmeow's own rendering of the event or error.
+	Raw string
+	// Message is a human-readable description.
+	Message string
+	// Cause is the network cause of a connect error, CauseNone otherwise.
+	Cause Cause
+	// ExpireMS is, for a temporary ban, how long until it expires in
+	// milliseconds (0 when unknown or not a ban).
+	ExpireMS int64
+	// BanCode is whatsmeow's temporary-ban reason code (101–106), 0 if none.
+	BanCode int
+}
+
+// HistoryEntry is one earlier disconnect of the same instance.
+type HistoryEntry struct {
+	AtMS   int64
+	Kind   Kind
+	Code   int
+	Action Action
+	Step   int
+}
+
+// MaxHistory is the most history entries the host sends.
+const MaxHistory = 1024
+
+// AppendJSON appends the input document to b.
+func (in *Input) AppendJSON(b []byte) []byte {
+	b = append(b, '{')
+	b = appendIntField(b, "v", int64(in.V))
+	b = appendIntField(b, "now_ms", in.NowMS)
+	b = appendIntField(b, "jitter_seed", int64(in.JitterSeed))
+	b = append(appendKey(b, "instance"), '{')
+	b = appendStringField(b, "id", in.Instance.ID)
+	b = appendStringField(b, "name", in.Instance.Name)
+	b = appendStringField(b, "phase", string(in.Instance.Phase))
+	b = appendIntField(b, "qr_count", int64(in.Instance.QRCount))
+	b = appendIntField(b, "qr_limit", int64(in.Instance.QRLimit))
+	b = appendIntField(b, "connected_ms", in.Instance.ConnectedMS)
+	b = append(b, '}')
+	b = append(appendKey(b, "event"), '{')
+	b = appendStringField(b, "kind", string(in.Event.Kind))
+	b = appendIntField(b, "code", int64(in.Event.Code))
+	b = appendStringField(b, "raw", in.Event.Raw)
+	b = appendStringField(b, "message", in.Event.Message)
+	b = appendStringField(b, "cause", string(in.Event.Cause.orNone()))
+	if in.Event.ExpireMS != 0 {
+		b = appendIntField(b, "expire_ms", in.Event.ExpireMS)
+	}
+	if in.Event.BanCode != 0 {
+		b = appendIntField(b, "ban_code", int64(in.Event.BanCode))
+	}
+	b = append(b, '}')
+	b = appendIntField(b, "attempt", int64(in.Attempt))
+	b = appendIntField(b, "step", int64(in.Step))
+	b = append(appendKey(b, "history"), '[')
+	for i := range in.History {
+		h := &in.History[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '{')
+		b = appendIntField(b, "at_ms", h.AtMS)
+		b = appendStringField(b, "kind", string(h.Kind))
+		b = appendIntField(b, "code", int64(h.Code))
+		b = appendStringField(b, "action", string(h.Action))
+		b = appendIntField(b, "step", int64(h.Step))
+		b = append(b, '}')
+	}
+	b = append(b, ']')
+	b = appendKey(b, "settings")
+	if len(in.Settings) == 0 {
+		b = append(b, '{', '}')
+	} else {
+		b = append(b, in.Settings...)
+	}
+	return append(b, '}')
+}
+
+// MarshalJSON implements json.Marshaler with the lean encoder.
+func (in *Input) MarshalJSON() ([]byte, error) { return in.AppendJSON(nil), nil }
+
+// UnmarshalJSON implements json.Unmarshaler with DecodeInput.
+func (in *Input) UnmarshalJSON(b []byte) error { return DecodeInput(b, in) }
+
+// ErrVersion is returned for a document whose "v" this package does not
+// implement.
+var ErrVersion = errors.New("unsupported document version")
+
+// DecodeInput parses an input document into in, reusing in.History's
+// storage. Unknown fields are ignored; a field of the wrong type is an
+// error. Strings are copied; Settings alias data.
+func DecodeInput(data []byte, in *Input) error { return decodeInput(data, in, false) }
+
+// DecodeInputNoCopy is DecodeInput with strings that alias data instead of
+// copying it: no allocation, for a caller that neither changes data nor
+// keeps in past its next use of data (a policy guest decoding its input
+// buffer).
+func DecodeInputNoCopy(data []byte, in *Input) error { return decodeInput(data, in, true) }
+
+func decodeInput(data []byte, in *Input, alias bool) error {
+	hist := in.History[:0]
+	*in = Input{History: hist}
+	r := reader{b: data, alias: alias}
+	seenV := false
+	err := r.openObject()
+	for first := true; err == nil; first = false {
+		var key []byte
+		var ok bool
+		if key, ok, err = r.member(first); err != nil || !ok {
+			break
+		}
+		switch string(key) {
+		case "v":
+			var v int64
+			v, err = r.int()
+			in.V, seenV = int(v), true
+		case "now_ms":
+			in.NowMS, err = r.int()
+		case "jitter_seed":
+			var v int64
+			if v, err = r.int(); err == nil && (v < 0 || v > 1<<32-1) {
+				err = fmt.Errorf("jitter_seed %d out of range [0, 2^32)", v)
+			}
+			in.JitterSeed = uint32(v)
+		case "instance":
+			err = decodeInstance(&r, &in.Instance)
+		case "event":
+			err = decodeEvent(&r, &in.Event)
+		case "attempt":
+			in.Attempt, err = r.smallInt()
+		case "step":
+			in.Step, err = r.smallInt()
+		case "history":
+			in.History, err = decodeHistory(&r, in.History)
+		case "settings":
+			in.Settings, err = decodeSettings(&r)
+		default:
+			err = r.skip(0)
+		}
+		if err != nil {
+			err = fieldError(string(key), err)
+		}
+	}
+	if err == nil {
+		err = r.end()
+	}
+	if err != nil {
+		return fmt.Errorf("decoding input: %w", err)
+	}
+	if !seenV || in.V != DocVersion {
+		return fmt.Errorf("decoding input: %w: v=%d, want %d", ErrVersion, in.V, DocVersion)
+	}
+	in.Event.Cause = in.Event.Cause.orNone()
+	return nil
+}
+
+func decodeInstance(r *reader, inst *Instance) error {
+	err := r.openObject()
+	for first := true; err == nil; first = false {
+		var key []byte
+		var ok bool
+		if key, ok, err = r.member(first); err != nil || !ok {
+			break
+		}
+		switch string(key) {
+		case "id":
+			inst.ID, err = r.str()
+		case "name":
+			inst.Name, err = r.str()
+		case "phase":
+			var s []byte
+			s, err = r.rawString()
+			inst.Phase = internPhase(s)
+		case "qr_count":
+			inst.QRCount, err = r.smallInt()
+		case "qr_limit":
+			inst.QRLimit, err = r.smallInt()
+		case "connected_ms":
+			inst.ConnectedMS, err = r.int()
+		default:
+			err = r.skip(0)
+		}
+		if err != nil {
+			err = fieldError(string(key), err)
+		}
+	}
+	return err
+}
+
+func decodeEvent(r *reader, ev *Event) error {
+	err := r.openObject()
+	for first := true; err == nil; first = false {
+		var key []byte
+		var ok bool
+		if key, ok, err = r.member(first); err != nil || !ok {
+			break
+		}
+		switch string(key) {
+		case "kind":
+			var s []byte
+			s, err = r.rawString()
+			ev.Kind = internKind(s)
+		case "code":
+			ev.Code, err = r.smallInt()
+		case "raw":
+			ev.Raw, err = r.str()
+		case "message":
+			ev.Message, err = r.str()
+		case "cause":
+			var s []byte
+			s, err = r.rawString()
+			ev.Cause = internCause(s)
+		case "expire_ms":
+			ev.ExpireMS, err = r.int()
+		case "ban_code":
+			ev.BanCode, err = r.smallInt()
+		default:
+			err = r.skip(0)
+		}
+		if err != nil {
+			err = fieldError(string(key), err)
+		}
+	}
+	return err
+}
+
+func decodeHistory(r *reader, hist []HistoryEntry) ([]HistoryEntry, error) {
+	err := r.openArray()
+	for first := true; err == nil; first = false {
+		var more bool
+		if more, err = r.element(first); err != nil || !more {
+			break
+		}
+		if len(hist) >= MaxHistory {
+			return hist, fmt.Errorf("more than %d entries", MaxHistory)
+		}
+		hist = append(hist, HistoryEntry{})
+		err = decodeHistoryEntry(r, &hist[len(hist)-1])
+	}
+	return hist, err
+}
+
+func decodeHistoryEntry(r *reader, h *HistoryEntry) error {
+	err := r.openObject()
+	for first := true; err == nil; first = false {
+		var key []byte
+		var ok bool
+		if key, ok, err = r.member(first); err != nil || !ok {
+			break
+		}
+		switch string(key) {
+		case "at_ms":
+			h.AtMS, err = r.int()
+		case "kind":
+			var s []byte
+			s, err = r.rawString()
+			h.Kind = internKind(s)
+		case "code":
+			h.Code, err = r.smallInt()
+		case "action":
+			var s []byte
+			s, err = r.rawString()
+			h.Action = internAction(s)
+		case "step":
+			h.Step, err = r.smallInt()
+		default:
+			err = r.skip(0)
+		}
+		if err != nil {
+			err = fieldError(string(key), err)
+		}
+	}
+	return err
+}
+
+// smallInt reads an integer that must fit in 32 bits.
+func (r *reader) smallInt() (int, error) {
+	v, err := r.int()
+	if err == nil && (v < -1<<31 || v > 1<<31-1) {
+		err = fmt.Errorf("%d out of 32-bit range", v)
+	}
+	return int(v), err
+}
+
+// A FieldError names the document field a decoding error is about.
+type FieldError struct {
+	Field string
+	Err   error
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Err.Error() }
+func (e *FieldError) Unwrap() error { return e.Err }
+
+func fieldError(key string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var fe *FieldError
+	if errors.As(err, &fe) {
+		return &FieldError{Field: key + "." + fe.Field, Err: fe.Err}
+	}
+	return &FieldError{Field: key, Err: err}
+}

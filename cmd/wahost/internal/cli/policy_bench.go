@@ -1,0 +1,108 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/wahost/wahost/abi"
+	defaultpolicy "github.com/wahost/wahost/policies/default"
+	"github.com/wahost/wahost/runtime"
+)
+
+func runPolicyBench(ctx context.Context, args []string, stdio Stdio) int {
+	var pf policyFlags
+	var duration time.Duration
+	fs := newFlags("wahost policy bench", "wahost policy bench --policy FILE|builtin:default [--duration 2s]", stdio)
+	pf.register(fs, true)
+	fs.DurationVar(&duration, "duration", 2*time.Second, "how long to run each measurement")
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	if pf.policy == "" || fs.NArg() > 0 {
+		fs.Usage()
+		return exitUsage
+	}
+	settings, err := pf.loadSettings()
+	if err != nil {
+		fmt.Fprintf(stdio.Err, "wahost policy bench: %v\n", err)
+		return exitUsage
+	}
+	input := abi.SelfTestInput(settings).AppendJSON(nil)
+	fmt.Fprintf(stdio.Out, "policy bench %s (input %d bytes, deadline %s)\n", pf.policy, len(input), pf.timeout)
+
+	for _, mode := range []struct {
+		name string
+		tune func(*runtime.Config)
+	}{
+		{"pooled", func(c *runtime.Config) { c.PoolSize = 1 }},
+		// A fresh instance for every call: instantiation and _initialize
+		// included.
+		{"cold", func(c *runtime.Config) { c.PoolSize = 1; c.RecycleAfterCalls = 1 }},
+	} {
+		e, err := pf.engine(ctx, stdio, mode.tune)
+		if err != nil {
+			fmt.Fprintf(stdio.Err, "wahost policy bench: %v\n", err)
+			return exitFail
+		}
+		start := time.Now()
+		m, _, err := pf.load(ctx, e, pf.policy, settings)
+		if err != nil {
+			closeAll(m, e)
+			fmt.Fprintf(stdio.Err, "wahost policy bench: %v\n", err)
+			return exitFail
+		}
+		load := time.Since(start)
+		lat, err := measure(ctx, duration, func() error { _, err := m.Decide(ctx, input); return err })
+		closeAll(m, e)
+		if err != nil {
+			fmt.Fprintf(stdio.Err, "wahost policy bench: %s: %v\n", mode.name, err)
+			return exitFail
+		}
+		printLatencies(stdio, mode.name, lat)
+		if mode.name == "pooled" {
+			fmt.Fprintf(stdio.Out, "  %-7s %s (compile cache: %s)\n", "load", load.Round(time.Microsecond), orNone(pf.cacheDir))
+		}
+	}
+	var native defaultpolicy.Policy
+	lat, _ := measure(ctx, duration, func() error { _, err := native.DecideJSON(ctx, input); return err })
+	printLatencies(stdio, "native", lat)
+	return exitOK
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+// measure runs fn repeatedly for about d and returns each call's latency.
+func measure(ctx context.Context, d time.Duration, fn func() error) ([]time.Duration, error) {
+	var lat []time.Duration
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		t := time.Now()
+		if err := fn(); err != nil {
+			return nil, err
+		}
+		lat = append(lat, time.Since(t))
+	}
+	return lat, ctx.Err()
+}
+
+func printLatencies(stdio Stdio, name string, lat []time.Duration) {
+	if len(lat) == 0 {
+		return
+	}
+	var total time.Duration
+	for _, l := range lat {
+		total += l
+	}
+	slices.Sort(lat)
+	mean := total / time.Duration(len(lat))
+	fmt.Fprintf(stdio.Out, "  %-7s %9.0f decisions/s  %8d ns/decision  p50 %s  p99 %s\n", name,
+		float64(len(lat))/total.Seconds(), mean.Nanoseconds(),
+		lat[len(lat)/2], lat[len(lat)*99/100])
+}

@@ -1,0 +1,126 @@
+// Package disconnect asks the policy what to do about one disconnect: it
+// encodes the input, calls the active module under its deadline, validates
+// the decision and, when the module cannot answer, makes the native
+// fallback decision instead, so that every disconnect gets a decision.
+package disconnect
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/wahost/wahost/abi"
+	defaultpolicy "github.com/wahost/wahost/policies/default"
+)
+
+// Answer is a policy module's reply to one input.
+type Answer struct {
+	// Out is the decision document.
+	Out []byte
+	// Module and SHA256 identify the module that answered (or failed).
+	Module, SHA256 string
+}
+
+// Policy runs input documents through the active policy module. The
+// runtime's Slot, behind an adapter, is the production one.
+type Policy interface {
+	Decide(ctx context.Context, input []byte) (Answer, error)
+}
+
+// Outcome is a decision and how it was made.
+type Outcome struct {
+	// Decision is what the host carries out, validated.
+	Decision abi.Decision
+	// Doc is the decision document, as recorded with the disconnect.
+	Doc []byte
+	// Module and SHA256 identify the module asked ("" when none was
+	// loaded).
+	Module, SHA256 string
+	// Fallback is set when the native fallback decided; Fault says why.
+	Fallback bool
+	Fault    error
+	// Latency is the time the decision took, fallback included.
+	Latency time.Duration
+}
+
+// Decider makes decisions. It is safe for concurrent use.
+type Decider struct {
+	policy   Policy
+	limits   abi.Limits
+	metrics  *Metrics
+	logger   *slog.Logger
+	now      func() time.Time
+	fallback defaultpolicy.Policy
+	bufs     sync.Pool // *[]byte input buffers
+}
+
+// Options configure a Decider.
+type Options struct {
+	// Limits bound what a decision may ask for.
+	Limits abi.Limits
+	// Metrics records decisions; nil records nothing.
+	Metrics *Metrics
+	// Logger logs faults. Default slog.Default().
+	Logger *slog.Logger
+	// Now is the clock for latency. Default time.Now.
+	Now func() time.Time
+}
+
+// New returns a Decider asking p.
+func New(p Policy, opts Options) *Decider {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Decider{policy: p, limits: opts.Limits, metrics: opts.Metrics, logger: opts.Logger, now: opts.Now}
+}
+
+// Decide decides one disconnect. It always returns a valid decision.
+func (d *Decider) Decide(ctx context.Context, in *abi.Input) Outcome {
+	start := d.now()
+	bp, _ := d.bufs.Get().(*[]byte)
+	if bp == nil {
+		bp = new([]byte)
+	}
+	*bp = in.AppendJSON((*bp)[:0])
+	ans, err := d.policy.Decide(ctx, *bp)
+	d.bufs.Put(bp)
+
+	out := Outcome{Module: ans.Module, SHA256: ans.SHA256}
+	if err == nil {
+		var dec abi.Decision
+		if dec, err = abi.ParseDecision(ans.Out, d.limits); err == nil {
+			out.Decision, out.Doc = dec, dec.AppendJSON(nil)
+		} else {
+			err = &InvalidDecisionError{Doc: ans.Out, Err: err}
+		}
+	}
+	if err != nil {
+		out.Fallback, out.Fault = true, err
+		out.Decision = d.fallback.Fallback(in)
+		out.Doc = out.Decision.AppendJSON(nil)
+		d.logger.LogAttrs(ctx, slog.LevelWarn, "policy could not decide; fallback used",
+			slog.String("instance", in.Instance.Name), slog.String("module", ans.Module),
+			slog.String("error", err.Error()))
+	}
+	out.Latency = d.now().Sub(start)
+	d.metrics.observe(&out)
+	return out
+}
+
+// InvalidDecisionError is a decision that failed the host's validation
+// after the module returned it.
+type InvalidDecisionError struct {
+	Doc []byte
+	Err error
+}
+
+func (e *InvalidDecisionError) Error() string { return "invalid decision: " + e.Err.Error() }
+func (e *InvalidDecisionError) Unwrap() error { return e.Err }
+
+// ErrNoPolicy is the fault when no module is loaded.
+var ErrNoPolicy = errors.New("no policy module loaded")

@@ -1,0 +1,128 @@
+package executor
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/wahost/wahost/abi"
+	"github.com/wahost/wahost/storage"
+)
+
+// Opened describes a session that logged in.
+type Opened struct {
+	// JID is the account's JID, PushName its profile name.
+	JID, PushName string
+}
+
+// HandleConnected records that a session is open: status open, the
+// account's JID and name, attempts and escalation reset, and the webhooks
+// connection.update (open) and, after a reconnect, reconnection.success
+// with the time it took.
+func (e *Executor) HandleConnected(ctx context.Context, instanceID string, o Opened) (storage.Instance, error) {
+	now := e.cfg.Clock.Now()
+	prev, reopened := e.takeReopen(instanceID)
+	var inst storage.Instance
+	err := e.cfg.Store.InTx(ctx, func(tx storage.Tx) error {
+		cur, err := tx.Instance(ctx, instanceID)
+		if err != nil {
+			return err
+		}
+		cur.Status, cur.Attempt, cur.Step, cur.QRCount = storage.StatusOpen, 0, 0, 0
+		if o.JID != "" {
+			cur.OwnerJID = o.JID
+		}
+		if o.PushName != "" {
+			cur.ProfileName = o.PushName
+		}
+		if inst, err = tx.UpdateInstance(ctx, cur); err != nil {
+			return err
+		}
+		if err := e.cfg.Webhooks.Enqueue(ctx, tx, inst, EventConnectionUpdate, connUpdate(inst, "open", 200)); err != nil {
+			return err
+		}
+		if reopened {
+			return e.cfg.Webhooks.Enqueue(ctx, tx, inst, EventReconnectionSuccess, reconnectionSuccess{
+				Instance: inst.Name, PreviousDisconnectCode: prev.code, ReconnectionTime: now.Sub(prev.at).Milliseconds(),
+			})
+		}
+		return nil
+	})
+	if err != nil {
+		return inst, fmt.Errorf("recording that %s opened: %w", instanceID, err)
+	}
+	e.cfg.Webhooks.Nudge()
+	if reopened {
+		e.cfg.Metrics.reopened(now.Sub(prev.at))
+	}
+	e.cfg.Logger.InfoContext(ctx, "session open", "instance", inst.Name, "jid", inst.OwnerJID, "reconnected", reopened)
+	return inst, nil
+}
+
+// QRCode is one QR code the session shows.
+type QRCode struct {
+	// Code is the text to encode; PNG is the image as base64 (may be
+	// empty).
+	Code, PNG string
+}
+
+// HandleQR counts a QR code and announces it (qrcode.updated). When the
+// instance has shown as many codes as its limit allows, the code is not
+// shown: the policy decides a qr_limit event instead, and ok is false.
+func (e *Executor) HandleQR(ctx context.Context, instanceID string, qr QRCode) (ok bool, err error) {
+	inst, err := e.cfg.Store.Instance(ctx, instanceID)
+	if err != nil {
+		return false, fmt.Errorf("qr code of %s: %w", instanceID, err)
+	}
+	limit, err := e.qrLimit(ctx, inst)
+	if err != nil {
+		return false, err
+	}
+	if limit > 0 && inst.QRCount >= limit {
+		_, err := e.HandleDisconnect(ctx, instanceID, Report{
+			Event: abi.Event{Kind: abi.KindQRLimit, Code: abi.CodeConnectionClosed, Cause: abi.CauseNone,
+				Message: fmt.Sprintf("%d QR codes shown, the limit", inst.QRCount)},
+			Phase: abi.PhaseQR,
+		})
+		return false, err
+	}
+	err = e.cfg.Store.InTx(ctx, func(tx storage.Tx) error {
+		cur, err := tx.Instance(ctx, instanceID)
+		if err != nil {
+			return err
+		}
+		cur.QRCount++
+		cur.Status = storage.StatusConnecting
+		if cur, err = tx.UpdateInstance(ctx, cur); err != nil {
+			return err
+		}
+		return e.cfg.Webhooks.Enqueue(ctx, tx, cur, EventQRCodeUpdated, qrUpdated{
+			QRCode: qrPayload{Instance: cur.Name, Code: qr.Code, Base64: qr.PNG, Count: cur.QRCount},
+		})
+	})
+	if err != nil {
+		return false, fmt.Errorf("recording qr code of %s: %w", inst.Name, err)
+	}
+	e.cfg.Webhooks.Nudge()
+	return true, nil
+}
+
+// HandlePaired records the account a QR or phone-code pairing linked.
+func (e *Executor) HandlePaired(ctx context.Context, instanceID, jid string) error {
+	err := e.cfg.Store.InTx(ctx, func(tx storage.Tx) error {
+		cur, err := tx.Instance(ctx, instanceID)
+		if err != nil {
+			return err
+		}
+		cur.OwnerJID = jid
+		_, err = tx.UpdateInstance(ctx, cur)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("recording pairing of %s: %w", instanceID, err)
+	}
+	return nil
+}
+
+// elapsed is now minus t in milliseconds, for payloads.
+func elapsed(now, t time.Time) int64 { return now.Sub(t).Milliseconds() }

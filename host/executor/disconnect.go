@@ -1,0 +1,212 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/wahost/wahost/abi"
+	"github.com/wahost/wahost/host/disconnect"
+	"github.com/wahost/wahost/host/reconnect"
+	"github.com/wahost/wahost/storage"
+)
+
+// Report is a classified disconnect from the session layer.
+type Report struct {
+	Event abi.Event
+	// Phase is where the session was when it dropped.
+	Phase abi.Phase
+	// ConnectedFor is how long the session had been open.
+	ConnectedFor time.Duration
+}
+
+// Result is what HandleDisconnect did.
+type Result struct {
+	Outcome    disconnect.Outcome
+	Disconnect storage.Disconnect
+	Instance   storage.Instance
+	// Cleanup reports a logout's cleanup; nil for a reconnect.
+	Cleanup *CleanupReport
+}
+
+// ErrEnding is returned for an instance whose session is being ended.
+var ErrEnding = errors.New("instance is already ending its session")
+
+// HistoryWindow is how far back the history a policy receives goes.
+const HistoryWindow = 24 * time.Hour
+
+// HandleDisconnect decides one disconnect and carries the decision out.
+func (e *Executor) HandleDisconnect(ctx context.Context, instanceID string, rep Report) (Result, error) {
+	if e.isEnding(instanceID) {
+		return Result{}, fmt.Errorf("disconnect of %s: %w", instanceID, ErrEnding)
+	}
+	st := e.cfg.Store
+	inst, err := st.Instance(ctx, instanceID)
+	if err != nil {
+		return Result{}, fmt.Errorf("disconnect of %s: %w", instanceID, err)
+	}
+	in, err := e.input(ctx, inst, rep)
+	if err != nil {
+		return Result{}, err
+	}
+	out := e.cfg.Decider.Decide(ctx, in)
+	d := &out.Decision
+	now := e.cfg.Clock.Now()
+
+	var res Result
+	res.Outcome = out
+	err = st.InTx(ctx, func(tx storage.Tx) error {
+		cur, err := tx.Instance(ctx, instanceID)
+		if err != nil {
+			return err
+		}
+		obj := disconnectionObject(&rep.Event, &out)
+		at := storage.Timestamp(now)
+		cur.DisconnectionAt, cur.DisconnectionReasonCode, cur.DisconnectionObject = &at, rep.Event.Code, obj
+		cur.Attempt = in.Attempt
+		if d.QRCount != nil {
+			cur.QRCount = *d.QRCount
+		}
+		state := "close"
+		if d.Action == abi.ActionReconnect {
+			cur.Status = storage.StatusConnecting
+			cur.Step = max(cur.Step, d.Step)
+		} else {
+			cur.Status, cur.Attempt, cur.Step = storage.StatusClose, 0, 0
+			if d.End == abi.EndQRLimit {
+				cur.Status, cur.QRCount, state = storage.StatusRefused, 0, "refused"
+			}
+		}
+		if cur, err = tx.UpdateInstance(ctx, cur); err != nil {
+			return err
+		}
+		res.Instance = cur
+		if res.Disconnect, err = tx.RecordDisconnect(ctx, storage.Disconnect{
+			InstanceID: instanceID, At: now, Kind: string(rep.Event.Kind), Code: rep.Event.Code,
+			Raw: rep.Event.Raw, Message: rep.Event.Message, Cause: string(rep.Event.Cause),
+			Decision: out.Doc, Action: string(d.Action), Rule: d.Rule, PolicySHA256: out.SHA256,
+			Fallback: out.Fallback, Latency: out.Latency, Attempt: in.Attempt, Step: max(d.Step, 0),
+			JitterSeed: in.JitterSeed,
+		}); err != nil {
+			return err
+		}
+		return e.announce(ctx, tx, cur, &rep.Event, &out, in.Attempt, state)
+	})
+	if err != nil {
+		return res, fmt.Errorf("recording disconnect of %s: %w", inst.Name, err)
+	}
+	e.cfg.Webhooks.Nudge()
+	e.cfg.Metrics.disconnect(&rep.Event, d)
+	e.cfg.Logger.LogAttrs(ctx, logLevel(d), "disconnect decided",
+		slog.String("instance", inst.Name), slog.String("kind", string(rep.Event.Kind)),
+		slog.Int("code", rep.Event.Code), slog.String("cause", string(rep.Event.Cause)),
+		slog.String("action", string(d.Action)), slog.Int64("delay_ms", d.DelayMS),
+		slog.Int("step", d.Step), slog.String("rule", d.Rule), slog.String("reason", d.Reason),
+		slog.Int("attempt", in.Attempt), slog.Bool("fallback", out.Fallback),
+		slog.Duration("latency", out.Latency))
+
+	switch d.Action {
+	case abi.ActionReconnect:
+		e.noteReopen(instanceID, rep.Event.Code, now)
+		e.cfg.Scheduler.Schedule(reconnect.Job{
+			InstanceID: instanceID, Step: d.Step, Due: now.Add(time.Duration(d.DelayMS) * time.Millisecond),
+		})
+	case abi.ActionLogout:
+		rep := e.endSession(ctx, res.Instance, rep.Event.Code, d.Cleanup)
+		res.Cleanup = &rep
+	}
+	return res, nil
+}
+
+func logLevel(d *abi.Decision) slog.Level {
+	if d.Action == abi.ActionLogout {
+		return slog.LevelError
+	}
+	return slog.LevelWarn
+}
+
+// input builds the policy's input for one disconnect.
+func (e *Executor) input(ctx context.Context, inst storage.Instance, rep Report) (*abi.Input, error) {
+	now := e.cfg.Clock.Now()
+	recent, err := e.cfg.Store.RecentDisconnects(ctx, inst.ID, now.Add(-HistoryWindow), abi.MaxHistory)
+	if err != nil {
+		return nil, fmt.Errorf("reading history of %s: %w", inst.Name, err)
+	}
+	hist := make([]abi.HistoryEntry, 0, len(recent))
+	for _, r := range slices.Backward(recent) {
+		hist = append(hist, abi.HistoryEntry{
+			AtMS: r.At.UnixMilli(), Kind: abi.Kind(r.Kind), Code: r.Code, Action: abi.Action(r.Action), Step: r.Step,
+		})
+	}
+	qrLimit, err := e.qrLimit(ctx, inst)
+	if err != nil {
+		return nil, err
+	}
+	ev := rep.Event
+	if ev.Cause == "" {
+		ev.Cause = abi.CauseNone
+	}
+	return &abi.Input{
+		V: abi.DocVersion, NowMS: now.UnixMilli(), JitterSeed: e.cfg.Random(),
+		Instance: abi.Instance{
+			ID: inst.ID, Name: inst.Name, Phase: rep.Phase, QRCount: inst.QRCount, QRLimit: qrLimit,
+			ConnectedMS: rep.ConnectedFor.Milliseconds(),
+		},
+		Event: ev, Attempt: inst.Attempt + 1, Step: inst.Step, History: hist,
+		Settings: e.cfg.Settings(inst),
+	}, nil
+}
+
+func (e *Executor) qrLimit(ctx context.Context, inst storage.Instance) (int, error) {
+	s, err := e.cfg.Store.Settings(ctx, inst.ID)
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return 0, fmt.Errorf("reading settings of %s: %w", inst.Name, err)
+	}
+	if s.QRLimit > 0 {
+		return s.QRLimit, nil
+	}
+	return e.cfg.QRLimit, nil
+}
+
+// announce enqueues the webhooks of a decision, inside its transaction.
+func (e *Executor) announce(ctx context.Context, tx storage.Tx, inst storage.Instance, ev *abi.Event, o *disconnect.Outcome, attempt int, state string) error {
+	d := &o.Decision
+	send := func(event string, payload any) error {
+		return e.cfg.Webhooks.Enqueue(ctx, tx, inst, event, payload)
+	}
+	if err := send(EventDisconnectDecided, decided{
+		Instance: inst.Name, Kind: ev.Kind, Code: ev.Code, Cause: ev.Cause, Message: ev.Message,
+		Attempt: attempt, Decision: o.Doc, PolicySHA256: o.SHA256, Fallback: o.Fallback,
+	}); err != nil {
+		return err
+	}
+	if d.Action == abi.ActionReconnect {
+		return send(EventConnectionUpdate, connUpdate(inst, "connecting", ev.Code))
+	}
+	switch d.End {
+	case abi.EndQRLimit:
+		if err := send(EventQRCodeUpdated, qrLimitReached{Message: QRLimitMessage, StatusCode: abi.CodeBadSession}); err != nil {
+			return err
+		}
+		return send(EventConnectionUpdate, connUpdate(inst, state, abi.CodeConnectionClosed))
+	case abi.EndConflict:
+		if err := send(EventMultideviceConflict, multideviceConflict{
+			Instance: inst.Name, Message: "Another device is using this WhatsApp account", Action: "logout_required",
+		}); err != nil {
+			return err
+		}
+	}
+	if err := send(EventStatusInstance, statusInstance{
+		Instance: inst.Name, Status: "closed", DisconnectionAt: *inst.DisconnectionAt,
+		DisconnectionReasonCode: ev.Code, DisconnectionObject: inst.DisconnectionObject,
+	}); err != nil {
+		return err
+	}
+	if err := send(EventLogoutInstance, logoutInstance{Instance: inst.Name, Code: ev.Code, Reason: d.Reason, Rule: d.Rule}); err != nil {
+		return err
+	}
+	return send(EventConnectionUpdate, connUpdate(inst, state, ev.Code))
+}

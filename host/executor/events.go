@@ -1,0 +1,111 @@
+package executor
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/wahost/wahost/abi"
+	"github.com/wahost/wahost/host/disconnect"
+	"github.com/wahost/wahost/storage"
+)
+
+// Webhook event names, as Evolution API sends them, and wahost's own.
+const (
+	EventConnectionUpdate    = "connection.update"
+	EventQRCodeUpdated       = "qrcode.updated"
+	EventStatusInstance      = "status.instance"
+	EventLogoutInstance      = "logout.instance"
+	EventMultideviceConflict = "multidevice.conflict"
+	EventReconnectionSuccess = "reconnection.success"
+	EventDisconnectDecided   = "disconnect.decided"
+)
+
+// QRLimitMessage is what qrcode.updated says when the QR limit is reached.
+const QRLimitMessage = "QR code limit reached, please login again"
+
+type connectionUpdate struct {
+	Instance          string `json:"instance"`
+	State             string `json:"state"`
+	StatusReason      int    `json:"statusReason"`
+	WUID              string `json:"wuid,omitempty"`
+	ProfileName       string `json:"profileName,omitempty"`
+	ProfilePictureURL string `json:"profilePictureUrl,omitempty"`
+}
+
+func connUpdate(inst storage.Instance, state string, reason int) connectionUpdate {
+	return connectionUpdate{
+		Instance: inst.Name, State: state, StatusReason: reason, WUID: inst.OwnerJID,
+		ProfileName: inst.ProfileName, ProfilePictureURL: inst.ProfilePictureURL,
+	}
+}
+
+type statusInstance struct {
+	Instance                string          `json:"instance"`
+	Status                  string          `json:"status"`
+	DisconnectionAt         time.Time       `json:"disconnectionAt"`
+	DisconnectionReasonCode int             `json:"disconnectionReasonCode"`
+	DisconnectionObject     json.RawMessage `json:"disconnectionObject"`
+}
+
+type logoutInstance struct {
+	Instance string `json:"instance"`
+	Code     int    `json:"code"`
+	Reason   string `json:"reason"`
+	Rule     string `json:"rule,omitempty"`
+}
+
+type qrLimitReached struct {
+	Message    string `json:"message"`
+	StatusCode int    `json:"statusCode"`
+}
+
+type qrUpdated struct {
+	QRCode qrPayload `json:"qrcode"`
+}
+
+type qrPayload struct {
+	Instance string `json:"instance"`
+	Code     string `json:"code"`
+	Base64   string `json:"base64,omitempty"`
+	Count    int    `json:"count"`
+}
+
+type multideviceConflict struct {
+	Instance string `json:"instance"`
+	Message  string `json:"message"`
+	Action   string `json:"action"`
+}
+
+type reconnectionSuccess struct {
+	Instance               string `json:"instance"`
+	PreviousDisconnectCode int    `json:"previousDisconnectCode"`
+	ReconnectionTime       int64  `json:"reconnectionTime"`
+}
+
+// decided is wahost's disconnect.decided payload: every disconnect and
+// the decision taken.
+type decided struct {
+	Instance     string          `json:"instance"`
+	Kind         abi.Kind        `json:"kind"`
+	Code         int             `json:"code"`
+	Cause        abi.Cause       `json:"cause"`
+	Message      string          `json:"message,omitempty"`
+	Attempt      int             `json:"attempt"`
+	Decision     json.RawMessage `json:"decision"`
+	PolicySHA256 string          `json:"policySha256,omitempty"`
+	Fallback     bool            `json:"fallback"`
+}
+
+// disconnectionObject is the instance's disconnectionObject: the event and
+// the decision, as JSON.
+func disconnectionObject(ev *abi.Event, o *disconnect.Outcome) json.RawMessage {
+	b, _ := json.Marshal(struct {
+		Kind     abi.Kind        `json:"kind"`
+		Code     int             `json:"code"`
+		Raw      string          `json:"raw,omitempty"`
+		Message  string          `json:"message,omitempty"`
+		Cause    abi.Cause       `json:"cause"`
+		Decision json.RawMessage `json:"decision"`
+	}{ev.Kind, ev.Code, ev.Raw, ev.Message, ev.Cause, o.Doc})
+	return b
+}

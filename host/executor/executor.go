@@ -1,0 +1,128 @@
+// Package executor carries decisions out. For every disconnect it builds
+// the policy's input from the instance's state and history, asks the
+// decider, and then, in this order: one transaction that writes the
+// instance's state, the disconnect with its decision and the webhooks
+// announcing it (so a rolled-back change never emits a webhook and a
+// committed one never loses it); then the side effects — the reconnect
+// scheduled with its escalation step, or the session closed and cleaned up.
+//
+// It also turns the session's other reports (QR codes, pairing, opening)
+// into state and webhooks, and offers the manual recovery operations the
+// API calls.
+package executor
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/wahost/wahost/abi"
+	"github.com/wahost/wahost/host/clock"
+	"github.com/wahost/wahost/host/disconnect"
+	"github.com/wahost/wahost/host/reconnect"
+	"github.com/wahost/wahost/storage"
+	"github.com/wahost/wahost/storage/purge"
+)
+
+// Sessions are the session operations the executor needs.
+type Sessions interface {
+	// Connect starts a login: QR codes for an unpaired instance, a login
+	// for a paired one.
+	Connect(ctx context.Context, instanceID string) error
+	// Disconnect closes the instance's connection, if any.
+	Disconnect(instanceID string) error
+	// ResetSession deletes the instance's device keys and session rows; a
+	// new QR scan is needed afterwards. It reports how many rows it
+	// removed.
+	ResetSession(ctx context.Context, instanceID string) (int64, error)
+	// Recreate closes the instance's client and builds a fresh one on the
+	// same device.
+	Recreate(ctx context.Context, instanceID string) error
+}
+
+// Webhooks writes webhook rows inside a unit of work and wakes the
+// dispatcher after commit.
+type Webhooks interface {
+	Enqueue(ctx context.Context, tx storage.Tx, inst storage.Instance, event string, payload any) error
+	Nudge()
+}
+
+// Purger purges an instance's cache, recording a pending purge when the
+// cache is unreachable (storage/purge).
+type Purger interface {
+	Purge(ctx context.Context, instance string) (purge.Result, error)
+}
+
+// Files removes an instance's directory under the data directory.
+type Files interface {
+	RemoveInstance(name string) (bool, error)
+}
+
+// Notifier is told about permanent disconnections (a Chatwoot integration,
+// say). It must not block.
+type Notifier interface {
+	InstanceClosed(ctx context.Context, inst storage.Instance, code int)
+}
+
+// Config configures an Executor.
+type Config struct {
+	Store     storage.Store
+	Decider   *disconnect.Decider
+	Scheduler *reconnect.Scheduler
+	Sessions  Sessions
+	Webhooks  Webhooks
+	Purger    Purger
+	Files     Files
+	// Notifier is optional.
+	Notifier Notifier
+	// Settings returns the policy settings for an instance (the host's,
+	// or its override).
+	Settings func(inst storage.Instance) abi.Settings
+	// QRLimit is the default QR limit; an instance's settings override it.
+	QRLimit int
+	Clock   clock.Clock
+	Logger  *slog.Logger
+	Metrics *Metrics
+	// Random draws jitter seeds. Default a process-wide source.
+	Random func() uint32
+}
+
+// Executor carries out decisions. It is safe for concurrent use; the
+// session layer calls it on each instance's own ordered worker.
+type Executor struct {
+	cfg Config
+
+	mu      sync.Mutex // guards opening, ending
+	opening map[string]reopen
+	ending  map[string]bool
+
+	reconnecting chan struct{} // semaphore of running reconnects
+}
+
+// reopen remembers a disconnect that a reconnect is meant to repair, for
+// reconnection.success.
+type reopen struct {
+	code int
+	at   time.Time
+}
+
+// New returns an executor.
+func New(cfg Config) *Executor {
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real()
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Settings == nil {
+		cfg.Settings = func(storage.Instance) abi.Settings { return abi.Settings("{}") }
+	}
+	if cfg.Random == nil {
+		cfg.Random = randomSeed
+	}
+	return &Executor{
+		cfg: cfg, opening: make(map[string]reopen), ending: make(map[string]bool),
+		reconnecting: make(chan struct{}, maxConcurrentReconnects),
+	}
+}

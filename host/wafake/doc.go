@@ -1,0 +1,98 @@
+// Package wafake is a fake WhatsApp web server that the real whatsmeow
+// client connects to in-process, without internet. It owns the server
+// side of the protocol as far as connection lifecycle tests need it: the
+// websocket at /ws/chat, WhatsApp's frame header, the responder side of
+// the Noise_XX handshake with a certificate chain under a root key this
+// package generates, and encrypted binary XML nodes (marshalled with
+// whatsmeow's own binary package). It also provides the network failures a
+// supervisor must classify: refused, black-holed, HTTP-status and DNS
+// endpoints.
+//
+// # Connecting a client
+//
+// NewServer listens on a loopback port and installs the package root
+// public key into whatsmeow.WACertPubKey (InstallRootKey: once per
+// process; every Server shares the root). whatsmeow always dials
+// wss://web.whatsapp.com/ws/chat, so the client is pointed at the server
+// through its HTTP client hooks:
+//
+//	srv, err := wafake.NewServer(wafake.Config{})
+//	...
+//	defer srv.Close()
+//	wafake.Route(cli, srv.HTTPClient()) // SetWebsocketHTTPClient + SetPreLoginHTTPClient
+//
+// A device the client logs in with comes from Phone.Link, which makes a
+// store.Device look paired (ID, LID, signed ADV identity) without a
+// connection; an unpaired device registers and gets QR refs.
+//
+// # Scripts
+//
+// Each connection whose handshake completes runs a Script, the next one
+// queued with Server.Enqueue or else Config.Script (default Auto). While
+// it runs, and after it returns, the server keeps reading the connection:
+// every node is recorded for Conn.Await, and IQ requests (prekey count and
+// upload, passive, keepalive pings, usync, …) are answered at once, unless
+// Conn.HandleIQ says otherwise. With whatsmeow configured as a supervisor
+// wants it (EnableAutoReconnect false, DisableLoginAutoReconnect true,
+// RefreshCAT returning an error), the scripts produce:
+//
+//	Success()                     events.Connected
+//	TemporaryBan(code, expire)    events.TemporaryBan{Code, Expire}
+//	Failure(401|403|406, nil)     events.LoggedOut{OnConnect: true, Reason}; the store is deleted
+//	Failure(405, nil)             events.ClientOutdated
+//	Failure(413|414, nil)         events.CATRefreshError
+//	Failure(500|503, nil)         events.Disconnected
+//	Failure(other, attrs)         events.ConnectFailure{Reason, Message}
+//	StreamError("515")            events.ManualLoginReconnect, then events.Disconnected
+//	StreamError("503")            events.Disconnected
+//	StreamError("500"|"401"|…)    events.StreamError{Code}, then events.Disconnected
+//	StreamReplaced()              events.StreamReplaced
+//	DeviceRemoved()               events.LoggedOut{OnConnect: false, Reason: 401}
+//	Drop(), Close()               events.Disconnected
+//	IgnorePings()                 events.KeepAliveTimeout (shrink whatsmeow.KeepAlive* first)
+//	ShowQR(refs...)               events.QR and QR channel codes, for an unpaired device
+//	DowngradeWebclient()          events.QRScannedWithoutMultidevice
+//
+// Steps chains them, e.g. Steps(Success(), StreamReplaced()). A test can
+// also drive a connection by hand: Server.Accept returns connections in
+// order, and Conn has Send, Request, Await, Flush, Close, Drop and Pair.
+//
+// Conn.Pair completes QR pairing: given a code the client showed, the fake
+// plays the phone (a Phone holds the account identity key), sends
+// pair-success with an ADV device identity signed by the phone and
+// authenticated with the client's ADV secret, and checks the client's
+// counter-signature; the client emits events.PairSuccess and saves the
+// device. After StreamErrorNode("515") the client logs in again.
+//
+// # Network causes
+//
+// RefusingAddr (ECONNREFUSED), NewBlackHole (accepts, never answers:
+// context.DeadlineExceeded once http.Client.Timeout passes),
+// NewStatusServer (socket.ErrWithStatusCode) and DNSFailureHTTPClient
+// (*net.DNSError) make Connect fail the way the network would; build the
+// client's *http.Client with HTTPClientTo.
+//
+// # Races inside whatsmeow
+//
+// whatsmeow's frame socket reads its connection fields without a lock in
+// its read loop and when sending, and its QR channel closes its output
+// from the Disconnected handler while an emitter goroutine may send on
+// it. A test under -race therefore keeps the two sides apart: it ends the
+// stream from one side only (the server's scripts, or Server.Close at
+// cleanup, rather than a local Disconnect while the server is closing);
+// it waits for a stream-ending script to return (Conn.ScriptDone) before
+// it lets the server shut down; it calls Connect again only after
+// events.Disconnected; and it ends a QR channel by cancelling its context.
+// The server does its share: Success and the stream-ending scripts flush
+// (Conn.Flush) before they close, so the client has finished its requests
+// and handled the <failure> or <stream:error> when the socket goes away,
+// and Close and Drop never close a connection on which nothing was sent.
+// Package wafaketest wraps these rules for tests.
+//
+// # Limits
+//
+// The fake speaks the connection lifecycle only. It does not run Signal
+// sessions, deliver messages, receipts or app state, or answer queries
+// with data (IQ results are empty apart from the prekey count and an empty
+// usync list); phone-number pairing (PairPhone) is not implemented.
+package wafake

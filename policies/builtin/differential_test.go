@@ -1,0 +1,113 @@
+package builtin_test
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/wahost/wahost/abi"
+	"github.com/wahost/wahost/policies/conformance"
+	defaultpolicy "github.com/wahost/wahost/policies/default"
+	"github.com/wahost/wahost/policies/scenario"
+)
+
+// decideBoth runs one input through the embedded module and the native
+// twin and fails unless both give the same bytes (or both refuse).
+func decideBoth(t *testing.T, name string, input []byte) {
+	t.Helper()
+	ctx := context.Background()
+	var native defaultpolicy.Policy
+	want, nerr := native.DecideJSON(ctx, input)
+	got, werr := defaultModule(t).Decide(ctx, input)
+	switch {
+	case (nerr != nil) != (werr != nil):
+		t.Errorf("%s: native error %v, wasm error %v", name, nerr, werr)
+	case nerr == nil && !bytes.Equal(got, want):
+		t.Errorf("%s: decisions differ\n wasm   %s\n native %s", name, got, want)
+	}
+}
+
+// The WebAssembly build and the native fallback are the same policy: every
+// conformance input and every scenario input gets identical bytes.
+func TestWasmAndNativeDecideAlike(t *testing.T) {
+	n := 0
+	for _, settings := range []abi.Settings{nil, abi.Settings(`{"jitter_pct":0,"max_attempts":9,"escalation":[1,2,3,4]}`)} {
+		for _, c := range conformance.Cases(settings) {
+			decideBoth(t, c.Name, c.Input.AppendJSON(nil))
+			n++
+		}
+	}
+	files, _ := filepath.Glob("../default/scenarios/*.json")
+	for _, path := range files {
+		f, err := scenario.Load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range f.Cases {
+			input, err := scenario.BuildInput(f.Settings, f.Base, c.Input)
+			if err != nil {
+				t.Fatal(err)
+			}
+			decideBoth(t, f.Name+": "+c.Name, input)
+			n++
+		}
+	}
+	if n < 300 {
+		t.Fatalf("only %d inputs compared", n)
+	}
+}
+
+// The embedded module passes the shipped scenarios, as `wahost policy test`
+// runs them.
+func TestEmbeddedModulePassesScenarios(t *testing.T) {
+	files, _ := filepath.Glob("../default/scenarios/*.json")
+	for _, path := range files {
+		f, err := scenario.Load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := scenario.Run(context.Background(), defaultModule(t), f, abi.Limits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, fail := range res.Failures {
+			t.Error(fail)
+		}
+	}
+}
+
+var kinds = append(append([]abi.Kind(nil), abi.Kinds...), "unknown")
+var phases = []abi.Phase{abi.PhaseQR, abi.PhasePairing, abi.PhaseConnecting, abi.PhaseOpen}
+
+func FuzzWasmAndNativeDecideAlike(f *testing.F) {
+	f.Add(uint8(0), 428, uint8(3), 1, 0, 30, []byte{28, 8}, uint32(7), []byte(`{}`))
+	f.Add(uint8(5), 440, uint8(3), 2, 0, 30, []byte{40, 40}, uint32(1), []byte(`{"jitter_pct":0}`))
+	f.Add(uint8(3), 408, uint8(0), 9, 29, 30, []byte{8, 8, 8}, uint32(99), []byte(`{"max_attempts":3}`))
+	f.Add(uint8(6), 401, uint8(3), 1, 0, 0, []byte{}, uint32(0), []byte(`{"logout_codes":[]}`))
+	f.Fuzz(func(t *testing.T, kind uint8, code int, phase uint8, attempt, qrCount, qrLimit int, hist []byte, seed uint32, settings []byte) {
+		s, err := abi.ParseSettings(settings)
+		if err != nil {
+			return
+		}
+		in := abi.SelfTestInput(s)
+		in.Event.Kind = kinds[int(kind)%len(kinds)]
+		in.Event.Code = code % 1000
+		in.Instance.Phase = phases[int(phase)%len(phases)]
+		in.Attempt, in.Instance.QRCount, in.Instance.QRLimit = attempt%20, qrCount%100, qrLimit%100
+		in.JitterSeed = seed
+		in.History = in.History[:0]
+		for i, h := range hist {
+			if i >= 64 {
+				break
+			}
+			// Each byte: a code from a short list and a spacing.
+			in.History = append(in.History, abi.HistoryEntry{
+				AtMS: in.NowMS - int64(len(hist)-i)*int64(h)*1000,
+				Kind: abi.KindDisconnected, Code: []int{428, 408, 440, 503, 515, 401}[int(h)%6],
+				Action: abi.ActionReconnect, Step: 1,
+			})
+		}
+		decideBoth(t, "fuzzed input", in.AppendJSON(nil))
+	})
+}

@@ -1,0 +1,157 @@
+// Package conformance checks that a policy behaves on any input the host
+// may send: every event kind and phase, unknown kinds and codes, empty and
+// maximal histories, extreme counters and hostile strings. Each must yield
+// a valid decision, and the same input twice the same bytes (a policy is a
+// pure function). `wahost policy check` runs it after the load-time checks
+// of the runtime (exports, ABI version, _initialize, self-test).
+package conformance
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/wahost/wahost/abi"
+)
+
+// Decider is a policy behind the byte interface: a loaded module, or a
+// native policy.
+type Decider interface {
+	Decide(ctx context.Context, input []byte) ([]byte, error)
+}
+
+// Case is one input of the suite.
+type Case struct {
+	Name  string
+	Input *abi.Input
+}
+
+// Violation is a case a policy failed.
+type Violation struct {
+	Case   string
+	Reason string
+}
+
+func (v Violation) String() string { return v.Case + ": " + v.Reason }
+
+// Report is the outcome of a run.
+type Report struct {
+	Cases      int
+	Violations []Violation
+}
+
+// OK reports whether every case passed.
+func (r *Report) OK() bool { return len(r.Violations) == 0 }
+
+// Run decides every case of Cases(settings) twice and reports each case
+// whose decision is missing, invalid under limits, or differs between the
+// two runs.
+func Run(ctx context.Context, d Decider, settings abi.Settings, limits abi.Limits) Report {
+	cases := Cases(settings)
+	rep := Report{Cases: len(cases)}
+	buf := make([]byte, 0, 4096)
+	for _, c := range cases {
+		buf = c.Input.AppendJSON(buf[:0])
+		first, err := d.Decide(ctx, buf)
+		if err != nil {
+			rep.Violations = append(rep.Violations, Violation{c.Name, "no decision: " + err.Error()})
+			continue
+		}
+		first = bytes.Clone(first)
+		if _, err := abi.ParseDecision(first, limits); err != nil {
+			rep.Violations = append(rep.Violations, Violation{c.Name, fmt.Sprintf("invalid decision %s: %v", clip(first), err)})
+			continue
+		}
+		second, err := d.Decide(ctx, buf)
+		if err != nil || !bytes.Equal(first, second) {
+			rep.Violations = append(rep.Violations, Violation{c.Name,
+				fmt.Sprintf("not deterministic: %s, then %s (err %v)", clip(first), clip(second), err)})
+		}
+	}
+	return rep
+}
+
+func clip(b []byte) string {
+	if len(b) > 200 {
+		return string(b[:200]) + "…"
+	}
+	return string(b)
+}
+
+// codes lists every code a policy may see, and a few it may not expect.
+var codes = []int{428, 408, 440, 401, 403, 402, 406, 500, 515, 411, 503, 405, 413, 414, 400, 409, 415, 418, 501, 0, 999, -1}
+
+// Cases builds the suite for the given settings.
+func Cases(settings abi.Settings) []Case {
+	var out []Case
+	add := func(name string, mutate func(in *abi.Input)) {
+		in := abi.SelfTestInput(settings)
+		in.History = append([]abi.HistoryEntry(nil), in.History...)
+		mutate(in)
+		out = append(out, Case{Name: name, Input: in})
+	}
+	phases := []abi.Phase{abi.PhaseQR, abi.PhasePairing, abi.PhaseConnecting, abi.PhaseOpen, "unknown_phase"}
+	kinds := append(append([]abi.Kind(nil), abi.Kinds...), "kind_from_a_future_minor", "")
+	for _, k := range kinds {
+		for _, p := range phases {
+			add(fmt.Sprintf("kind %q in phase %q", k, p), func(in *abi.Input) {
+				in.Event.Kind, in.Instance.Phase = k, p
+			})
+		}
+	}
+	for _, code := range codes {
+		for _, attempt := range []int{0, 1, 2, 5, 6, 100, 1 << 30} {
+			add(fmt.Sprintf("code %d attempt %d", code, attempt), func(in *abi.Input) {
+				in.Event.Code, in.Attempt = code, attempt
+			})
+		}
+	}
+	for _, cause := range []abi.Cause{abi.CauseDNS, abi.CauseRefused, abi.CauseTimeout, abi.CauseHTTPStatus, abi.CauseHandshake, "cause_from_the_future"} {
+		add("connect error cause "+string(cause), func(in *abi.Input) {
+			in.Event.Kind, in.Event.Code, in.Event.Cause = abi.KindConnectError, 408, cause
+		})
+	}
+	add("empty history", func(in *abi.Input) { in.History = nil })
+	add("maximal history of one code", func(in *abi.Input) {
+		in.History = history(abi.MaxHistory, in.NowMS, func(int) int { return 428 })
+	})
+	add("maximal history of every code", func(in *abi.Input) {
+		in.History = history(abi.MaxHistory, in.NowMS, func(i int) int { return codes[i%len(codes)] })
+	})
+	add("history in the future", func(in *abi.Input) {
+		in.History = []abi.HistoryEntry{{AtMS: in.NowMS + 3_600_000, Kind: abi.KindDisconnected, Code: 428, Action: abi.ActionReconnect}}
+	})
+	add("history with unknown kinds and actions", func(in *abi.Input) {
+		in.History = []abi.HistoryEntry{{AtMS: in.NowMS - 1, Kind: "x", Code: 1, Action: "y", Step: 99}}
+	})
+	add("QR count past the limit", func(in *abi.Input) {
+		in.Instance.Phase, in.Instance.QRCount, in.Instance.QRLimit = abi.PhaseQR, 1000, 30
+	})
+	add("no QR limit", func(in *abi.Input) {
+		in.Instance.Phase, in.Instance.QRCount, in.Instance.QRLimit = abi.PhaseQR, 1<<20, 0
+	})
+	add("temporary ban with a week to go", func(in *abi.Input) {
+		in.Event.Kind, in.Event.Code, in.Event.ExpireMS, in.Event.BanCode = abi.KindTemporaryBan, 402, 7*24*3_600_000, 103
+	})
+	add("escalation step already at the top", func(in *abi.Input) { in.Step = abi.StepRecreate })
+	add("zero clock", func(in *abi.Input) { in.NowMS = 0 })
+	add("jitter seed extremes", func(in *abi.Input) { in.JitterSeed = 1<<32 - 1 })
+	add("hostile strings", func(in *abi.Input) {
+		in.Instance.Name = "\"}]},{\\u0000\x00'; DROP TABLE"
+		in.Event.Raw = strings.Repeat("\U0001F600\\\"\n", 2000)
+		in.Event.Message = "\xff\xfe invalid UTF-8"
+	})
+	return out
+}
+
+func history(n int, now int64, code func(int) int) []abi.HistoryEntry {
+	h := make([]abi.HistoryEntry, n)
+	for i := range h {
+		h[i] = abi.HistoryEntry{
+			AtMS: now - int64(n-i)*60_000, Kind: abi.KindDisconnected, Code: code(i),
+			Action: abi.ActionReconnect, Step: abi.StepReconnect,
+		}
+	}
+	return h
+}

@@ -1,0 +1,144 @@
+package defaultpolicy
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/wahost/wahost/abi"
+)
+
+// Config holds every number the default policy uses. Each field is a
+// setting of the same name in snake case (see Defaults and README.md); a
+// setting left out keeps the seed's value.
+type Config struct {
+	// LogoutCodes end the session instead of reconnecting.
+	LogoutCodes []int64
+	// CleanupCodes are the logout codes whose session, cache and files are
+	// removed.
+	CleanupCodes []int64
+	// DelaysMS is the base reconnect delay per code, DefaultDelayMS for the
+	// rest.
+	DelaysMS       map[int]int64
+	DefaultDelayMS int64
+	// MaxDelayMS caps the backoff (before jitter).
+	MaxDelayMS int64
+	// MaxAttempts is how many reconnects run before giving up.
+	MaxAttempts int64
+	// Escalation is the step taken at each attempt (attempt n uses entry
+	// n-1; past the end, the last entry).
+	Escalation []int64
+	// JitterPct adds up to this percentage of the delay, drawn from the
+	// input's jitter seed.
+	JitterPct int64
+	// HistoryAbortCount ends a session that already dropped this many
+	// times with the same code within HistoryWindowMS (0 disables).
+	HistoryAbortCount int64
+	HistoryWindowMS   int64
+	// StormCount disconnects (this one included) within StormWindowMS
+	// pause reconnects for StormPauseMS (0 disables).
+	StormCount    int64
+	StormWindowMS int64
+	StormPauseMS  int64
+	// A second "replaced" (440) within ReplacedWindowMS of the last one
+	// ends the session instead of fighting the other client (0 disables).
+	ReplacedWindowMS int64
+	// QRTemporaryCodes are the codes that, during the QR phase, give back
+	// one QR code and reconnect after QRReconnectDelayMS.
+	QRTemporaryCodes   []int64
+	QRReconnectDelayMS int64
+}
+
+// Defaults returns the seed's values, plus the guards that go beyond it.
+func Defaults() Config {
+	return Config{
+		LogoutCodes:  []int64{401, 402, 403, 405, 406, 411, 500},
+		CleanupCodes: []int64{401, 403, 500},
+		DelaysMS: map[int]int64{
+			428: 2000, 408: 5000, 440: 3000, 515: 1000, 503: 10000,
+		},
+		DefaultDelayMS:     5000,
+		MaxDelayMS:         300_000,
+		MaxAttempts:        5,
+		Escalation:         []int64{1, 1, 2, 2, 4},
+		JitterPct:          20,
+		HistoryAbortCount:  5,
+		HistoryWindowMS:    24 * 3600 * 1000,
+		StormCount:         5,
+		StormWindowMS:      30_000,
+		StormPauseMS:       60_000,
+		ReplacedWindowMS:   600_000,
+		QRTemporaryCodes:   []int64{428, 408, 503},
+		QRReconnectDelayMS: 0,
+	}
+}
+
+// ParseConfig reads settings over Defaults and checks the result.
+func ParseConfig(s abi.Settings) (Config, error) {
+	c := Defaults()
+	var errs []error
+	ints := func(key string, dst *[]int64) {
+		v, err := s.Ints(key, *dst)
+		errs = append(errs, err)
+		*dst = v
+	}
+	num := func(key string, dst *int64) {
+		v, err := s.Int(key, *dst)
+		errs = append(errs, err)
+		*dst = v
+	}
+	ints("logout_codes", &c.LogoutCodes)
+	ints("cleanup_codes", &c.CleanupCodes)
+	delays, err := s.IntMap("delays_ms", c.DelaysMS)
+	errs = append(errs, err)
+	c.DelaysMS = delays
+	num("default_delay_ms", &c.DefaultDelayMS)
+	num("max_delay_ms", &c.MaxDelayMS)
+	num("max_attempts", &c.MaxAttempts)
+	ints("escalation", &c.Escalation)
+	num("jitter_pct", &c.JitterPct)
+	num("history_abort_count", &c.HistoryAbortCount)
+	num("history_window_ms", &c.HistoryWindowMS)
+	num("storm_count", &c.StormCount)
+	num("storm_window_ms", &c.StormWindowMS)
+	num("storm_pause_ms", &c.StormPauseMS)
+	num("replaced_window_ms", &c.ReplacedWindowMS)
+	ints("qr_temporary_codes", &c.QRTemporaryCodes)
+	num("qr_reconnect_delay_ms", &c.QRReconnectDelayMS)
+	if err := errors.Join(errs...); err != nil {
+		return c, err
+	}
+	return c, c.check()
+}
+
+func (c *Config) check() error {
+	for code, d := range c.DelaysMS {
+		if d < 0 {
+			return fmt.Errorf("setting \"delays_ms\": delay for %d is negative", code)
+		}
+	}
+	for _, step := range c.Escalation {
+		if step < abi.StepReconnect || step > abi.StepRecreate {
+			return fmt.Errorf("setting \"escalation\": %d is not a step (1 to 4)", step)
+		}
+	}
+	switch {
+	case len(c.Escalation) == 0:
+		return errors.New(`setting "escalation": needs at least one step`)
+	case c.DefaultDelayMS < 0, c.MaxDelayMS < 0, c.StormPauseMS < 0, c.QRReconnectDelayMS < 0:
+		return errors.New("delay settings must not be negative")
+	case c.JitterPct < 0 || c.JitterPct > 100:
+		return fmt.Errorf(`setting "jitter_pct": %d is outside [0, 100]`, c.JitterPct)
+	case c.MaxAttempts < 1:
+		return fmt.Errorf(`setting "max_attempts": %d, want at least 1`, c.MaxAttempts)
+	}
+	return nil
+}
+
+func contains(list []int64, v int) bool {
+	for _, x := range list {
+		if x == int64(v) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,207 @@
+package defaultpolicy
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strconv"
+	"sync/atomic"
+
+	"github.com/wahost/wahost/abi"
+)
+
+// Policy is the default policy, native. It is safe for concurrent use and
+// keeps the parsed settings of the last call, since settings change only
+// when the host's config does. The zero value is ready.
+type Policy struct {
+	last atomic.Pointer[parsed]
+}
+
+type parsed struct {
+	raw []byte
+	cfg Config
+	err error
+}
+
+// Decide decides one disconnect. The error reports invalid settings.
+func (p *Policy) Decide(in *abi.Input) (abi.Decision, error) {
+	pc := p.last.Load()
+	if pc == nil || !bytes.Equal(pc.raw, in.Settings) {
+		pc = &parsed{raw: bytes.Clone(in.Settings)}
+		pc.cfg, pc.err = ParseConfig(in.Settings)
+		p.last.Store(pc)
+	}
+	if pc.err != nil {
+		return abi.Decision{}, fmt.Errorf("default policy: %w", pc.err)
+	}
+	return Decide(in, &pc.cfg), nil
+}
+
+// Decide applies the rules, in this order, and returns the first that
+// fires:
+//
+//  1. qr_limit: the QR codes reached the limit: end the login.
+//  2. code_table: a logout code ends the session (cleanup for the
+//     cleanup codes; 411 ends it as a conflict).
+//  3. history_abort: this code already dropped the session
+//     HistoryAbortCount times within HistoryWindowMS: stop.
+//  4. replaced_loop: a second 440 within ReplacedWindowMS: stop rather
+//     than fight the other client for the session.
+//  5. max_attempts: more than MaxAttempts reconnects in a row: stop.
+//  6. storm_guard: StormCount disconnects within StormWindowMS: pause.
+//  7. qr_refresh / qr_phase: in the QR phase, fetch fresh codes, or give a
+//     code back after a temporary drop and reconnect at once.
+//  8. backoff: reconnect after base(code) × 2^(attempt−1), capped, plus
+//     jitter, with the escalation step for this attempt.
+func Decide(in *abi.Input, c *Config) abi.Decision {
+	ev := &in.Event
+	code := ev.Code
+	qrPhase := in.Instance.Phase == abi.PhaseQR || in.Instance.Phase == abi.PhasePairing
+
+	if ev.Kind == abi.KindQRLimit || (qrPhase && in.Instance.QRLimit > 0 && in.Instance.QRCount >= in.Instance.QRLimit) {
+		return logout(0, abi.EndQRLimit, "qr_limit", "QR code limit reached, please login again")
+	}
+	if contains(c.LogoutCodes, code) {
+		end := abi.EndClosed
+		if code == abi.CodeMultideviceMismatch {
+			end = abi.EndConflict
+		}
+		return logout(c.cleanup(code), end, "code_table", describe(code))
+	}
+	if !qrPhase && c.HistoryAbortCount > 0 && countSince(in, c.HistoryWindowMS, code) >= int(c.HistoryAbortCount) {
+		return logout(c.cleanup(code), abi.EndClosed, "history_abort",
+			itoa(c.HistoryAbortCount)+" disconnects with code "+itoa(int64(code))+" in the window: a persistent problem")
+	}
+	if code == abi.CodeConnectionReplaced && c.ReplacedWindowMS > 0 && countSince(in, c.ReplacedWindowMS, code) > 0 {
+		return logout(0, abi.EndClosed, "replaced_loop", "another client keeps replacing this session; stopping instead of fighting it")
+	}
+	if ev.Kind != abi.KindQRTimeout && int64(in.Attempt) > c.MaxAttempts {
+		return logout(c.cleanup(code), abi.EndClosed, "max_attempts",
+			"gave up after "+itoa(c.MaxAttempts)+" reconnect attempts")
+	}
+	if c.StormCount > 0 && countSince(in, c.StormWindowMS, 0)+1 >= int(c.StormCount) {
+		return reconnect(c.jittered(in, c.StormPauseMS), abi.StepReconnect, "storm_guard",
+			itoa(c.StormCount)+" disconnects within "+itoa(c.StormWindowMS)+" ms: pausing")
+	}
+	if qrPhase {
+		if ev.Kind == abi.KindQRTimeout {
+			return reconnect(c.QRReconnectDelayMS, abi.StepReconnect, "qr_refresh", "QR codes ran out; fetching new ones")
+		}
+		if contains(c.QRTemporaryCodes, code) {
+			d := reconnect(c.QRReconnectDelayMS, abi.StepReconnect, "qr_phase", "temporary drop while showing QR codes")
+			n := max(0, in.Instance.QRCount-1)
+			d.QRCount = &n
+			return d
+		}
+	}
+	base, ok := c.DelaysMS[code]
+	if !ok {
+		base = c.DefaultDelayMS
+	}
+	attempt := max(in.Attempt, 1)
+	delay := base
+	for i := 1; i < attempt && delay < c.MaxDelayMS; i++ {
+		delay *= 2
+	}
+	delay = min(delay, c.MaxDelayMS)
+	step := c.Escalation[min(attempt, len(c.Escalation))-1]
+	return reconnect(c.jittered(in, delay), int(step), "backoff",
+		describe(code)+"; attempt "+itoa(int64(attempt))+" of "+itoa(c.MaxAttempts))
+}
+
+func (c *Config) cleanup(code int) abi.Scope {
+	if contains(c.CleanupCodes, code) {
+		return abi.ScopeAll
+	}
+	return 0
+}
+
+func (c *Config) jittered(in *abi.Input, delay int64) int64 {
+	if c.JitterPct == 0 || delay == 0 {
+		return delay
+	}
+	return delay + abi.Jitter(in.JitterSeed, 0, delay*c.JitterPct/100+1)
+}
+
+// countSince counts history entries within window ms before now, only
+// those with code if code is not 0.
+func countSince(in *abi.Input, window int64, code int) int {
+	from := in.NowMS - window
+	n := 0
+	for i := range in.History {
+		h := &in.History[i]
+		if h.AtMS >= from && (code == 0 || h.Code == code) {
+			n++
+		}
+	}
+	return n
+}
+
+func itoa(v int64) string { return strconv.FormatInt(v, 10) }
+
+func reconnect(delay int64, step int, rule, reason string) abi.Decision {
+	return abi.Decision{V: abi.DocVersion, Action: abi.ActionReconnect, DelayMS: delay, Step: step, Rule: rule, Reason: reason}
+}
+
+func logout(scope abi.Scope, end abi.End, rule, reason string) abi.Decision {
+	return abi.Decision{V: abi.DocVersion, Action: abi.ActionLogout, Cleanup: scope, End: end, Rule: rule, Reason: reason}
+}
+
+// describe gives the seed's wording for each code.
+func describe(code int) string {
+	switch code {
+	case 428:
+		return "connection closed unexpectedly"
+	case 408:
+		return "connection timeout"
+	case 440:
+		return "connection replaced"
+	case 515:
+		return "restart required"
+	case 503:
+		return "service unavailable"
+	case 401:
+		return "user logged out"
+	case 403:
+		return "access forbidden"
+	case 402:
+		return "account temporarily banned"
+	case 406:
+		return "not acceptable"
+	case 500:
+		return "bad session"
+	case 411:
+		return "multi-device mismatch"
+	case 405:
+		return "client outdated"
+	}
+	return "disconnected with code " + itoa(int64(code))
+}
+
+// DecideJSON decides from an input document and returns the decision
+// document: the native policy behind the same byte interface a module
+// offers, for scenario runs, differential tests and benchmarks.
+func (p *Policy) DecideJSON(_ context.Context, input []byte) ([]byte, error) {
+	var in abi.Input
+	if err := abi.DecodeInput(input, &in); err != nil {
+		return nil, err
+	}
+	d, err := p.Decide(&in)
+	if err != nil {
+		return nil, err
+	}
+	return d.AppendJSON(nil), nil
+}
+
+// Fallback is the decision the host carries out when a policy module
+// cannot answer: this policy's, natively, with the input's settings, or
+// with the defaults where those settings are not this policy's. It always
+// returns a valid decision.
+func (p *Policy) Fallback(in *abi.Input) abi.Decision {
+	d, err := p.Decide(in)
+	if err != nil {
+		cfg := Defaults()
+		d = Decide(in, &cfg)
+	}
+	return d
+}

@@ -1,0 +1,36 @@
+// Package storage owns the contract of wahost's durable and cached state:
+// the domain types (instances, the disconnect history, the webhook outbox,
+// per-instance settings, leases, pending cache purges), the interfaces that
+// every store and cache implements, the errors callers branch on, and the
+// validation shared by all implementations.
+//
+// The package imports no database or cache driver. Implementations live in
+// sub-packages, one per driver:
+//
+//   - storage/postgres: PostgreSQL through pgx, for production and for
+//     several hosts sharing one database;
+//   - storage/sqlite: embedded SQLite (pure Go), the default;
+//   - storage/rediscache and storage/memcache: the per-instance hot cache;
+//   - storage/sessionstore: whatsmeow's own device store on the same
+//     database, and the cleanup of one device's rows;
+//   - storage/purge: retries cache purges that failed while the cache was
+//     down;
+//   - storage/datadir: the layout of the data directory and the removal of
+//     one instance's files;
+//   - storage/backend: opens the store and cache a configuration selects.
+//
+// storage/storagetest holds the conformance suites every Store and Cache
+// implementation passes.
+//
+// # Units of work
+//
+// A state change, its history row and the webhooks it emits are written in
+// one transaction through [Store.InTx]: a rolled-back change never emits a
+// webhook and a committed one never loses it.
+//
+// # Time
+//
+// Stores take the current time from an injected clock and keep timestamps
+// at microsecond precision in UTC, so values read back compare equal to the
+// values written after [Timestamp].
+package storage

@@ -1,0 +1,201 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/wahost/wahost/storage"
+)
+
+const outboxCols = `id::text, instance_id::text, event, payload, created_at, attempts, next_attempt_at,
+	delivered_at, failed_at, last_error, claimed_by`
+
+func scanEvent(row pgx.Row) (storage.OutboxEvent, error) {
+	var e storage.OutboxEvent
+	var payload []byte
+	err := row.Scan(&e.ID, &e.InstanceID, &e.Event, &payload, &e.CreatedAt, &e.Attempts,
+		&e.NextAttemptAt, &e.DeliveredAt, &e.FailedAt, &e.LastError, &e.ClaimedBy)
+	if err != nil {
+		return storage.OutboxEvent{}, err
+	}
+	e.Payload = payload
+	e.CreatedAt = storage.Timestamp(e.CreatedAt)
+	e.NextAttemptAt = storage.Timestamp(e.NextAttemptAt)
+	e.DeliveredAt, e.FailedAt = utc(e.DeliveredAt), utc(e.FailedAt)
+	return e, nil
+}
+
+func collectEvents(rows pgx.Rows) ([]storage.OutboxEvent, error) {
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (storage.OutboxEvent, error) {
+		return scanEvent(r)
+	})
+}
+
+// Enqueue adds a webhook to the outbox.
+func (o ops) Enqueue(ctx context.Context, ev storage.OutboxEvent) (storage.OutboxEvent, error) {
+	if err := ev.Validate(); err != nil {
+		return storage.OutboxEvent{}, err
+	}
+	if ev.ID == "" {
+		ev.ID = storage.NewID()
+	}
+	now := o.stamp()
+	next := now
+	if !ev.NextAttemptAt.IsZero() {
+		next = storage.Timestamp(ev.NextAttemptAt)
+	}
+	out, err := scanEvent(o.q.QueryRow(ctx, `INSERT INTO wahost_outbox
+		(id, instance_id, event, payload, created_at, next_attempt_at)
+	VALUES ($1, $2, $3, $4, $5, $6) RETURNING `+outboxCols,
+		ev.ID, ev.InstanceID, ev.Event, string(ev.Payload), now, next))
+	return out, wrapErr("enqueue "+ev.Event, err)
+}
+
+// Claim leases up to n due events to worker. FOR UPDATE SKIP LOCKED lets
+// concurrent claimers pass over each other's rows, and PostgreSQL re-checks
+// the WHERE clause on a row locked after a concurrent claim committed, so
+// a row is never handed out twice while its lease runs.
+func (o ops) Claim(ctx context.Context, worker string, n int, lease time.Duration) ([]storage.OutboxEvent, error) {
+	if err := checkClaim(worker, n, lease); err != nil {
+		return nil, err
+	}
+	now := o.stamp()
+	rows, err := o.q.Query(ctx, `WITH due AS (
+		SELECT id FROM wahost_outbox
+		WHERE delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $1
+		ORDER BY next_attempt_at, id
+		LIMIT $2
+		FOR UPDATE SKIP LOCKED
+	)
+	UPDATE wahost_outbox o SET attempts = o.attempts + 1, next_attempt_at = $3, claimed_by = $4
+	FROM due WHERE o.id = due.id
+	RETURNING `+prefixed("o.", outboxCols),
+		now, n, storage.Timestamp(now.Add(lease)), worker)
+	if err != nil {
+		return nil, wrapErr("claim", err)
+	}
+	out, err := collectEvents(rows)
+	if err != nil {
+		return nil, wrapErr("claim", err)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
+			return out[i].CreatedAt.Before(out[j].CreatedAt)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out, nil
+}
+
+func checkClaim(worker string, n int, lease time.Duration) error {
+	if err := storage.ValidateOwner("worker", worker); err != nil {
+		return err
+	}
+	if n < 1 || n > storage.MaxPage {
+		return &storage.InputError{Field: "n", Reason: "must be 1..1000"}
+	}
+	if lease <= 0 {
+		return &storage.InputError{Field: "lease", Reason: "must be positive"}
+	}
+	return nil
+}
+
+// MarkDelivered records a delivery.
+func (o ops) MarkDelivered(ctx context.Context, id string) error {
+	return o.mark(ctx, "mark delivered", id, `UPDATE wahost_outbox
+	SET delivered_at = $2, failed_at = NULL, last_error = '' WHERE id = $1 AND delivered_at IS NULL`, o.stamp())
+}
+
+// MarkRetry makes a pending event due again at next.
+func (o ops) MarkRetry(ctx context.Context, id string, next time.Time, lastErr string) error {
+	if err := checkError(lastErr); err != nil {
+		return err
+	}
+	return o.mark(ctx, "mark retry", id, `UPDATE wahost_outbox SET next_attempt_at = $2, last_error = $3
+	WHERE id = $1 AND delivered_at IS NULL AND failed_at IS NULL`, storage.Timestamp(next), lastErr)
+}
+
+// MarkFailed gives up on a pending event.
+func (o ops) MarkFailed(ctx context.Context, id string, lastErr string) error {
+	if err := checkError(lastErr); err != nil {
+		return err
+	}
+	return o.mark(ctx, "mark failed", id, `UPDATE wahost_outbox SET failed_at = $2, last_error = $3
+	WHERE id = $1 AND delivered_at IS NULL AND failed_at IS NULL`, o.stamp(), lastErr)
+}
+
+// Requeue makes a failed event due now with its attempts reset.
+func (o ops) Requeue(ctx context.Context, id string) error {
+	return o.mark(ctx, "requeue", id, `UPDATE wahost_outbox
+	SET failed_at = NULL, attempts = 0, next_attempt_at = $2, claimed_by = ''
+	WHERE id = $1 AND failed_at IS NOT NULL`, o.stamp())
+}
+
+// mark runs a state change on one event; a change that does not apply to
+// the event's state is a no-op, a missing event is ErrNotFound.
+func (o ops) mark(ctx context.Context, op, id, q string, args ...any) error {
+	if err := storage.ValidateID("event id", id); err != nil {
+		return err
+	}
+	tag, err := o.q.Exec(ctx, q, append([]any{id}, args...)...)
+	if err != nil {
+		return wrapErr(op, err)
+	}
+	if tag.RowsAffected() > 0 {
+		return nil
+	}
+	var one int
+	err = o.q.QueryRow(ctx, "SELECT 1 FROM wahost_outbox WHERE id = $1", id).Scan(&one)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return storage.NotFound("outbox event", id)
+	}
+	return wrapErr(op, err)
+}
+
+func checkError(lastErr string) error {
+	return storage.ValidateText("last_error", lastErr, storage.MaxTextBytes)
+}
+
+// OutboxEvent returns one event.
+func (o ops) OutboxEvent(ctx context.Context, id string) (storage.OutboxEvent, error) {
+	if err := storage.ValidateID("event id", id); err != nil {
+		return storage.OutboxEvent{}, err
+	}
+	ev, err := scanEvent(o.q.QueryRow(ctx, "SELECT "+outboxCols+" FROM wahost_outbox WHERE id = $1", id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return storage.OutboxEvent{}, storage.NotFound("outbox event", id)
+	}
+	return ev, wrapErr("get outbox event", err)
+}
+
+// FailedEvents returns failed events newest first.
+func (o ops) FailedEvents(ctx context.Context, instanceID string, limit int) ([]storage.OutboxEvent, error) {
+	q := "SELECT " + outboxCols + " FROM wahost_outbox WHERE failed_at IS NOT NULL"
+	args := []any{clampLimit(limit)}
+	if instanceID != "" {
+		if err := storage.ValidateID("instance id", instanceID); err != nil {
+			return nil, err
+		}
+		q += " AND instance_id = $2"
+		args = append(args, instanceID)
+	}
+	rows, err := o.q.Query(ctx, q+" ORDER BY failed_at DESC, id DESC LIMIT $1", args...)
+	if err != nil {
+		return nil, wrapErr("failed events", err)
+	}
+	out, err := collectEvents(rows)
+	return out, wrapErr("failed events", err)
+}
+
+// PruneDelivered deletes events delivered before before.
+func (o ops) PruneDelivered(ctx context.Context, before time.Time) (int64, error) {
+	tag, err := o.q.Exec(ctx, "DELETE FROM wahost_outbox WHERE delivered_at < $1", storage.Timestamp(before))
+	if err != nil {
+		return 0, wrapErr("prune outbox", err)
+	}
+	return tag.RowsAffected(), nil
+}

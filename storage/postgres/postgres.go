@@ -1,0 +1,127 @@
+// Package postgres is the PostgreSQL implementation of storage.Store, and
+// the only package of wahost that imports pgx. Several hosts may share one
+// database: migrations run under an advisory lock, outbox claims use
+// FOR UPDATE SKIP LOCKED, and leases fence each host's writes.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/wahost/wahost/storage"
+)
+
+// Config selects the database and tunes the pool.
+type Config struct {
+	// URL is a PostgreSQL connection string, as
+	// "postgres://user@host:5432/db?sslmode=disable".
+	URL string
+	// Schema, when set, holds wahost's and whatsmeow's tables: it is
+	// created if missing and put first on every connection's search_path.
+	Schema string
+	// MaxConns caps the pool; 0 keeps pgxpool's default.
+	MaxConns int32
+	// ConnectTimeout bounds each new connection; 0 means 5 seconds.
+	ConnectTimeout time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Store is a storage.Store on a pgx pool.
+type Store struct {
+	ops  // runs each call on the pool, in its own transaction
+	pool *pgxpool.Pool
+}
+
+var _ storage.Store = (*Store)(nil)
+
+// Open connects, applies pending migrations and returns the store. It
+// fails, naming the cause, when the database cannot be reached.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	pcfg, err := pgxpool.ParseConfig(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: parse url: %w", err)
+	}
+	if cfg.Schema != "" {
+		pcfg.ConnConfig.RuntimeParams["search_path"] = pgx.Identifier{cfg.Schema}.Sanitize()
+	}
+	if cfg.MaxConns > 0 {
+		pcfg.MaxConns = cfg.MaxConns
+	}
+	if pcfg.ConnConfig.ConnectTimeout == 0 {
+		pcfg.ConnConfig.ConnectTimeout = 5 * time.Second
+	}
+	if cfg.ConnectTimeout > 0 {
+		pcfg.ConnConfig.ConnectTimeout = cfg.ConnectTimeout
+	}
+	// pgxpool pings a connection idle for over a second before handing it
+	// out, so after a server restart most dead connections are replaced
+	// instead of failing a query; one used just before the restart fails
+	// once with ErrUnavailable and is dropped.
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: open pool: %w", err)
+	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	s := &Store{ops: ops{q: pool, now: now}, pool: pool}
+	if err := s.migrate(ctx, cfg.Schema); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close closes the pool, waiting for connections in use to be returned.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	return wrapErr("ping", s.pool.Ping(ctx))
+}
+
+// SessionDB returns a database/sql handle drawing on the store's pool,
+// with the same search_path, for whatsmeow's sqlstore, and its dialect
+// "postgres". Closing it leaves the pool open.
+func (s *Store) SessionDB() (*sql.DB, string, error) {
+	return stdlib.OpenDBFromPool(s.pool), "postgres", nil
+}
+
+// InTx runs fn in one transaction; see storage.Store.
+func (s *Store) InTx(ctx context.Context, fn func(tx storage.Tx) error) (err error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return wrapErr("begin", err)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = tx.Rollback(context.WithoutCancel(ctx))
+			panic(p)
+		}
+		if err != nil {
+			_ = tx.Rollback(context.WithoutCancel(ctx))
+		}
+	}()
+	if err := fn(ops{q: tx, now: s.now, inTx: true}); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		if errors.Is(err, pgx.ErrTxClosed) {
+			return fmt.Errorf("postgres: commit: %w", err)
+		}
+		return wrapErr("commit", err)
+	}
+	return nil
+}

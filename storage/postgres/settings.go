@@ -1,0 +1,62 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/wahost/wahost/storage"
+)
+
+// Settings returns an instance's settings, the zero value when never set.
+func (o ops) Settings(ctx context.Context, instanceID string) (storage.InstanceSettings, error) {
+	if err := storage.ValidateID("instance id", instanceID); err != nil {
+		return storage.InstanceSettings{}, err
+	}
+	var s storage.InstanceSettings
+	var updated *time.Time
+	err := o.q.QueryRow(ctx, `SELECT COALESCE(s.webhook_url, ''), COALESCE(s.webhook_events, '{}'),
+		COALESCE(s.webhook_by_events, false), COALESCE(s.policy_override, ''), COALESCE(s.qr_limit, 0),
+		s.updated_at
+	FROM wahost_instances i LEFT JOIN wahost_instance_settings s ON s.instance_id = i.id
+	WHERE i.id = $1`, instanceID).Scan(
+		&s.WebhookURL, &s.WebhookEvents, &s.WebhookByEvents, &s.PolicyOverride, &s.QRLimit, &updated)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return storage.InstanceSettings{}, storage.NotFound("instance", instanceID)
+	}
+	if err != nil {
+		return storage.InstanceSettings{}, wrapErr("get settings", err)
+	}
+	if updated != nil {
+		s.UpdatedAt = storage.Timestamp(*updated)
+	}
+	if len(s.WebhookEvents) == 0 {
+		s.WebhookEvents = nil
+	}
+	return s, nil
+}
+
+// PutSettings replaces an instance's settings.
+func (o ops) PutSettings(ctx context.Context, instanceID string, s storage.InstanceSettings) error {
+	if err := storage.ValidateID("instance id", instanceID); err != nil {
+		return err
+	}
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	events := s.WebhookEvents
+	if events == nil {
+		events = []string{}
+	}
+	_, err := o.q.Exec(ctx, `INSERT INTO wahost_instance_settings AS s (
+		instance_id, webhook_url, webhook_events, webhook_by_events, policy_override, qr_limit, updated_at)
+	VALUES ($1, $2, $3, $4, $5, $6, $7)
+	ON CONFLICT (instance_id) DO UPDATE SET
+		webhook_url = EXCLUDED.webhook_url, webhook_events = EXCLUDED.webhook_events,
+		webhook_by_events = EXCLUDED.webhook_by_events, policy_override = EXCLUDED.policy_override,
+		qr_limit = EXCLUDED.qr_limit, updated_at = EXCLUDED.updated_at`,
+		instanceID, s.WebhookURL, events, s.WebhookByEvents, s.PolicyOverride, s.QRLimit, o.stamp())
+	return wrapErr("put settings of instance "+instanceID, err)
+}

@@ -1,0 +1,155 @@
+package storage
+
+import (
+	"context"
+	"time"
+)
+
+// Tx is the set of writes a unit of work carries. Inside [Store.InTx] every
+// call joins one transaction; called on a Store, each runs on its own.
+type Tx interface {
+	// Instance returns the instance with the given ID. Inside a unit of
+	// work it also locks the row until the transaction ends.
+	Instance(ctx context.Context, id string) (Instance, error)
+	// CreateInstance stores a new instance and returns it with ID (when
+	// empty), Status (close when empty) and timestamps filled. A taken name
+	// fails with ErrDuplicateName.
+	CreateInstance(ctx context.Context, in Instance) (Instance, error)
+	// UpdateInstance writes every mutable field of in (all but ID, Name and
+	// CreatedAt), stamps UpdatedAt and returns the stored row.
+	UpdateInstance(ctx context.Context, in Instance) (Instance, error)
+	// DeleteInstance removes an instance with its settings, history and
+	// lease. Outbox events stay: the webhooks announcing the removal must
+	// still go out.
+	DeleteInstance(ctx context.Context, id string) error
+	// PutSettings replaces an instance's settings.
+	PutSettings(ctx context.Context, instanceID string, s InstanceSettings) error
+	// RecordDisconnect appends one row to the disconnect history and
+	// returns it with ID set.
+	RecordDisconnect(ctx context.Context, d Disconnect) (Disconnect, error)
+	// Enqueue adds a webhook to the outbox and returns it with ID (when
+	// empty), CreatedAt and NextAttemptAt (when zero) set to now. An ID
+	// already present fails with ErrInvalidInput.
+	Enqueue(ctx context.Context, ev OutboxEvent) (OutboxEvent, error)
+	// AddPurge records that the cache namespace instance must be purged;
+	// a pending purge for the same namespace is coalesced and becomes due
+	// now.
+	AddPurge(ctx context.Context, instance string) error
+	// CheckLease fails with ErrLeaseLost unless l is still the current,
+	// unexpired lease on its instance. Inside a unit of work it fences the
+	// transaction's writes: they commit only while the lease holds.
+	CheckLease(ctx context.Context, l Lease) error
+}
+
+// Store is the durable state of a host. Implementations are safe for
+// concurrent use.
+type Store interface {
+	Tx
+	Instances
+	DisconnectLog
+	Outbox
+	Leases
+	PurgeQueue
+
+	// InTx runs fn in one transaction and commits when fn returns nil. When
+	// fn returns an error or panics, or the commit fails, nothing fn wrote
+	// is kept. fn writes through tx only (a write through the Store would
+	// not join the transaction, and on SQLite would wait for it forever)
+	// and must not retain tx after returning. InTx does not retry: a
+	// failed unit of work is the caller's to repeat.
+	InTx(ctx context.Context, fn func(tx Tx) error) error
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+	// Close releases the store's connections.
+	Close() error
+}
+
+// Instances reads instances and their settings.
+type Instances interface {
+	// InstanceByName returns the instance with the given name.
+	InstanceByName(ctx context.Context, name string) (Instance, error)
+	// ListInstances returns every instance ordered by name.
+	ListInstances(ctx context.Context) ([]Instance, error)
+	// Settings returns an instance's settings; an instance whose settings
+	// were never written has the zero value.
+	Settings(ctx context.Context, instanceID string) (InstanceSettings, error)
+}
+
+// DisconnectLog reads the disconnect history.
+type DisconnectLog interface {
+	// RecentDisconnects returns up to limit disconnects of an instance at
+	// or after since, newest first.
+	RecentDisconnects(ctx context.Context, instanceID string, since time.Time, limit int) ([]Disconnect, error)
+	// ListDisconnects pages through an instance's history newest first:
+	// rows with ID below before (all rows when before is 0), at most limit
+	// (clamped to 1..MaxPage, DefaultPage when 0). Pass the last ID
+	// returned as the next before.
+	ListDisconnects(ctx context.Context, instanceID string, before int64, limit int) ([]Disconnect, error)
+	// PruneDisconnects deletes rows older than before and returns how many.
+	PruneDisconnects(ctx context.Context, before time.Time) (int64, error)
+}
+
+// Page sizes of the listing methods.
+const (
+	DefaultPage = 100
+	MaxPage     = 1000
+)
+
+// Outbox is the worker side of the webhook outbox. A claim leases events
+// to one worker: a worker that dies mid-delivery leaves them claimable again
+// when the lease ends, so delivery is at least once.
+type Outbox interface {
+	// Claim leases up to n (1..MaxPage) due events to worker for lease,
+	// oldest due first, incrementing their Attempts. Concurrent claims never
+	// return the same event while its lease runs.
+	Claim(ctx context.Context, worker string, n int, lease time.Duration) ([]OutboxEvent, error)
+	// MarkDelivered records a delivery. Marking a delivered event again is
+	// a no-op.
+	MarkDelivered(ctx context.Context, id string) error
+	// MarkRetry makes a pending event due again at next, recording lastErr.
+	MarkRetry(ctx context.Context, id string, next time.Time, lastErr string) error
+	// MarkFailed gives up on a pending event, recording lastErr.
+	MarkFailed(ctx context.Context, id string, lastErr string) error
+	// Requeue makes a failed event due now with its attempts reset.
+	Requeue(ctx context.Context, id string) error
+	// OutboxEvent returns one event.
+	OutboxEvent(ctx context.Context, id string) (OutboxEvent, error)
+	// FailedEvents returns failed events newest first, of one instance or
+	// of all when instanceID is empty; limit is clamped as in
+	// ListDisconnects.
+	FailedEvents(ctx context.Context, instanceID string, limit int) ([]OutboxEvent, error)
+	// PruneDelivered deletes events delivered before before and returns
+	// how many.
+	PruneDelivered(ctx context.Context, before time.Time) (int64, error)
+}
+
+// Leases hands instances to hosts. A lease is acquired and renewed by its
+// owner; when it expires another host may take it, with a higher token.
+type Leases interface {
+	// AcquireLease gives owner the lease on an instance for ttl when it is
+	// free, expired or already owner's (then renewed, same token). A lease
+	// changing hands gets a higher token. Another owner's unexpired lease
+	// fails with a *LeaseHeldError.
+	AcquireLease(ctx context.Context, instanceID, owner string, ttl time.Duration) (Lease, error)
+	// RenewLease extends l for ttl from now. It fails with ErrLeaseLost once
+	// another host acquired the lease or l was released.
+	RenewLease(ctx context.Context, l Lease, ttl time.Duration) (Lease, error)
+	// ReleaseLease ends l now so another host may acquire it at once.
+	// Releasing a lease no longer held is a no-op.
+	ReleaseLease(ctx context.Context, l Lease) error
+	// Lease returns the current lease row of an instance, expired or not.
+	Lease(ctx context.Context, instanceID string) (Lease, error)
+}
+
+// PurgeQueue holds cache purges to retry; AddPurge is on Tx.
+type PurgeQueue interface {
+	// DuePurges returns up to limit purges due at or before now, most
+	// overdue first.
+	DuePurges(ctx context.Context, now time.Time, limit int) ([]PendingPurge, error)
+	// PurgeDone removes a purge that succeeded, unless AddPurge bumped its
+	// generation meanwhile: that request arrived during the purge and must
+	// run again.
+	PurgeDone(ctx context.Context, instance string, generation int64) error
+	// PurgeRetry makes a purge due again at next, recording lastErr.
+	PurgeRetry(ctx context.Context, instance string, next time.Time, lastErr string) error
+}

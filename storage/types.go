@@ -1,0 +1,122 @@
+package storage
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Status is the connection state of an instance as Evolution API reports
+// it ("close", "connecting", "open", "refused"). Other lower-case states may
+// be added by the session layer; the store only checks the form.
+type Status string
+
+// Connection states shared with Evolution API clients.
+const (
+	StatusClose      Status = "close"
+	StatusConnecting Status = "connecting"
+	StatusOpen       Status = "open"
+	StatusRefused    Status = "refused"
+)
+
+// Instance is one WhatsApp session slot and the fields API clients read.
+type Instance struct {
+	ID                string // UUID, assigned on create when empty
+	Name              string // unique; see ValidateName
+	Status            Status // StatusClose when empty on create
+	OwnerJID          string
+	ProfileName       string
+	ProfilePictureURL string
+	QRCount           int // QR codes shown since the last reset
+	Attempt           int // reconnect attempt reached so far
+	Step              int // escalation step reached so far
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+
+	// The last disconnection, as Evolution API's disconnectionAt,
+	// disconnectionReasonCode and disconnectionObject.
+	DisconnectionAt         *time.Time
+	DisconnectionReasonCode int
+	DisconnectionObject     json.RawMessage // JSON object or nil
+}
+
+// Disconnect is one row of the disconnect history: what happened, and what
+// the policy decided. Every disconnect is recorded, not only terminal ones;
+// the rows of the last day are the history a policy receives.
+type Disconnect struct {
+	ID           int64 // assigned by the store, increasing
+	InstanceID   string
+	At           time.Time
+	Kind         string          // event kind, e.g. "logged_out", "stream_error"
+	Code         int             // reason code, e.g. 401, 515; 0 when none
+	Raw          string          // whatsmeow's raw reason, as text
+	Message      string          // human-readable description
+	Cause        string          // network cause, e.g. "connection reset"
+	Decision     json.RawMessage // the decision document taken (JSON)
+	Action       string          // the decision's action, for queries
+	Rule         string          // the policy rule that matched
+	PolicySHA256 string          // lower-case hex sha256 of the policy module
+	Fallback     bool            // the decision came from the host's fallback
+	Latency      time.Duration   // time the policy took to decide
+	Attempt      int
+	Step         int
+	JitterSeed   uint32
+
+	// Shadow is a candidate policy's decision evaluated beside the active
+	// one and recorded for comparison; nil when no candidate ran.
+	Shadow       json.RawMessage
+	ShadowSHA256 string
+}
+
+// OutboxEvent is one webhook waiting for delivery. The ID is the
+// idempotency key receivers use to drop duplicates: delivery is at least
+// once.
+type OutboxEvent struct {
+	ID            string // UUID, assigned on enqueue when empty
+	InstanceID    string
+	Event         string          // wire name, e.g. "connection.update"
+	Payload       json.RawMessage // stored and returned byte for byte
+	CreatedAt     time.Time
+	Attempts      int       // claims so far
+	NextAttemptAt time.Time // not claimable before; a claim's lease end
+	DeliveredAt   *time.Time
+	FailedAt      *time.Time // set by MarkFailed; cleared by Requeue
+	LastError     string
+	ClaimedBy     string // worker of the latest claim
+}
+
+// Pending reports whether the event still waits for delivery.
+func (e OutboxEvent) Pending() bool { return e.DeliveredAt == nil && e.FailedAt == nil }
+
+// InstanceSettings are the per-instance options that survive restarts.
+type InstanceSettings struct {
+	WebhookURL      string   // absolute http or https URL, or empty
+	WebhookEvents   []string // event names to send; empty means all
+	WebhookByEvents bool     // append "/<event-with-dashes>" to the URL
+	PolicyOverride  string   // policy to use instead of the host default
+	QRLimit         int      // QR codes before refusing; 0 uses the default
+	UpdatedAt       time.Time
+}
+
+// Lease gives one host the right to drive an instance until ExpiresAt.
+// Token increases every time the lease changes hands, so writes fenced by
+// it are refused once another host has taken over.
+type Lease struct {
+	InstanceID string
+	Owner      string // host id
+	Token      int64
+	ExpiresAt  time.Time
+}
+
+// PendingPurge is a cache purge that failed and waits to be retried.
+type PendingPurge struct {
+	Instance      string // cache namespace of the instance
+	Generation    int64  // bumped by every AddPurge; see PurgeDone
+	CreatedAt     time.Time
+	Attempts      int
+	NextAttemptAt time.Time
+	LastError     string
+}
+
+// Timestamp returns t as stores keep it: UTC, microsecond precision, no
+// monotonic reading.
+func Timestamp(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }

@@ -1,0 +1,233 @@
+package storage
+
+import (
+	"encoding/json"
+	"net/url"
+	"strconv"
+	"unicode/utf8"
+)
+
+// Size limits. Values over a limit are rejected with a *TooLargeError,
+// never truncated.
+const (
+	MaxPayloadBytes = 1 << 20  // an outbox payload
+	MaxJSONBytes    = 64 << 10 // a decision, shadow decision or disconnection object
+	MaxRawBytes     = 64 << 10 // whatsmeow's raw reason
+	MaxTextBytes    = 4 << 10  // messages, causes, errors, profile fields
+	MaxURLBytes     = 2 << 10  // webhook and picture URLs
+	MaxTokenLen     = 64       // statuses, kinds, actions, rules, event names, owners
+	MaxEvents       = 64       // entries of InstanceSettings.WebhookEvents
+)
+
+// Validate checks a new instance: its ID when set, its name and its state.
+func (in Instance) Validate() error {
+	if in.ID != "" {
+		if err := ValidateID("id", in.ID); err != nil {
+			return err
+		}
+	}
+	if err := ValidateName(in.Name); err != nil {
+		return err
+	}
+	return in.ValidateState()
+}
+
+// ValidateState checks the fields UpdateInstance writes; ID, Name and the
+// timestamps are not looked at. An empty Status is allowed here (create
+// fills it in); UpdateInstance rejects it.
+func (in Instance) ValidateState() error {
+	if in.Status != "" {
+		if err := checkToken("status", string(in.Status), lowerToken); err != nil {
+			return err
+		}
+	}
+	return firstErr(
+		checkText("owner_jid", in.OwnerJID, MaxTextBytes),
+		checkText("profile_name", in.ProfileName, MaxTextBytes),
+		checkText("profile_picture_url", in.ProfilePictureURL, MaxURLBytes),
+		checkCount("qr_count", in.QRCount),
+		checkCount("attempt", in.Attempt),
+		checkCount("step", in.Step),
+		checkJSON("disconnection_object", in.DisconnectionObject, MaxJSONBytes, true),
+	)
+}
+
+// Validate checks a disconnect before it is recorded.
+func (d Disconnect) Validate() error {
+	if err := ValidateID("instance_id", d.InstanceID); err != nil {
+		return err
+	}
+	if d.At.IsZero() {
+		return &InputError{Field: "at", Reason: "zero time"}
+	}
+	if d.Latency < 0 {
+		return &InputError{Field: "latency", Reason: "negative"}
+	}
+	return firstErr(
+		checkToken("kind", d.Kind, lowerToken),
+		optionalToken("action", d.Action),
+		checkText("rule", d.Rule, MaxTextBytes),
+		checkText("raw", d.Raw, MaxRawBytes),
+		checkText("message", d.Message, MaxTextBytes),
+		checkText("cause", d.Cause, MaxTextBytes),
+		checkJSON("decision", d.Decision, MaxJSONBytes, true),
+		checkJSON("shadow", d.Shadow, MaxJSONBytes, true),
+		checkSHA("policy_sha256", d.PolicySHA256),
+		checkSHA("shadow_sha256", d.ShadowSHA256),
+		checkCount("attempt", d.Attempt),
+		checkCount("step", d.Step),
+	)
+}
+
+// Validate checks an event before it is enqueued.
+func (e OutboxEvent) Validate() error {
+	if e.ID != "" {
+		if err := ValidateID("id", e.ID); err != nil {
+			return err
+		}
+	}
+	if err := ValidateID("instance_id", e.InstanceID); err != nil {
+		return err
+	}
+	return firstErr(
+		checkToken("event", e.Event, eventToken),
+		checkJSON("payload", e.Payload, MaxPayloadBytes, false),
+	)
+}
+
+// Validate checks settings before they are stored.
+func (s InstanceSettings) Validate() error {
+	if s.WebhookURL != "" {
+		if err := checkText("webhook_url", s.WebhookURL, MaxURLBytes); err != nil {
+			return err
+		}
+		u, err := url.Parse(s.WebhookURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return &InputError{Field: "webhook_url", Reason: "must be an absolute http or https URL"}
+		}
+	}
+	if len(s.WebhookEvents) > MaxEvents {
+		return &InputError{Field: "webhook_events", Reason: "more than " + strconv.Itoa(MaxEvents) + " entries"}
+	}
+	for _, ev := range s.WebhookEvents {
+		if err := checkToken("webhook_events", ev, eventToken); err != nil {
+			return err
+		}
+	}
+	return firstErr(
+		checkText("policy_override", s.PolicyOverride, MaxTextBytes),
+		checkCount("qr_limit", s.QRLimit),
+	)
+}
+
+// ValidateOwner checks a lease owner (host id) or worker name.
+func ValidateOwner(field, owner string) error {
+	if owner == "" {
+		return &InputError{Field: field, Reason: "empty"}
+	}
+	return checkText(field, owner, MaxTokenLen)
+}
+
+func firstErr(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkText(field, s string, limit int) error {
+	if len(s) > limit {
+		return &TooLargeError{Field: field, Size: len(s), Max: limit}
+	}
+	if !utf8.ValidString(s) {
+		return &InputError{Field: field, Reason: "not valid UTF-8"}
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] == 0 {
+			return &InputError{Field: field, Reason: "contains a NUL byte"}
+		}
+	}
+	return nil
+}
+
+func checkCount(field string, n int) error {
+	if n < 0 {
+		return &InputError{Field: field, Reason: "negative"}
+	}
+	if n > 1<<31-1 {
+		return &InputError{Field: field, Reason: "over 2147483647"}
+	}
+	return nil
+}
+
+func checkJSON(field string, b json.RawMessage, limit int, nilOK bool) error {
+	if len(b) == 0 {
+		if nilOK {
+			return nil
+		}
+		return &InputError{Field: field, Reason: "empty"}
+	}
+	if len(b) > limit {
+		return &TooLargeError{Field: field, Size: len(b), Max: limit}
+	}
+	if !json.Valid(b) {
+		return &InputError{Field: field, Reason: "not valid JSON"}
+	}
+	if string(b) == "null" {
+		return &InputError{Field: field, Reason: "JSON null; leave the field empty instead"}
+	}
+	return nil
+}
+
+func checkSHA(field, s string) error {
+	if s == "" {
+		return nil
+	}
+	if len(s) != 64 {
+		return &InputError{Field: field, Reason: "not 64 hex digits"}
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return &InputError{Field: field, Reason: "not lower-case hex"}
+		}
+	}
+	return nil
+}
+
+type tokenKind int
+
+const (
+	lowerToken tokenKind = iota // [a-z0-9_]
+	eventToken                  // [a-z0-9_.-]
+)
+
+func optionalToken(field, s string) error {
+	if s == "" {
+		return nil
+	}
+	return checkToken(field, s, lowerToken)
+}
+
+func checkToken(field, s string, kind tokenKind) error {
+	if s == "" {
+		return &InputError{Field: field, Reason: "empty"}
+	}
+	if len(s) > MaxTokenLen {
+		return &TooLargeError{Field: field, Size: len(s), Max: MaxTokenLen}
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		ok := c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' ||
+			kind == eventToken && (c == '.' || c == '-')
+		if !ok {
+			return &InputError{Field: field, Reason: "character " + quoteByte(c) + " not allowed"}
+		}
+	}
+	return nil
+}
+
+// ValidateText checks free text for a field: at most limit bytes of UTF-8
+// without NUL.
+func ValidateText(field, s string, limit int) error { return checkText(field, s, limit) }
