@@ -9,7 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/wahost/wahost/storage"
-	"github.com/wahost/wahost/storage/internal/testenv"
+	"github.com/wahost/wahost/storage/testenv"
 	"github.com/wahost/wahost/storage/postgres"
 )
 

@@ -8,7 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/wahost/wahost/storage"
-	"github.com/wahost/wahost/storage/internal/testenv"
+	"github.com/wahost/wahost/storage/testenv"
 	"github.com/wahost/wahost/storage/postgres"
 	"github.com/wahost/wahost/storage/storagetest"
 )

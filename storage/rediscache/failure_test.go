@@ -8,7 +8,7 @@ import (
 
 	"github.com/wahost/wahost/storage"
 	"github.com/wahost/wahost/storage/internal/tcpproxy"
-	"github.com/wahost/wahost/storage/internal/testenv"
+	"github.com/wahost/wahost/storage/testenv"
 	"github.com/wahost/wahost/storage/rediscache"
 )
 

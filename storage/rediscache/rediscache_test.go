@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/wahost/wahost/storage"
-	"github.com/wahost/wahost/storage/internal/testenv"
+	"github.com/wahost/wahost/storage/testenv"
 	"github.com/wahost/wahost/storage/rediscache"
 	"github.com/wahost/wahost/storage/storagetest"
 )

@@ -12,7 +12,7 @@ import (
 	"go.mau.fi/whatsmeow/store"
 	"go.mau.fi/whatsmeow/types"
 
-	"github.com/wahost/wahost/storage/internal/testenv"
+	"github.com/wahost/wahost/storage/testenv"
 	"github.com/wahost/wahost/storage/postgres"
 	"github.com/wahost/wahost/storage/sessionstore"
 	"github.com/wahost/wahost/storage/sqlite"
