@@ -109,6 +109,9 @@ func (f *Fault) Error() string {
 // Unwrap returns the underlying cause.
 func (f *Fault) Unwrap() error { return f.Err }
 
+// FaultKind returns the fault's kind as text, for metrics labels.
+func (f *Fault) FaultKind() string { return string(f.Kind) }
+
 // Is matches the sentinel of the fault's kind, such as ErrTimeout.
 func (f *Fault) Is(target error) bool {
 	s, ok := kindSentinels[f.Kind]

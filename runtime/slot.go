@@ -96,24 +96,33 @@ func NewSlot(cfg SlotConfig) *Slot {
 // fails with ErrNoModule before the first Swap and with a KindUnhealthy
 // fault while the breaker holds calls back.
 func (s *Slot) Decide(ctx context.Context, input []byte) ([]byte, error) {
+	out, _, err := s.DecideRef(ctx, input)
+	return out, err
+}
+
+// DecideRef is Decide that also names the module that answered (or
+// failed), for a decision's record: after a swap or a revert it is not
+// necessarily the module that was current when the call began.
+func (s *Slot) DecideRef(ctx context.Context, input []byte) ([]byte, ModuleRef, error) {
 	for attempt := 0; ; attempt++ {
 		g := s.cur.Load()
 		if g == nil {
-			return nil, ErrNoModule
+			return nil, ModuleRef{}, ErrNoModule
 		}
+		ref := refOf(g.m)
 		if until := g.openUntil.Load(); until != 0 && s.cfg.Clock().UnixNano() < until {
 			f := &Fault{Kind: KindUnhealthy, Module: g.m.name, SHA256: g.m.sha,
 				Err: fmt.Errorf("breaker open until %s", time.Unix(0, until).UTC().Format(time.RFC3339))}
 			s.faults[KindUnhealthy].Add(1)
-			return nil, f
+			return nil, ref, f
 		}
 		out, err := g.m.Decide(ctx, input)
 		if err == nil {
-			return out, nil
+			return out, ref, nil
 		}
 		var f *Fault
 		if !errors.As(err, &f) {
-			return nil, err
+			return nil, ref, err
 		}
 		if f.Kind == KindClosed && s.cur.Load() != g && attempt < maxClosedRetries {
 			continue // retired under us: the new generation serves this call
@@ -122,7 +131,7 @@ func (s *Slot) Decide(ctx context.Context, input []byte) ([]byte, error) {
 		if f.Kind.ModuleAtFault() {
 			s.recordFault(g, f)
 		}
-		return nil, err
+		return nil, ref, err
 	}
 }
 

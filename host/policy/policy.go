@@ -1,0 +1,346 @@
+// Package policy keeps the host's policy modules: the active one, which
+// decides every disconnect, and an optional candidate, which decides the
+// same inputs in shadow so an operator can compare before promoting it.
+//
+// Apply is the only way a module changes. It reads the module named by a
+// Spec (a file or a built-in, optionally pinned by sha256), compiles it,
+// self-tests it with the configured settings and swaps it in as a new
+// generation of the runtime's Slot; decisions in flight finish on the
+// generation they started on, so nothing is dropped. Any failure leaves the
+// previous generation active and is returned, counted and kept for Status.
+package policy
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/wahost/wahost/abi"
+	"github.com/wahost/wahost/host/disconnect"
+	"github.com/wahost/wahost/policies/source"
+	"github.com/wahost/wahost/runtime"
+)
+
+// Spec names the modules and the settings they run with.
+type Spec struct {
+	// Module is a .wasm path or a built-in name (builtin:default).
+	Module string
+	// SHA256, if set, pins Module's digest.
+	SHA256 string
+	// Settings is the JSON object every input carries.
+	Settings abi.Settings
+	// MaxDelay bounds the reconnect delay a decision may ask for.
+	MaxDelay time.Duration
+	// Candidate, if set, is evaluated in shadow beside Module.
+	Candidate       string
+	CandidateSHA256 string
+}
+
+func (s Spec) limits() abi.Limits { return abi.Limits{MaxDelay: s.MaxDelay} }
+
+// Config configures a Manager.
+type Config struct {
+	// Engine configures the runtime engine (cache, pool, deadline,
+	// memory). It is fixed for the Manager's life.
+	Engine runtime.Config
+	// Breaker sets when the active module is given up on.
+	Breaker runtime.BreakerConfig
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+	// Registerer, if set, receives the reload metrics.
+	Registerer prometheus.Registerer
+	// OnSlotEvent, if set, is told about swaps, breaker trips and reverts
+	// of the active slot.
+	OnSlotEvent func(runtime.Event)
+}
+
+// Manager owns the runtime engine and the policy slots. It is safe for
+// concurrent use; Apply calls are serialised.
+type Manager struct {
+	engine    *runtime.Engine
+	active    *runtime.Slot
+	candidate *runtime.Slot
+	log       *slog.Logger
+
+	mu       sync.Mutex // serialises Apply
+	applied  Spec       // guarded by mu: the spec in force
+	hasCand  atomic.Bool
+	settings atomic.Pointer[abi.Settings]
+	last     atomic.Pointer[Reload]
+	metrics  *metrics
+}
+
+// Reload is the outcome of one Apply.
+type Reload struct {
+	At      time.Time `json:"at"`
+	Trigger string    `json:"trigger"`
+	OK      bool      `json:"ok"`
+	// Changed is false when the spec matched what was already active.
+	Changed bool   `json:"changed"`
+	Module  string `json:"module,omitempty"`
+	SHA256  string `json:"sha256,omitempty"`
+	// Generation is the active slot's generation after the reload.
+	Generation uint64        `json:"generation"`
+	Duration   time.Duration `json:"duration_ns"`
+	Error      string        `json:"error,omitempty"`
+}
+
+// New starts an engine with no module loaded; Apply loads the first.
+func New(ctx context.Context, cfg Config) (*Manager, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	eng, err := runtime.NewEngine(ctx, cfg.Engine)
+	if err != nil {
+		return nil, fmt.Errorf("starting policy engine: %w", err)
+	}
+	m := &Manager{
+		engine: eng,
+		active: runtime.NewSlot(runtime.SlotConfig{
+			Breaker: cfg.Breaker, OnEvent: cfg.OnSlotEvent, Logger: cfg.Logger.With("slot", "active"),
+		}),
+		candidate: runtime.NewSlot(runtime.SlotConfig{Breaker: cfg.Breaker, Logger: cfg.Logger.With("slot", "candidate")}),
+		log:       cfg.Logger,
+		metrics:   newMetrics(cfg.Registerer),
+	}
+	empty := abi.Settings("{}")
+	m.settings.Store(&empty)
+	return m, nil
+}
+
+// Apply makes spec the policy in force. A spec equal to the one in force
+// changes nothing. On error the previous modules and settings stay active.
+func (m *Manager) Apply(ctx context.Context, spec Spec, trigger string) (Reload, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	start := time.Now()
+	r, err := m.apply(ctx, spec)
+	r.At, r.Trigger, r.Duration = start.UTC(), trigger, time.Since(start)
+	r.Generation = m.active.Stats().Generation
+	if err != nil {
+		r.Error = err.Error()
+		m.metrics.reloads.WithLabelValues("failed").Inc()
+		m.log.ErrorContext(ctx, "policy reload rejected; the previous policy stays active",
+			"trigger", trigger, "module", spec.Module, "error", err)
+	} else {
+		r.OK = true
+		if r.Changed {
+			m.metrics.reloads.WithLabelValues("applied").Inc()
+			m.metrics.swapSeconds.Observe(r.Duration.Seconds())
+			m.log.InfoContext(ctx, "policy applied", "trigger", trigger, "module", r.Module,
+				"sha256", r.SHA256, "generation", r.Generation, "took", r.Duration)
+		} else {
+			m.metrics.reloads.WithLabelValues("unchanged").Inc()
+		}
+	}
+	m.last.Store(&r)
+	return r, err
+}
+
+func (m *Manager) apply(ctx context.Context, spec Spec) (Reload, error) {
+	if len(spec.Settings) == 0 {
+		spec.Settings = abi.Settings("{}")
+	}
+	if _, err := abi.ParseSettings(spec.Settings); err != nil {
+		return Reload{}, fmt.Errorf("policy settings: %w", err)
+	}
+	activeMod, err := source.Read(spec.Module, spec.SHA256)
+	if err != nil {
+		return Reload{}, err
+	}
+	r := Reload{Module: spec.Module, SHA256: activeMod.SHA256}
+	cur := m.active.Stats().Current
+	sameActive := cur != nil && cur.SHA256 == activeMod.SHA256 && bytes.Equal(m.applied.Settings, spec.Settings) &&
+		m.applied.MaxDelay == spec.MaxDelay
+	var candMod *source.Module
+	if spec.Candidate != "" {
+		if candMod, err = source.Read(spec.Candidate, spec.CandidateSHA256); err != nil {
+			return r, fmt.Errorf("candidate: %w", err)
+		}
+	}
+	candCur := m.candidate.Stats().Current
+	sameCand := (candMod == nil && !m.hasCand.Load()) ||
+		(candMod != nil && m.hasCand.Load() && candCur != nil && candCur.SHA256 == candMod.SHA256 && sameActive)
+	if sameActive && sameCand {
+		return r, nil
+	}
+	opts := source.LoadOptions(spec.Settings, spec.limits())
+	// Load both before swapping either, so a bad candidate rejects the
+	// whole reload and the two never come from different specs.
+	var newActive, newCand *runtime.Module
+	if !sameActive {
+		if newActive, err = m.engine.Load(ctx, spec.Module, activeMod.Wasm, opts); err != nil {
+			return r, err
+		}
+	}
+	if candMod != nil && !sameCand {
+		if newCand, err = m.engine.Load(ctx, spec.Candidate, candMod.Wasm, opts); err != nil {
+			if newActive != nil {
+				_ = newActive.Close(ctx)
+			}
+			return r, fmt.Errorf("candidate: %w", err)
+		}
+	}
+	if newActive != nil {
+		if _, err := m.active.Swap(newActive); err != nil {
+			_ = newActive.Close(ctx)
+			if newCand != nil {
+				_ = newCand.Close(ctx)
+			}
+			return r, err
+		}
+	}
+	switch {
+	case newCand != nil:
+		if _, err := m.candidate.Swap(newCand); err != nil {
+			_ = newCand.Close(ctx)
+			return r, fmt.Errorf("candidate: %w", err)
+		}
+		m.hasCand.Store(true)
+	case candMod == nil && m.hasCand.Load():
+		m.hasCand.Store(false) // the retired candidate is closed with the slot
+	}
+	settings := spec.Settings
+	m.settings.Store(&settings)
+	m.applied = spec
+	r.Changed = true
+	return r, nil
+}
+
+// Decide runs input through the active module; it implements
+// disconnect.Policy.
+func (m *Manager) Decide(ctx context.Context, input []byte) (disconnect.Answer, error) {
+	out, ref, err := m.active.DecideRef(ctx, input)
+	return disconnect.Answer{Out: out, Module: ref.Name, SHA256: ref.SHA256}, err
+}
+
+// Candidate returns the shadow policy, or nil when none is configured.
+func (m *Manager) Candidate() disconnect.Policy {
+	if !m.hasCand.Load() {
+		return nil
+	}
+	return candidate{m.candidate}
+}
+
+type candidate struct{ s *runtime.Slot }
+
+func (c candidate) Decide(ctx context.Context, input []byte) (disconnect.Answer, error) {
+	out, ref, err := c.s.DecideRef(ctx, input)
+	return disconnect.Answer{Out: out, Module: ref.Name, SHA256: ref.SHA256}, err
+}
+
+// Settings returns the settings in force, for every input.
+func (m *Manager) Settings() abi.Settings { return *m.settings.Load() }
+
+// Limits returns the decision limits in force.
+func (m *Manager) Limits() abi.Limits {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.applied.limits()
+}
+
+// Loaded reports whether an active module is in place.
+func (m *Manager) Loaded() bool { return m.active.Stats().Current != nil }
+
+// Status describes the slots and the last reload.
+type Status struct {
+	Active    SlotStatus  `json:"active"`
+	Candidate *SlotStatus `json:"candidate,omitempty"`
+	// LastReload is the outcome of the latest Apply; nil before the first.
+	LastReload *Reload `json:"last_reload,omitempty"`
+	Engine     struct {
+		Loaded   uint64 `json:"loaded"`
+		Rejected uint64 `json:"rejected"`
+		Live     int    `json:"live"`
+	} `json:"engine"`
+}
+
+// SlotStatus is one slot's state, for the API.
+type SlotStatus struct {
+	Module         string            `json:"module,omitempty"`
+	SHA256         string            `json:"sha256,omitempty"`
+	Size           int               `json:"size,omitempty"`
+	ABI            string            `json:"abi,omitempty"`
+	LoadedAt       *time.Time        `json:"loaded_at,omitempty"`
+	Generation     uint64            `json:"generation"`
+	LastKnownGood  string            `json:"last_known_good_sha256,omitempty"`
+	Healthy        bool              `json:"healthy"`
+	UnhealthyUntil *time.Time        `json:"unhealthy_until,omitempty"`
+	Swaps          uint64            `json:"swaps"`
+	Reverts        uint64            `json:"reverts"`
+	Trips          uint64            `json:"breaker_trips"`
+	Faults         map[string]uint64 `json:"faults"`
+	Calls          uint64            `json:"calls"`
+}
+
+func slotStatus(st runtime.SlotStats) SlotStatus {
+	s := SlotStatus{
+		Generation: st.Generation, Healthy: st.Healthy, Swaps: st.Swaps, Reverts: st.Reverts,
+		Trips: st.Trips, Faults: make(map[string]uint64, len(st.Faults)),
+	}
+	for k, n := range st.Faults {
+		s.Faults[string(k)] = n
+	}
+	if !st.UnhealthyUntil.IsZero() && !st.Healthy {
+		t := st.UnhealthyUntil.UTC()
+		s.UnhealthyUntil = &t
+	}
+	if c := st.Current; c != nil {
+		t := c.LoadedAt.UTC()
+		s.Module, s.SHA256, s.Size, s.LoadedAt, s.Calls = c.Name, c.SHA256, c.Size, &t, c.Calls
+		s.ABI = fmt.Sprintf("%d.%d", c.ABIMajor, c.ABIMinor)
+	}
+	if l := st.LastKnownGood; l != nil {
+		s.LastKnownGood = l.SHA256
+	}
+	return s
+}
+
+// Status returns the slots' state and the last reload.
+func (m *Manager) Status() Status {
+	var st Status
+	st.Active = slotStatus(m.active.Stats())
+	if m.hasCand.Load() {
+		c := slotStatus(m.candidate.Stats())
+		st.Candidate = &c
+	}
+	st.LastReload = m.last.Load()
+	es := m.engine.Stats()
+	st.Engine.Loaded, st.Engine.Rejected, st.Engine.Live = es.Loaded, es.Rejected, es.Live
+	return st
+}
+
+// Close closes the slots and the engine, waiting for calls in flight.
+func (m *Manager) Close(ctx context.Context) error {
+	return errors.Join(m.active.Close(ctx), m.candidate.Close(ctx), m.engine.Close(ctx))
+}
+
+type metrics struct {
+	reloads     *prometheus.CounterVec
+	swapSeconds prometheus.Histogram
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wahost_policy_reloads_total",
+			Help: "Policy reloads by result: applied, unchanged or failed.",
+		}, []string{"result"}),
+		swapSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "wahost_policy_swap_seconds",
+			Help:    "Time to read, compile, self-test and swap in a policy module.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
+		}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.reloads, m.swapSeconds)
+	}
+	return m
+}
