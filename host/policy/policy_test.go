@@ -276,5 +276,3 @@ func BenchmarkSwap(b *testing.B) {
 		})
 	}
 }
-
-
