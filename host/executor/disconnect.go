@@ -43,6 +43,9 @@ func (e *Executor) HandleDisconnect(ctx context.Context, instanceID string, rep 
 	if e.isEnding(instanceID) {
 		return Result{}, fmt.Errorf("disconnect of %s: %w", instanceID, ErrEnding)
 	}
+	if rep.Event.Cause == "" {
+		rep.Event.Cause = abi.CauseNone
+	}
 	st := e.cfg.Store
 	inst, err := st.Instance(ctx, instanceID)
 	if err != nil {
