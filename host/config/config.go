@@ -9,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"time"
 
@@ -23,16 +25,25 @@ import (
 type Config struct {
 	// DataDir holds the SQLite database, the compile cache and the
 	// instances' files.
-	DataDir string `koanf:"data_dir"`
-	HTTP    HTTP   `koanf:"http"`
-	Log     Log    `koanf:"log"`
-	Policy  Policy `koanf:"policy"`
+	DataDir   string    `koanf:"data_dir"`
+	HTTP      HTTP      `koanf:"http"`
+	Log       Log       `koanf:"log"`
+	Database  Database  `koanf:"database"`
+	Cache     Cache     `koanf:"cache"`
+	Webhook   Webhook   `koanf:"webhook"`
+	Session   Session   `koanf:"session"`
+	Reconnect Reconnect `koanf:"reconnect"`
+	Policy    Policy    `koanf:"policy"`
 }
 
 // HTTP configures the admin API.
 type HTTP struct {
-	Addr   string `koanf:"addr"`
+	Addr string `koanf:"addr"`
+	// APIKey guards every route but health and metrics. Empty: a key is
+	// generated on first start and kept in the data directory.
 	APIKey string `koanf:"api_key"`
+	// MaxBody caps request bodies, in bytes.
+	MaxBody int64 `koanf:"max_body"`
 }
 
 // Log configures logging.
@@ -41,12 +52,72 @@ type Log struct {
 	Format string `koanf:"format"`
 }
 
+// Database selects where state and history live.
+type Database struct {
+	// URL is a postgres:// URL; empty means SQLite under data_dir.
+	URL string `koanf:"url"`
+	// Schema optionally holds the tables on PostgreSQL.
+	Schema   string `koanf:"schema"`
+	MaxConns int32  `koanf:"max_conns"`
+	// HistoryRetention is how long disconnect history and delivered
+	// webhooks are kept.
+	HistoryRetention time.Duration `koanf:"history_retention"`
+}
+
+// Cache selects the cache that cleanups purge.
+type Cache struct {
+	// RedisAddr (host:port) selects Redis; empty means in memory.
+	RedisAddr     string `koanf:"redis_addr"`
+	RedisUsername string `koanf:"redis_username"`
+	RedisPassword string `koanf:"redis_password"`
+	RedisDB       int    `koanf:"redis_db"`
+	Prefix        string `koanf:"prefix"`
+}
+
+// Webhook configures the global webhook and delivery.
+type Webhook struct {
+	// URL receives every instance's events; empty means none.
+	URL string `koanf:"url"`
+	// Events filters what URL receives; empty means all.
+	Events []string `koanf:"events"`
+	// ByEvents appends the event name to URL (/connection-update).
+	ByEvents bool `koanf:"by_events"`
+	// Secret signs every request (X-Wahost-Signature).
+	Secret string `koanf:"secret"`
+	// ServerURL is the envelope's server_url.
+	ServerURL   string        `koanf:"server_url"`
+	Workers     int           `koanf:"workers"`
+	Timeout     time.Duration `koanf:"timeout"`
+	MaxAttempts int           `koanf:"max_attempts"`
+}
+
+// Session configures the WhatsApp sessions.
+type Session struct {
+	// QRLimit is how many QR codes an instance shows before it is
+	// refused; an instance's own setting overrides it.
+	QRLimit int `koanf:"qr_limit"`
+	// InactivityTimeout closes a login nobody completes.
+	InactivityTimeout time.Duration `koanf:"inactivity_timeout"`
+	// ConnectTimeout bounds dialing WhatsApp.
+	ConnectTimeout time.Duration `koanf:"connect_timeout"`
+}
+
+// Reconnect paces reconnects across all instances.
+type Reconnect struct {
+	// Rate is reconnects per second, Burst how many may start at once.
+	Rate  float64 `koanf:"rate"`
+	Burst int     `koanf:"burst"`
+}
+
 // Policy configures the disconnect policy.
 type Policy struct {
 	// Module is a .wasm path or a built-in name such as builtin:default.
 	Module string `koanf:"module"`
 	// SHA256, if set, pins the module: it must have this digest.
 	SHA256 string `koanf:"sha256"`
+	// Candidate, if set, is decided in shadow beside Module.
+	Candidate       string `koanf:"candidate"`
+	CandidateSHA256 string `koanf:"candidate_sha256"`
 	// Settings are passed to the policy in every input.
 	Settings map[string]any `koanf:"settings"`
 	// Timeout bounds one decision.
@@ -63,15 +134,25 @@ type Policy struct {
 	// that was healthy.
 	BreakerFaults int           `koanf:"breaker_faults"`
 	BreakerWindow time.Duration `koanf:"breaker_window"`
+	// Watch reloads when the config file or the module file changes.
+	Watch bool `koanf:"watch"`
 }
 
-// Default returns the embedded defaults: SQLite under ./data, the built-in
-// default policy, the API on 127.0.0.1:8080.
+// Default returns the embedded defaults: SQLite under ./data, the in-memory
+// cache, the built-in default policy, the API on 127.0.0.1:8080.
 func Default() Config {
 	return Config{
-		DataDir: "./data",
-		HTTP:    HTTP{Addr: "127.0.0.1:8080"},
-		Log:     Log{Level: "info", Format: "text"},
+		DataDir:  "./data",
+		HTTP:     HTTP{Addr: "127.0.0.1:8080", MaxBody: 1 << 20},
+		Log:      Log{Level: "info", Format: "text"},
+		Database: Database{HistoryRetention: 30 * 24 * time.Hour},
+		Webhook: Webhook{
+			Events: []string{}, Workers: 4, Timeout: 10 * time.Second, MaxAttempts: 10,
+		},
+		Session: Session{
+			QRLimit: 30, InactivityTimeout: 5 * time.Minute, ConnectTimeout: 20 * time.Second,
+		},
+		Reconnect: Reconnect{Rate: 50, Burst: 100},
 		Policy: Policy{
 			Module:        "builtin:default",
 			Settings:      map[string]any{},
@@ -81,6 +162,7 @@ func Default() Config {
 			MaxDelay:      7 * 24 * time.Hour,
 			BreakerFaults: 5,
 			BreakerWindow: time.Minute,
+			Watch:         true,
 		},
 	}
 }
@@ -97,12 +179,20 @@ func Load(path string, environ []string, flags map[string]any) (*Config, error) 
 	if err := k.Load(confmap.Provider(defaultMap(), "."), nil); err != nil {
 		return nil, fmt.Errorf("loading defaults: %w", err)
 	}
+	known := knownKeys(k)
 	if path != "" {
-		if err := k.Load(file.Provider(path), yaml.Parser()); err != nil {
+		fk := koanf.New(".")
+		if err := fk.Load(file.Provider(path), yaml.Parser()); err != nil {
+			return nil, fmt.Errorf("loading config file %s: %w", path, err)
+		}
+		if err := unknownKeys(fk.Keys(), known); err != nil {
+			return nil, fmt.Errorf("config file %s: %w", path, err)
+		}
+		if err := k.Merge(fk); err != nil {
 			return nil, fmt.Errorf("loading config file %s: %w", path, err)
 		}
 	}
-	envMap, err := envValues(environ, knownKeys(k))
+	envMap, err := envValues(environ, known)
 	if err != nil {
 		return nil, err
 	}
@@ -137,6 +227,9 @@ func envValues(environ []string, known map[string]bool) (map[string]any, error) 
 			continue
 		}
 		key := envKey(name, known)
+		if alias, ok := envAliases[name]; ok {
+			key = alias
+		}
 		if key == "policy.settings" {
 			var m map[string]any
 			if err := json.Unmarshal([]byte(value), &m); err != nil {
@@ -145,10 +238,29 @@ func envValues(environ []string, known map[string]bool) (map[string]any, error) 
 			out[key] = m
 			continue
 		}
+		if listKeys[key] {
+			var items []string
+			for item := range strings.SplitSeq(value, ",") {
+				if item = strings.TrimSpace(item); item != "" {
+					items = append(items, item)
+				}
+			}
+			out[key] = items
+			continue
+		}
 		out[key] = value
 	}
 	return out, nil
 }
+
+// envAliases are the variables whose names do not follow the key: the API
+// key under the name Evolution API deployments already use.
+var envAliases = map[string]string{
+	"WAHOST_API_KEY": "http.api_key",
+}
+
+// listKeys hold lists: their variables are comma-separated.
+var listKeys = map[string]bool{"webhook.events": true}
 
 // envKey maps WAHOST_POLICY_MAX_DELAY to policy.max_delay: underscores
 // split sections only where the result is a known key.
@@ -164,6 +276,19 @@ func envKey(name string, known map[string]bool) string {
 	return s
 }
 
+// unknownKeys rejects keys wahost does not have (a typo would otherwise
+// be ignored silently); policy.settings is the policy's own and free-form.
+func unknownKeys(keys []string, known map[string]bool) error {
+	var errs []error
+	for _, key := range keys {
+		if known[key] || key == "policy.settings" || strings.HasPrefix(key, "policy.settings.") {
+			continue
+		}
+		errs = append(errs, &KeyError{Key: key, Err: errors.New("no such key (see docs/config.md)")})
+	}
+	return errors.Join(errs...)
+}
+
 func knownKeys(k *koanf.Koanf) map[string]bool {
 	m := make(map[string]bool)
 	for _, key := range k.Keys() {
@@ -173,21 +298,26 @@ func knownKeys(k *koanf.Koanf) map[string]bool {
 }
 
 func defaultMap() map[string]any {
-	d := Default()
-	b, _ := json.Marshal(map[string]any{
-		"data_dir": d.DataDir,
-		"http":     map[string]any{"addr": d.HTTP.Addr, "api_key": d.HTTP.APIKey},
-		"log":      map[string]any{"level": d.Log.Level, "format": d.Log.Format},
-		"policy": map[string]any{
-			"module": d.Policy.Module, "sha256": d.Policy.SHA256, "settings": map[string]any{},
-			"timeout": d.Policy.Timeout.String(), "memory_pages": d.Policy.MemoryPages,
-			"pool_size": d.Policy.PoolSize, "max_delay": d.Policy.MaxDelay.String(),
-			"cache_dir": "", "breaker_faults": d.Policy.BreakerFaults,
-			"breaker_window": d.Policy.BreakerWindow.String(),
-		},
-	})
-	var m map[string]any
-	_ = json.Unmarshal(b, &m)
+	return toMap(reflect.ValueOf(Default()))
+}
+
+// toMap turns a config struct into koanf's nested map, durations as text,
+// so every key exists (and so can be set from the environment).
+func toMap(v reflect.Value) map[string]any {
+	m := make(map[string]any)
+	t := v.Type()
+	for i := range t.NumField() {
+		key := t.Field(i).Tag.Get("koanf")
+		f := v.Field(i)
+		switch {
+		case f.Type() == reflect.TypeFor[time.Duration]():
+			m[key] = f.Interface().(time.Duration).String()
+		case f.Kind() == reflect.Struct:
+			m[key] = toMap(f)
+		default:
+			m[key] = f.Interface()
+		}
+	}
 	return m
 }
 
@@ -222,7 +352,59 @@ func (c *Config) Validate() error {
 	default:
 		bad("log.format", "%q is not text or json", c.Log.Format)
 	}
+	if c.HTTP.MaxBody < 1024 {
+		bad("http.max_body", "%d bytes is too small (at least 1024)", c.HTTP.MaxBody)
+	}
+	if u := c.Database.URL; u != "" && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
+		bad("database.url", "%q is not a postgres:// URL (leave it empty for SQLite under data_dir)", redact(u))
+	}
+	if c.Database.MaxConns < 0 {
+		bad("database.max_conns", "%d is negative", c.Database.MaxConns)
+	}
+	if c.Database.HistoryRetention < time.Hour {
+		bad("database.history_retention", "%s is shorter than an hour", c.Database.HistoryRetention)
+	}
+	if a := c.Cache.RedisAddr; a != "" {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			bad("cache.redis_addr", "%q is not host:port (%v)", a, err)
+		}
+	}
+	if c.Cache.RedisDB < 0 {
+		bad("cache.redis_db", "%d is negative", c.Cache.RedisDB)
+	}
+	if u := c.Webhook.URL; u != "" {
+		if err := CheckWebhookURL(u); err != nil {
+			bad("webhook.url", "%v", err)
+		}
+	}
+	if c.Webhook.Workers < 1 || c.Webhook.Workers > 256 {
+		bad("webhook.workers", "%d is outside [1, 256]", c.Webhook.Workers)
+	}
+	if c.Webhook.Timeout < 100*time.Millisecond || c.Webhook.Timeout > 5*time.Minute {
+		bad("webhook.timeout", "%s is outside [100ms, 5m]", c.Webhook.Timeout)
+	}
+	if c.Webhook.MaxAttempts < 1 {
+		bad("webhook.max_attempts", "%d, want at least 1", c.Webhook.MaxAttempts)
+	}
+	if c.Session.QRLimit < 0 {
+		bad("session.qr_limit", "%d is negative (0 means no limit)", c.Session.QRLimit)
+	}
+	if c.Session.InactivityTimeout < 0 {
+		bad("session.inactivity_timeout", "%s is negative (0 turns it off)", c.Session.InactivityTimeout)
+	}
+	if c.Session.ConnectTimeout < time.Second {
+		bad("session.connect_timeout", "%s is shorter than a second", c.Session.ConnectTimeout)
+	}
+	if c.Reconnect.Rate <= 0 {
+		bad("reconnect.rate", "%v, want reconnects per second above 0", c.Reconnect.Rate)
+	}
+	if c.Reconnect.Burst < 1 {
+		bad("reconnect.burst", "%d, want at least 1", c.Reconnect.Burst)
+	}
 	p := &c.Policy
+	if s := p.CandidateSHA256; s != "" && (len(s) != 64 || strings.Trim(strings.ToLower(s), "0123456789abcdef") != "") {
+		bad("policy.candidate_sha256", "%q is not 64 hex digits", s)
+	}
 	if p.Module == "" {
 		bad("policy.module", "must name a .wasm file or builtin:default")
 	}
@@ -251,6 +433,34 @@ func (c *Config) Validate() error {
 		bad("policy.settings", "cannot be sent to the policy as JSON: %v", err)
 	}
 	return errors.Join(errs...)
+}
+
+// CheckWebhookURL checks a webhook URL: absolute, http or https, with a
+// host.
+func CheckWebhookURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("%q is not a URL: %v", raw, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("%q must start with http:// or https://", raw)
+	}
+	if u.Hostname() == "" {
+		return fmt.Errorf("%q has no host", raw)
+	}
+	if u.User != nil {
+		return fmt.Errorf("%q carries credentials; sign requests with webhook.secret instead", redact(raw))
+	}
+	return nil
+}
+
+// redact hides a URL's password.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	return u.Redacted()
 }
 
 // PolicySettings returns policy.settings as the JSON object a policy gets.

@@ -95,3 +95,48 @@ func TestMissingFile(t *testing.T) {
 		t.Fatalf("error %v", err)
 	}
 }
+
+func TestUnknownKeyInFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "wahost.yaml")
+	yaml := "http:\n  adr: 0.0.0.0:9000\npolicy:\n  settings:\n    anything_goes: 1\n"
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := config.Load(path, nil, nil)
+	var ke *config.KeyError
+	if !errors.As(err, &ke) || ke.Key != "http.adr" {
+		t.Fatalf("error %v does not name http.adr", err)
+	}
+}
+
+func TestEnvironment(t *testing.T) {
+	env := []string{
+		"WAHOST_API_KEY=secret-key", "WAHOST_WEBHOOK_EVENTS=connection.update,QRCODE_UPDATED",
+		"WAHOST_WEBHOOK_URL=https://app.internal/hooks", "WAHOST_DATABASE_URL=postgres://u@db:5432/wahost",
+		"WAHOST_CACHE_REDIS_ADDR=redis:6379", "WAHOST_SESSION_QR_LIMIT=5", "WAHOST_RECONNECT_RATE=2.5",
+		"WAHOST_TEST_POSTGRES_URL=ignored",
+	}
+	c, err := config.Load("", env, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTP.APIKey != "secret-key" || c.Webhook.URL != "https://app.internal/hooks" ||
+		strings.Join(c.Webhook.Events, "|") != "connection.update|QRCODE_UPDATED" ||
+		c.Database.URL != "postgres://u@db:5432/wahost" || c.Cache.RedisAddr != "redis:6379" ||
+		c.Session.QRLimit != 5 || c.Reconnect.Rate != 2.5 {
+		t.Fatalf("environment not applied: %+v", c)
+	}
+}
+
+func TestWebhookURLChecked(t *testing.T) {
+	for _, u := range []string{"ftp://x/y", "not a url", "http://", "https://user:pw@host/x"} {
+		_, err := config.Load("", []string{"WAHOST_WEBHOOK_URL=" + u}, nil)
+		var ke *config.KeyError
+		if !errors.As(err, &ke) || ke.Key != "webhook.url" {
+			t.Errorf("%q: error %v does not name webhook.url", u, err)
+		}
+		if err != nil && strings.Contains(err.Error(), "pw") {
+			t.Errorf("%q: error leaks the password: %v", u, err)
+		}
+	}
+}
