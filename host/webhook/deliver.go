@@ -1,0 +1,169 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/wahost/wahost/storage"
+)
+
+const (
+	userAgent    = "wahost"
+	maxDrain     = 64 << 10        // response bytes read to keep the connection
+	maxErrorBody = 256             // response bytes quoted in last_error
+	maxErrorText = 1024            // bytes of last_error
+	storeTimeout = 30 * time.Second // bounds each outbox write of a worker
+)
+
+// job is one event handed to a worker: the head of its lane.
+type job struct {
+	lane   *lane
+	ev     storage.OutboxEvent
+	refund int // claims the event spent held back, not counted as attempts
+}
+
+// result is a settled job: the event's new state is in the store.
+type result struct {
+	job
+	final bool      // delivered or failed for good
+	hold  time.Time // later events of the lane wait until then; zero lets them go
+}
+
+// attempt is the outcome of one request.
+type attempt struct {
+	verdict    verdict
+	status     int
+	retryAfter time.Duration
+	err        string // for last_error; empty when delivered
+}
+
+// deliver runs one attempt for j and records its outcome in the store. ctx
+// is not cancelled by Run's shutdown: an attempt under way completes.
+func (d *Dispatcher) deliver(ctx context.Context, j job) result {
+	ev := j.ev
+	now := d.clock.Now()
+	if ev.NextAttemptAt.Sub(now) < d.renewBelow {
+		// The event waited in memory: renew its lease so that no other
+		// worker claims it while the request runs.
+		next := now.Add(d.cfg.Lease)
+		if err := d.mark(ctx, func(ctx context.Context) error {
+			return d.store.MarkRetry(ctx, ev.ID, next, ev.LastError)
+		}); err != nil {
+			d.log.Warn("webhook: renew lease; the event goes out when its lease ends", "event_id", ev.ID, "err", err)
+			return result{job: j, hold: ev.NextAttemptAt}
+		}
+	}
+
+	url := j.lane.key.url
+	a := d.attempt(ctx, ev, url)
+	attempts := max(ev.Attempts-j.refund, 1)
+	log := d.log.With("event_id", ev.ID, "event", ev.Event, "instance_id", ev.InstanceID, "url", url, "attempt", attempts)
+	switch a.verdict {
+	case verdictDelivered:
+		d.metrics.deliveries.WithLabelValues(resultDelivered).Inc()
+		if err := d.mark(ctx, func(ctx context.Context) error { return d.store.MarkDelivered(ctx, ev.ID) }); err != nil {
+			log.Warn("webhook: delivered but not recorded; it will be sent again", "err", err)
+		}
+		return result{job: j, final: true}
+	case verdictRetry:
+		if attempts < d.cfg.MaxAttempts {
+			next := d.clock.Now().Add(backoff(attempts, a.retryAfter, d.cfg.Jitter))
+			d.metrics.deliveries.WithLabelValues(resultRetry).Inc()
+			log.Info("webhook: delivery failed; will retry", "err", a.err, "next", next)
+			if err := d.mark(ctx, func(ctx context.Context) error {
+				return d.store.MarkRetry(ctx, ev.ID, next, a.err)
+			}); err != nil {
+				log.Warn("webhook: record retry; the event goes out when its lease ends", "err", err)
+				return result{job: j, hold: ev.NextAttemptAt}
+			}
+			return result{job: j, hold: next}
+		}
+		a.err = fmt.Sprintf("gave up after %d attempts: %s", attempts, a.err)
+	}
+	d.metrics.deliveries.WithLabelValues(resultFailed).Inc()
+	log.Warn("webhook: delivery failed for good; redeliver it once the receiver is fixed", "err", a.err)
+	if err := d.mark(ctx, func(ctx context.Context) error {
+		return d.store.MarkFailed(ctx, ev.ID, a.err)
+	}); err != nil {
+		log.Warn("webhook: record failure; the event goes out again when its lease ends", "err", err)
+		return result{job: j, hold: ev.NextAttemptAt}
+	}
+	return result{job: j, final: true}
+}
+
+// mark runs one outbox write with its own deadline.
+func (d *Dispatcher) mark(ctx context.Context, write func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
+	defer cancel()
+	return write(ctx)
+}
+
+// attempt sends ev to url once.
+func (d *Dispatcher) attempt(ctx context.Context, ev storage.OutboxEvent, url string) attempt {
+	ctx, cancel := context.WithTimeout(ctx, d.cfg.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(ev.Payload))
+	if err != nil {
+		return attempt{verdict: verdictPermanent, err: clip("build request: " + err.Error())}
+	}
+	d.mu.Lock()
+	secret := d.secret
+	d.mu.Unlock()
+	ts := d.clock.Now().Unix()
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", userAgent)
+	req.Header.Set(HeaderEvent, ev.Event)
+	req.Header.Set(HeaderDelivery, ev.ID)
+	req.Header.Set(HeaderTimestamp, strconv.FormatInt(ts, 10))
+	if secret != "" {
+		req.Header.Set(HeaderSignature, sign(secret, ts, ev.Payload))
+	}
+
+	start := time.Now()
+	resp, err := d.client.Do(req)
+	d.metrics.latency.Observe(time.Since(start).Seconds())
+	if err != nil {
+		return attempt{verdict: verdictRetry, err: clip(err.Error())}
+	}
+	defer resp.Body.Close()
+	head, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain))
+
+	a := attempt{verdict: classify(resp.StatusCode), status: resp.StatusCode}
+	if a.verdict == verdictDelivered {
+		return a
+	}
+	msg := "HTTP " + resp.Status
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		msg += " to " + resp.Header.Get("Location") + " (redirects are not followed: configure the final URL)"
+	}
+	if body := strings.TrimSpace(string(head)); body != "" {
+		msg += ": " + body
+	}
+	a.err = clip(msg)
+	if a.verdict == verdictRetry {
+		a.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), d.clock.Now())
+	}
+	return a
+}
+
+// clip makes s fit last_error: valid UTF-8 without NUL, at most
+// maxErrorText bytes.
+func clip(s string) string {
+	s = strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", ""), "\uFFFD")
+	if len(s) <= maxErrorText {
+		return s
+	}
+	cut := maxErrorText - len("…")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}

@@ -1,0 +1,118 @@
+package webhook
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/wahost/wahost/storage"
+)
+
+// Destination is where webhooks go: the global one from the configuration
+// or an instance's own from its settings.
+type Destination struct {
+	// URL is an absolute http or https URL; empty disables the destination.
+	URL string
+	// Events lists the events to send, in either form Evolution API
+	// accepts ("connection.update" or "CONNECTION_UPDATE"); empty sends
+	// every event.
+	Events []string
+	// ByEvents appends "/<event-with-dashes>" to the URL's path, as
+	// Evolution API's "webhook by events": connection.update goes to
+	// URL + "/connection-update".
+	ByEvents bool
+}
+
+// Validate checks the URL and the event names.
+func (d Destination) Validate() error {
+	_, err := compile(d)
+	return err
+}
+
+// EventName returns the wire name of an event given in either of
+// Evolution API's forms: "CONNECTION_UPDATE", "connection.update" and
+// "connection-update" all give "connection.update".
+func EventName(event string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '_' || r == '-':
+			return '.'
+		case r >= 'A' && r <= 'Z':
+			return r + ('a' - 'A')
+		}
+		return r
+	}, strings.TrimSpace(event))
+}
+
+// route is a compiled Destination.
+type route struct {
+	base     *url.URL
+	events   map[string]bool // wire names; nil means all
+	byEvents bool
+}
+
+func compile(d Destination) (*route, error) {
+	if d.URL == "" {
+		return nil, nil
+	}
+	var names []string
+	for _, ev := range d.Events {
+		if name := EventName(ev); name != "" {
+			names = append(names, name)
+		}
+	}
+	s := storage.InstanceSettings{WebhookURL: d.URL, WebhookEvents: names}
+	if err := s.Validate(); err != nil {
+		return nil, fmt.Errorf("webhook destination %q: %w (events are names such as connection.update or CONNECTION_UPDATE)", d.URL, err)
+	}
+	u, err := url.Parse(d.URL)
+	if err != nil {
+		return nil, fmt.Errorf("webhook destination %q: %w", d.URL, err)
+	}
+	r := &route{base: u, byEvents: d.ByEvents}
+	if len(names) > 0 {
+		r.events = make(map[string]bool, len(names))
+		for _, name := range names {
+			r.events[name] = true
+		}
+	}
+	return r, nil
+}
+
+// target returns the URL an event goes to, or "" when the route does not
+// want it.
+func (r *route) target(event string) string {
+	if r == nil || r.events != nil && !r.events[event] {
+		return ""
+	}
+	if !r.byEvents {
+		return r.base.String()
+	}
+	u := *r.base
+	suffix := strings.ReplaceAll(event, ".", "-")
+	u.Path = strings.TrimSuffix(u.Path, "/") + "/" + suffix
+	if u.RawPath != "" {
+		u.RawPath = strings.TrimSuffix(u.RawPath, "/") + "/" + suffix
+	}
+	return u.String()
+}
+
+// targets returns the distinct URLs of routes that want event: the global
+// destination first, then the instance's.
+func targets(event string, routes ...*route) []string {
+	var out []string
+	for _, r := range routes {
+		t := r.target(event)
+		if t == "" {
+			continue
+		}
+		dup := false
+		for _, o := range out {
+			dup = dup || o == t
+		}
+		if !dup {
+			out = append(out, t)
+		}
+	}
+	return out
+}

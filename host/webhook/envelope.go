@@ -1,0 +1,109 @@
+package webhook
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/wahost/wahost/storage"
+)
+
+// Envelope is the body of every webhook, Evolution API's envelope without
+// its apikey field (wahost never sends credentials to receivers; check the
+// signature instead).
+type Envelope struct {
+	Event       string          `json:"event"`       // wire name, e.g. "connection.update"
+	Instance    string          `json:"instance"`    // instance name
+	Data        json.RawMessage `json:"data"`        // the event's own document
+	Destination string          `json:"destination"` // the URL the webhook was sent to
+	DateTime    string          `json:"date_time"`   // when the event happened, RFC 3339 in UTC with milliseconds
+	Sender      string          `json:"sender"`      // the instance's WhatsApp JID; empty before pairing
+	ServerURL   string          `json:"server_url"`  // the public URL of the wahost server
+}
+
+// dateTimeFormat is JavaScript's Date.toISOString, as Evolution API sends.
+const dateTimeFormat = "2006-01-02T15:04:05.000Z07:00"
+
+// Enqueue writes the webhooks of one event inside the caller's unit of
+// work: one outbox row per destination that wants the event (the global
+// one and the instance's own; one row when both name the same URL), each
+// holding the complete envelope, so delivering it needs nothing but the
+// row. Without a destination it writes nothing and returns nil.
+//
+// payload is marshalled to JSON as the envelope's data, except a
+// json.RawMessage, which is used as it is. Enqueue reads destinations from
+// the dispatcher's memory (see SetInstance and Load), never from the
+// store: it runs inside storage.Store.InTx. Call Nudge after the commit.
+func (d *Dispatcher) Enqueue(ctx context.Context, tx storage.Tx, inst storage.Instance, event string, payload any) error {
+	name := EventName(event)
+	d.mu.Lock()
+	urls := targets(name, d.global, d.instances[inst.ID])
+	holds := make([]time.Time, len(urls))
+	for i, u := range urls {
+		holds[i] = d.holds[laneKey{instance: inst.ID, url: u}]
+	}
+	d.mu.Unlock()
+	if len(urls) == 0 {
+		return nil
+	}
+
+	data, err := marshalData(payload)
+	if err != nil {
+		return fmt.Errorf("webhook: enqueue %s for instance %s: encode payload: %w", name, inst.Name, err)
+	}
+	now := d.clock.Now()
+	env := Envelope{
+		Event:     name,
+		Instance:  inst.Name,
+		Data:      data,
+		DateTime:  now.UTC().Format(dateTimeFormat),
+		Sender:    inst.OwnerJID,
+		ServerURL: d.cfg.ServerURL,
+	}
+	for i, u := range urls {
+		env.Destination = u
+		body, err := json.Marshal(env)
+		if err != nil {
+			return fmt.Errorf("webhook: enqueue %s for instance %s: encode envelope: %w", name, inst.Name, err)
+		}
+		ev := storage.OutboxEvent{InstanceID: inst.ID, Event: name, Payload: body}
+		if holds[i].After(now) {
+			// An earlier event to this destination waits for a retry:
+			// this one must not be claimed before it.
+			ev.NextAttemptAt = holds[i].Add(time.Microsecond)
+		}
+		if _, err := tx.Enqueue(ctx, ev); err != nil {
+			return fmt.Errorf("webhook: enqueue %s for instance %s to %s: %w", name, inst.Name, u, err)
+		}
+	}
+	d.metrics.enqueued.Add(float64(len(urls)))
+	return nil
+}
+
+func marshalData(payload any) (json.RawMessage, error) {
+	if raw, ok := payload.(json.RawMessage); ok {
+		if len(raw) == 0 {
+			return json.RawMessage("null"), nil
+		}
+		if !json.Valid(raw) {
+			return nil, fmt.Errorf("payload is not valid JSON")
+		}
+		return raw, nil
+	}
+	return json.Marshal(payload)
+}
+
+// destinationOf reads the URL a row goes to from its envelope.
+func destinationOf(payload json.RawMessage) (string, error) {
+	var env struct {
+		Destination string `json:"destination"`
+	}
+	if err := json.Unmarshal(payload, &env); err != nil {
+		return "", fmt.Errorf("payload is not a webhook envelope: %w", err)
+	}
+	if env.Destination == "" {
+		return "", fmt.Errorf("payload has no destination")
+	}
+	return env.Destination, nil
+}
