@@ -16,9 +16,9 @@ import (
 
 const (
 	userAgent    = "wahost"
-	maxDrain     = 64 << 10        // response bytes read to keep the connection
-	maxErrorBody = 256             // response bytes quoted in last_error
-	maxErrorText = 1024            // bytes of last_error
+	maxDrain     = 64 << 10         // response bytes read to keep the connection
+	maxErrorBody = 256              // response bytes quoted in last_error
+	maxErrorText = 1024             // bytes of last_error
 	storeTimeout = 30 * time.Second // bounds each outbox write of a worker
 )
 
