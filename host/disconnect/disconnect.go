@@ -79,6 +79,9 @@ func New(p Policy, opts Options) *Decider {
 	return &Decider{policy: p, limits: opts.Limits, metrics: opts.Metrics, logger: opts.Logger, now: opts.Now}
 }
 
+// Limits returns the limits decisions are validated against.
+func (d *Decider) Limits() abi.Limits { return d.limits }
+
 // Decide decides one disconnect. It always returns a valid decision.
 func (d *Decider) Decide(ctx context.Context, in *abi.Input) Outcome {
 	start := d.now()

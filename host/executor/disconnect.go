@@ -57,6 +57,14 @@ func (e *Executor) HandleDisconnect(ctx context.Context, instanceID string, rep 
 	}
 	out := e.cfg.Decider.Decide(ctx, in)
 	d := &out.Decision
+	var shadowDoc []byte
+	var shadowSHA string
+	var shadow Shadow
+	if e.cfg.Candidate != nil {
+		if p := e.cfg.Candidate(); p != nil {
+			shadowDoc, shadowSHA, shadow = e.shadow(ctx, p, in, &out)
+		}
+	}
 	now := e.cfg.Clock.Now()
 
 	var res Result
@@ -92,7 +100,7 @@ func (e *Executor) HandleDisconnect(ctx context.Context, instanceID string, rep 
 			Raw: rep.Event.Raw, Message: rep.Event.Message, Cause: string(rep.Event.Cause),
 			Decision: out.Doc, Action: string(d.Action), Rule: d.Rule, PolicySHA256: out.SHA256,
 			Fallback: out.Fallback, Latency: out.Latency, Attempt: in.Attempt, Step: max(d.Step, 0),
-			JitterSeed: in.JitterSeed,
+			JitterSeed: in.JitterSeed, Shadow: shadowDoc, ShadowSHA256: shadowSHA,
 		}); err != nil {
 			return err
 		}
@@ -102,6 +110,12 @@ func (e *Executor) HandleDisconnect(ctx context.Context, instanceID string, rep 
 		return res, fmt.Errorf("recording disconnect of %s: %w", inst.Name, err)
 	}
 	e.cfg.Webhooks.Nudge()
+	if shadowDoc != nil && (shadow.Fault != "" || len(shadow.Differs) > 0) {
+		e.shadows.add(ShadowDiff{
+			At: now.UTC(), InstanceID: inst.ID, Instance: inst.Name, Kind: rep.Event.Kind, Code: rep.Event.Code,
+			Active: out.Doc, ActiveSHA256: out.SHA256, Shadow: shadow, ShadowSHA256: shadowSHA,
+		})
+	}
 	e.cfg.Metrics.disconnect(&rep.Event, d)
 	e.cfg.Logger.LogAttrs(ctx, logLevel(d), "disconnect decided",
 		slog.String("instance", inst.Name), slog.String("kind", string(rep.Event.Kind)),

@@ -86,6 +86,12 @@ type Config struct {
 	Metrics *Metrics
 	// Random draws jitter seeds. Default a process-wide source.
 	Random func() uint32
+	// Candidate, if set, returns the policy to evaluate in shadow beside
+	// the active one (nil when there is none).
+	Candidate func() disconnect.Policy
+	// ShadowBudget bounds a candidate's decision; default
+	// DefaultShadowBudget.
+	ShadowBudget time.Duration
 }
 
 // Executor carries out decisions. It is safe for concurrent use; the
@@ -98,6 +104,7 @@ type Executor struct {
 	ending  map[string]bool
 
 	reconnecting chan struct{} // semaphore of running reconnects
+	shadows      shadowLog
 }
 
 // reopen remembers a disconnect that a reconnect is meant to repair, for

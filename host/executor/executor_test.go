@@ -117,7 +117,7 @@ func (o *outbox) Nudge() {
 var quiet = slog.New(slog.DiscardHandler)
 
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	ctx      context.Context
 	store    *sqlite.Store
 	clock    *clock.Fake
@@ -130,7 +130,7 @@ type env struct {
 	settings storage.InstanceSettings
 }
 
-func newEnv(t *testing.T, p disconnect.Policy) *env {
+func newEnv(t testing.TB, p disconnect.Policy, opts ...func(*executor.Config)) *env {
 	t.Helper()
 	ctx := context.Background()
 	root := t.TempDir()
@@ -150,13 +150,17 @@ func newEnv(t *testing.T, p disconnect.Policy) *env {
 	e.cache = memcache.New(e.clock.Now)
 	var ex *executor.Executor
 	e.sched = reconnect.New(reconnect.Config{Clock: e.clock, Fire: func(j reconnect.Job) { ex.Fire(j) }})
-	ex = executor.New(executor.Config{
+	cfg := executor.Config{
 		Store: st, Decider: disconnect.New(p, disconnect.Options{Now: e.clock.Now, Logger: quiet}),
 		Scheduler: e.sched, Sessions: e.sessions, Webhooks: e.outbox,
 		Purger: purge.New(purge.Config{Queue: st, Cache: e.cache, Now: e.clock.Now}),
 		Files:  dir, QRLimit: 30, Clock: e.clock,
 		Random: func() uint32 { return 42 }, Logger: quiet,
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	ex = executor.New(cfg)
 	e.exec = ex
 	return e
 }

@@ -17,6 +17,7 @@ type Metrics struct {
 	reopenTime  prometheus.Histogram
 	cleanups    *prometheus.CounterVec
 	manuals     *prometheus.CounterVec
+	shadows     *prometheus.CounterVec
 }
 
 // NewMetrics creates the metrics and registers them on reg; pending, if
@@ -42,8 +43,9 @@ func NewMetrics(reg prometheus.Registerer, pending func() int) *Metrics {
 		manuals: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wahost_manual_operations_total", Help: "Manual recovery operations, by operation.",
 		}, []string{"operation"}),
+		shadows: newShadowCounter(),
 	}
-	reg.MustRegister(m.disconnects, m.actions, m.reconnects, m.reopenTime, m.cleanups, m.manuals)
+	reg.MustRegister(m.disconnects, m.actions, m.reconnects, m.reopenTime, m.cleanups, m.manuals, m.shadows)
 	if pending != nil {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "wahost_pending_reconnects", Help: "Reconnects scheduled and not yet started.",
@@ -82,4 +84,11 @@ func (m *Metrics) manual(op string) {
 	if m != nil {
 		m.manuals.WithLabelValues(op).Inc()
 	}
+}
+
+func (m *Metrics) shadowed(result string) {
+	if m == nil {
+		return
+	}
+	m.shadows.WithLabelValues(result).Inc()
 }

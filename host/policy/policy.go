@@ -144,6 +144,17 @@ func (m *Manager) Apply(ctx context.Context, spec Spec, trigger string) (Reload,
 	return r, err
 }
 
+// Reject records a reload that failed before a spec could be built (a bad
+// config file, say): counted and shown by Status like a rejected module,
+// and the policy in force stays.
+func (m *Manager) Reject(ctx context.Context, trigger string, err error) Reload {
+	r := Reload{At: time.Now().UTC(), Trigger: trigger, Error: err.Error(), Generation: m.active.Stats().Generation}
+	m.metrics.reloads.WithLabelValues("failed").Inc()
+	m.log.ErrorContext(ctx, "reload rejected; the previous policy stays active", "trigger", trigger, "error", err)
+	m.last.Store(&r)
+	return r
+}
+
 func (m *Manager) apply(ctx context.Context, spec Spec) (Reload, error) {
 	if len(spec.Settings) == 0 {
 		spec.Settings = abi.Settings("{}")
