@@ -65,6 +65,11 @@ type Disconnect struct {
 	// one and recorded for comparison; nil when no candidate ran.
 	Shadow       json.RawMessage
 	ShadowSHA256 string
+
+	// Input is the input document the policy decided on, without its
+	// history (rebuilt from the rows before it), for replay; nil for rows
+	// recorded without it.
+	Input json.RawMessage
 }
 
 // OutboxEvent is one webhook waiting for delivery. The ID is the

@@ -72,6 +72,7 @@ func (d Disconnect) Validate() error {
 		checkText("cause", d.Cause, MaxTextBytes),
 		checkJSON("decision", d.Decision, MaxJSONBytes, true),
 		checkJSON("shadow", d.Shadow, MaxJSONBytes, true),
+		checkJSON("input", d.Input, MaxJSONBytes, true),
 		checkSHA("policy_sha256", d.PolicySHA256),
 		checkSHA("shadow_sha256", d.ShadowSHA256),
 		checkCount("attempt", d.Attempt),

@@ -100,7 +100,7 @@ func (e *Executor) HandleDisconnect(ctx context.Context, instanceID string, rep 
 			Raw: rep.Event.Raw, Message: rep.Event.Message, Cause: string(rep.Event.Cause),
 			Decision: out.Doc, Action: string(d.Action), Rule: d.Rule, PolicySHA256: out.SHA256,
 			Fallback: out.Fallback, Latency: out.Latency, Attempt: in.Attempt, Step: max(d.Step, 0),
-			JitterSeed: in.JitterSeed, Shadow: shadowDoc, ShadowSHA256: shadowSHA,
+			JitterSeed: in.JitterSeed, Shadow: shadowDoc, ShadowSHA256: shadowSHA, Input: recordedInput(in),
 		}); err != nil {
 			return err
 		}
@@ -226,4 +226,12 @@ func (e *Executor) announce(ctx context.Context, tx storage.Tx, inst storage.Ins
 		return err
 	}
 	return send(EventConnectionUpdate, connUpdate(inst, state, ev.Code))
+}
+
+// recordedInput is the input as the history keeps it: without the history
+// itself, which replay rebuilds from the rows before.
+func recordedInput(in *abi.Input) []byte {
+	c := *in
+	c.History = nil
+	return c.AppendJSON(nil)
 }

@@ -10,15 +10,15 @@ import (
 )
 
 const disconnectCols = `id, instance_id::text, at, kind, code, raw, message, cause, decision, action, rule,
-	policy_sha256, fallback, latency_ns, attempt, step, jitter_seed, shadow, shadow_sha256`
+	policy_sha256, fallback, latency_ns, attempt, step, jitter_seed, shadow, shadow_sha256, input`
 
 func scanDisconnect(row pgx.Row) (storage.Disconnect, error) {
 	var d storage.Disconnect
-	var decision, shadow []byte
+	var decision, shadow, input []byte
 	var latency, seed int64
 	err := row.Scan(&d.ID, &d.InstanceID, &d.At, &d.Kind, &d.Code, &d.Raw, &d.Message, &d.Cause,
 		&decision, &d.Action, &d.Rule, &d.PolicySHA256, &d.Fallback, &latency, &d.Attempt, &d.Step,
-		&seed, &shadow, &d.ShadowSHA256)
+		&seed, &shadow, &d.ShadowSHA256, &input)
 	if err != nil {
 		return storage.Disconnect{}, err
 	}
@@ -31,6 +31,9 @@ func scanDisconnect(row pgx.Row) (storage.Disconnect, error) {
 	if len(shadow) > 0 {
 		d.Shadow = shadow
 	}
+	if len(input) > 0 {
+		d.Input = input
+	}
 	return d, nil
 }
 
@@ -41,12 +44,12 @@ func (o ops) RecordDisconnect(ctx context.Context, d storage.Disconnect) (storag
 	}
 	out, err := scanDisconnect(o.q.QueryRow(ctx, `INSERT INTO wahost_disconnects (
 		instance_id, at, kind, code, raw, message, cause, decision, action, rule,
-		policy_sha256, fallback, latency_ns, attempt, step, jitter_seed, shadow, shadow_sha256)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+		policy_sha256, fallback, latency_ns, attempt, step, jitter_seed, shadow, shadow_sha256, input)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
 	RETURNING `+disconnectCols,
 		d.InstanceID, storage.Timestamp(d.At), d.Kind, d.Code, d.Raw, d.Message, d.Cause,
 		jsonArg(d.Decision), d.Action, d.Rule, d.PolicySHA256, d.Fallback, int64(d.Latency),
-		d.Attempt, d.Step, int64(d.JitterSeed), jsonArg(d.Shadow), d.ShadowSHA256))
+		d.Attempt, d.Step, int64(d.JitterSeed), jsonArg(d.Shadow), d.ShadowSHA256, jsonArg(d.Input)))
 	return out, wrapErr("record disconnect of instance "+d.InstanceID, err)
 }
 

@@ -152,3 +152,17 @@ func (s *Store) placeholder() string {
 	}
 	return "?"
 }
+
+// HasDevice reports whether whatsmeow keeps a device (and so its keys) for
+// the account JID given as text, as instances store it.
+func (s *Store) HasDevice(ctx context.Context, jid string) (bool, error) {
+	parsed, err := types.ParseJID(jid)
+	if err != nil {
+		return false, fmt.Errorf("sessionstore: JID %q: %w", jid, err)
+	}
+	dev, err := s.container.GetDevice(ctx, parsed)
+	if err != nil {
+		return false, fmt.Errorf("sessionstore: reading device %s: %w", jid, err)
+	}
+	return dev != nil, nil
+}

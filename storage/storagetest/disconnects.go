@@ -31,6 +31,7 @@ func sampleDisconnect(instanceID string, at time.Time, code int) storage.Disconn
 		JitterSeed:   4294967295,
 		Shadow:       json.RawMessage(`{"v":1,"action":"wait"}`),
 		ShadowSHA256: strings.Repeat("0f", 32),
+		Input:        json.RawMessage(`{"v":1, "now_ms":1767225600000, "event":{"kind":"stream_error","code":515}}`),
 	}
 }
 
@@ -54,8 +55,8 @@ func testDisconnects(t *testing.T, s storage.Store, c *Clock) {
 		recorded = append(recorded, got)
 	}
 	minimal := try(s.RecordDisconnect(ctx, storage.Disconnect{InstanceID: other.ID, At: start, Kind: "logged_out"})).must(t)
-	if minimal.Decision != nil || minimal.Shadow != nil {
-		t.Fatalf("empty JSON fields read back as %q, %q; want nil", minimal.Decision, minimal.Shadow)
+	if minimal.Decision != nil || minimal.Shadow != nil || minimal.Input != nil {
+		t.Fatalf("empty JSON fields read back as %q, %q, %q; want nil", minimal.Decision, minimal.Shadow, minimal.Input)
 	}
 
 	recent := try(s.RecentDisconnects(ctx, in.ID, start.Add(2*time.Hour), 10)).must(t)
