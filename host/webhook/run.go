@@ -15,6 +15,10 @@ const (
 	maxClaimed   = 1000    // events in memory, queued or in flight
 	maxLaneQueue = 100     // events queued for one destination of one instance
 	maxRefunds   = 100_000 // events whose held-back claims are remembered
+
+	// clockJump is how far the clock may move between computing a wait
+	// and arming the timer before the loop looks again.
+	clockJump = 5 * time.Millisecond
 )
 
 // laneKey names a lane: the events of one instance to one URL, delivered
@@ -28,6 +32,10 @@ type lane struct {
 	busy  bool
 	ready bool      // in scheduler.ready
 	hold  time.Time // events claimed before then wait: an earlier one retries then
+	// again is the head claimed anew while in flight: its worker recorded
+	// a retry that was due at once (or its lease ran out), so it goes
+	// out again next unless the worker settled it for good.
+	again *storage.OutboxEvent
 }
 
 func (l *lane) idle() bool { return !l.busy && len(l.queue) == 0 && l.hold.IsZero() }
@@ -97,7 +105,14 @@ func (s *scheduler) loop(ctx context.Context, jobs chan<- job, results <-chan re
 			l := s.ready[0]
 			send, next = jobs, job{lane: l, ev: l.queue[0], refund: s.refunds[l.queue[0].ID]}
 		}
-		timer.Reset(s.wait(now))
+		armed := s.d.clock.Now()
+		timer.Reset(s.wait(armed))
+		if s.d.clock.Now().Sub(armed) > clockJump {
+			// The clock moved on while the timer was armed, which may now
+			// fire late (a fake clock advanced by a test, a suspended
+			// VM): look again before waiting.
+			continue
+		}
 		select {
 		case send <- next:
 			s.ready = s.ready[1:]
@@ -166,6 +181,10 @@ func (s *scheduler) claim(ctx context.Context, now time.Time) {
 // earlier event of the lane waits for a retry.
 func (s *scheduler) add(now time.Time, ev storage.OutboxEvent) {
 	if l, ok := s.claimed[ev.ID]; ok {
+		if l.busy && l.queue[0].ID == ev.ID {
+			l.again = &ev
+			return
+		}
 		// Its lease ran out while it waited here and this claim took it
 		// again: keep the new lease; the claim was not an attempt.
 		for i := range l.queue {
@@ -221,21 +240,31 @@ func (s *scheduler) finish(r result) {
 	s.inflight--
 	l := r.lane
 	l.busy = false
-	l.queue = l.queue[1:]
-	delete(s.claimed, r.ev.ID)
-	if r.final {
-		delete(s.refunds, r.ev.ID)
-	}
-	if !r.hold.IsZero() {
+	again := l.again
+	l.again = nil
+	switch {
+	case again != nil && !r.final:
+		// Claimed again while its worker settled it: it is due, and
+		// stays at the head of its lane.
+		l.queue[0] = *again
+	case !r.hold.IsZero():
 		// The head will be tried again at r.hold: what came after it
 		// goes back to the outbox due just after, so that it never
 		// overtakes. A hold already past ends at the next tick.
 		s.setHold(l, r.hold)
 		for _, ev := range l.queue {
 			delete(s.claimed, ev.ID)
-			s.holdBack(ev, r.hold)
+			if ev.ID != r.ev.ID {
+				s.holdBack(ev, r.hold)
+			}
 		}
 		l.queue = nil
+	default:
+		l.queue = l.queue[1:]
+		delete(s.claimed, r.ev.ID)
+		if r.final {
+			delete(s.refunds, r.ev.ID)
+		}
 	}
 	switch {
 	case len(l.queue) > 0:

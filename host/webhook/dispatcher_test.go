@@ -1,0 +1,314 @@
+package webhook_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wahost/wahost/host/clock"
+	"github.com/wahost/wahost/host/webhook"
+	"github.com/wahost/wahost/storage"
+)
+
+type connUpdate struct {
+	Instance     string `json:"instance"`
+	State        string `json:"state"`
+	StatusReason int    `json:"statusReason"`
+}
+
+// TestDeliver sends one event and checks everything a receiver sees: the
+// headers, the envelope and a signature VerifySignature accepts.
+func TestDeliver(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, open func(*testing.T, func() time.Time) storage.Store) {
+		clk := clock.NewFake(t0)
+		rs := newRecStore(open(t, clk.Now))
+		rc := newReceiver(t, nil)
+		d, err := webhook.New(webhook.Config{Store: rs, Secret: "s3cret", ServerURL: "https://wahost.example",
+			Clock: clk, Logger: testLogger(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		inst := newInstance(t, rs, "sales-01", storage.InstanceSettings{WebhookURL: rc.URL + "/hook"})
+		if err := d.Load(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		start(t, d)
+		enqueue(t, rs, d, inst, "CONNECTION_UPDATE", connUpdate{Instance: inst.Name, State: "close", StatusReason: 428})
+
+		h := rc.waitHits(t, "the delivery", func(h []hit) bool { return len(h) == 1 })[0]
+		rs.waitCall(t, "MarkDelivered", func(c call) bool { return c.Op == "delivered" && c.ID == h.ID })
+
+		for name, want := range map[string]string{
+			"Content-Type":          "application/json",
+			"User-Agent":            "wahost",
+			webhook.HeaderEvent:     "connection.update",
+			webhook.HeaderTimestamp: strconv.FormatInt(t0.Unix(), 10),
+		} {
+			if got := h.Header.Get(name); got != want {
+				t.Errorf("%s = %q, want %q", name, got, want)
+			}
+		}
+		if sig := h.Header.Get(webhook.HeaderSignature); !strings.HasPrefix(sig, "v1=") {
+			t.Errorf("%s = %q, want v1=<hex>", webhook.HeaderSignature, sig)
+		}
+		if err := storage.ValidateID("delivery", h.ID); err != nil {
+			t.Errorf("X-Wahost-Delivery %q: %v", h.ID, err)
+		}
+		if err := webhook.VerifySignature("s3cret", h.Header, h.Body, clk.Now(), time.Minute); err != nil {
+			t.Errorf("VerifySignature: %v", err)
+		}
+		if err := webhook.VerifySignature("other", h.Header, h.Body, clk.Now(), time.Minute); !errors.Is(err, webhook.ErrBadSignature) {
+			t.Errorf("VerifySignature with another secret = %v, want ErrBadSignature", err)
+		}
+
+		want := webhook.Envelope{Event: "connection.update", Instance: "sales-01",
+			Data:        json.RawMessage(`{"instance":"sales-01","state":"close","statusReason":428}`),
+			Destination: rc.URL + "/hook", DateTime: "2025-01-31T12:00:00.000Z",
+			Sender: "5511900000000@s.whatsapp.net", ServerURL: "https://wahost.example"}
+		var raw map[string]json.RawMessage
+		if err := json.Unmarshal(h.Body, &raw); err != nil {
+			t.Fatal(err)
+		}
+		if len(raw) != 7 {
+			t.Errorf("envelope has fields %v, want the 7 of Evolution API's minus apikey", keys(raw))
+		}
+		if string(h.Env.Data) != string(want.Data) {
+			t.Errorf("data = %s, want %s", h.Env.Data, want.Data)
+		}
+		h.Env.Data, want.Data = nil, nil
+		if !reflect.DeepEqual(h.Env, want) {
+			t.Errorf("envelope = %+v, want %+v", h.Env, want)
+		}
+
+		ev, err := rs.OutboxEvent(context.Background(), h.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.DeliveredAt == nil || ev.Attempts != 1 || ev.ClaimedBy != d.WorkerID() {
+			t.Errorf("outbox row = %+v, want delivered on the first attempt by %s", ev, d.WorkerID())
+		}
+	})
+}
+
+func keys(m map[string]json.RawMessage) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestReceiverDownThenUp keeps the receiver down for several retries of
+// every lane, brings it up and checks that every event arrives once, in
+// order per instance.
+func TestReceiverDownThenUp(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, open func(*testing.T, func() time.Time) storage.Store) {
+		clk := clock.NewFake(t0)
+		rs := newRecStore(open(t, clk.Now))
+		up := make(chan struct{})
+		rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, h hit) int {
+			select {
+			case <-up:
+				return http.StatusNoContent
+			default:
+				return breakConn(w)
+			}
+		})
+		d, err := webhook.New(webhook.Config{Store: rs, Global: webhook.Destination{URL: rc.URL},
+			Clock: clk, Jitter: noJitter, Lease: 24 * time.Hour, Logger: testLogger(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := newInstance(t, rs, "a", storage.InstanceSettings{})
+		b := newInstance(t, rs, "b", storage.InstanceSettings{})
+		start(t, d)
+		for i := 1; i <= 3; i++ {
+			enqueue(t, rs, d, a, "connection.update", seqData{Seq: i})
+			enqueue(t, rs, d, b, "connection.update", seqData{Seq: i})
+		}
+
+		// Three failed attempts of each lane's head, then the receiver
+		// comes back.
+		rs.pump(t, clk, webhook.BackoffCap, rc.when(func(hits []hit) bool {
+			n := map[string]int{}
+			for _, h := range hits {
+				n[h.Env.Instance]++
+			}
+			return n["a"] >= 3 && n["b"] >= 3
+		}))
+		close(up)
+		rs.pump(t, clk, webhook.BackoffCap, rc.when(func(hits []hit) bool { return delivered(hits) == 6 }))
+
+		hits := rc.waitHits(t, "every event", func(hits []hit) bool { return delivered(hits) == 6 })
+		checkOrder(t, hits, "a", 3)
+		checkOrder(t, hits, "b", 3)
+	})
+}
+
+// TestPermanentFailureThenRedeliver fails an event for good on a 4xx and
+// delivers it after Redeliver.
+func TestPermanentFailureThenRedeliver(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, open func(*testing.T, func() time.Time) storage.Store) {
+		clk := clock.NewFake(t0)
+		rs := newRecStore(open(t, clk.Now))
+		fixed := make(chan struct{})
+		rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, h hit) int {
+			select {
+			case <-fixed:
+				return http.StatusOK
+			default:
+				return http.StatusGone
+			}
+		})
+		d, err := webhook.New(webhook.Config{Store: rs, Global: webhook.Destination{URL: rc.URL},
+			Clock: clk, Logger: testLogger(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		inst := newInstance(t, rs, "a", storage.InstanceSettings{})
+		start(t, d)
+		enqueue(t, rs, d, inst, "logout.instance", seqData{Seq: 1})
+
+		failed := rs.waitCall(t, "MarkFailed", func(c call) bool { return c.Op == "failed" })
+		if !strings.Contains(failed.LastError, "410") {
+			t.Errorf("last error %q does not name the status", failed.LastError)
+		}
+		ctx := context.Background()
+		evs, err := rs.FailedEvents(ctx, inst.ID, 10)
+		if err != nil || len(evs) != 1 || evs[0].ID != failed.ID || evs[0].Attempts != 1 {
+			t.Fatalf("FailedEvents = %+v, %v; want the event, failed after one attempt", evs, err)
+		}
+		if err := d.Redeliver(ctx, storage.NewID()); !errors.Is(err, storage.ErrNotFound) {
+			t.Errorf("Redeliver(unknown) = %v, want ErrNotFound", err)
+		}
+
+		close(fixed)
+		if err := d.Redeliver(ctx, failed.ID); err != nil {
+			t.Fatal(err)
+		}
+		rs.waitCall(t, "MarkDelivered", func(c call) bool { return c.Op == "delivered" && c.ID == failed.ID })
+		if err := d.Redeliver(ctx, failed.ID); !errors.Is(err, webhook.ErrNotFailed) {
+			t.Errorf("Redeliver(delivered) = %v, want ErrNotFailed", err)
+		}
+		if n := len(rc.waitHits(t, "", func([]hit) bool { return true })); n != 2 {
+			t.Errorf("receiver got %d requests, want 2", n)
+		}
+	})
+}
+
+// TestRetryAfter checks that a 503 with Retry-After postpones the retry by
+// exactly that long, although backoff alone would retry within a second.
+func TestRetryAfter(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, open func(*testing.T, func() time.Time) storage.Store) {
+		clk := clock.NewFake(t0)
+		rs := newRecStore(open(t, clk.Now))
+		rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, h hit) int {
+			if h.N == 1 {
+				w.Header().Set("Retry-After", "120")
+				return http.StatusServiceUnavailable
+			}
+			return http.StatusOK
+		})
+		d, err := webhook.New(webhook.Config{Store: rs, Global: webhook.Destination{URL: rc.URL},
+			Clock: clk, Jitter: noJitter, Logger: testLogger(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		inst := newInstance(t, rs, "a", storage.InstanceSettings{})
+		start(t, d)
+		enqueue(t, rs, d, inst, "connection.update", seqData{Seq: 1})
+
+		retry := rs.waitCall(t, "MarkRetry", func(c call) bool { return c.Op == "retry" })
+		if want := t0.Add(120 * time.Second); !retry.Next.Equal(want) {
+			t.Fatalf("retry at %s, want %s (Retry-After: 120)", retry.Next, want)
+		}
+		ev, err := rs.OutboxEvent(context.Background(), retry.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ev.NextAttemptAt.Equal(t0.Add(120*time.Second)) || !strings.Contains(ev.LastError, "503") {
+			t.Fatalf("outbox row = %+v, want due at +120s with the 503 recorded", ev)
+		}
+
+		clk.Advance(119 * time.Second)
+		d.Nudge()
+		if evs, err := rs.Claim(context.Background(), "probe", 10, time.Minute); err != nil || len(evs) != 0 {
+			t.Fatalf("claim 1s before Retry-After ends = %+v, %v; want nothing due", evs, err)
+		}
+		clk.Advance(time.Second)
+		rs.waitCall(t, "MarkDelivered", func(c call) bool { return c.Op == "delivered" && c.ID == retry.ID })
+	})
+}
+
+// TestOrderUnderRetries fails the first attempt of every event and checks
+// that no event of an instance is sent before the previous one was
+// delivered, while instances proceed independently.
+func TestOrderUnderRetries(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, open func(*testing.T, func() time.Time) storage.Store) {
+		clk := clock.NewFake(t0)
+		rs := newRecStore(open(t, clk.Now))
+		rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, h hit) int {
+			if h.N == 1 {
+				return http.StatusInternalServerError
+			}
+			return http.StatusOK
+		})
+		d, err := webhook.New(webhook.Config{Store: rs, Global: webhook.Destination{URL: rc.URL},
+			Clock: clk, Jitter: noJitter, Workers: 4, Lease: 24 * time.Hour, Logger: testLogger(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		const perInstance = 6
+		names := []string{"a", "b", "c"}
+		insts := map[string]storage.Instance{}
+		for _, n := range names {
+			insts[n] = newInstance(t, rs, n, storage.InstanceSettings{})
+		}
+		// Everything is enqueued before the workers start, so that
+		// every claim sees later events behind a failing one.
+		for i := 1; i <= perInstance; i++ {
+			for _, n := range names {
+				enqueue(t, rs, d, insts[n], "connection.update", seqData{Seq: i})
+			}
+		}
+		start(t, d)
+		all := func(h []hit) bool { return delivered(h) == perInstance*len(names) }
+		rs.pump(t, clk, webhook.BackoffCap, rc.when(all))
+
+		hits := rc.waitHits(t, "every event", all)
+		for _, n := range names {
+			checkOrder(t, hits, n, perInstance)
+			if got := len(filter(hits, n)); got != 2*perInstance {
+				t.Errorf("instance %s: %d requests, want %d (one failure and one success per event)", n, got, 2*perInstance)
+			}
+		}
+		for _, h := range hits {
+			rs.waitCall(t, "MarkDelivered", func(c call) bool { return c.Op == "delivered" && c.ID == h.ID })
+			ev, err := rs.OutboxEvent(context.Background(), h.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ev.DeliveredAt == nil {
+				t.Errorf("event %s: not recorded as delivered", ev.ID)
+			}
+		}
+	})
+}
+
+func filter(hits []hit, instance string) []hit {
+	var out []hit
+	for _, h := range hits {
+		if h.Env.Instance == instance {
+			out = append(out, h)
+		}
+	}
+	return out
+}
