@@ -50,7 +50,8 @@ func (p *Policy) Decide(in *abi.Input) (abi.Decision, error) {
 //  5. max_attempts: more than MaxAttempts reconnects in a row: stop.
 //  6. storm_guard: StormCount disconnects within StormWindowMS: pause.
 //  7. qr_refresh / qr_phase: in the QR phase, fetch fresh codes, or give a
-//     code back after a temporary drop and reconnect at once.
+//     code back after a temporary drop and reconnect at once (a connect
+//     error that never reached WhatsApp backs off instead).
 //  8. backoff: reconnect after base(code) × 2^(attempt−1), capped, plus
 //     jitter, with the escalation step for this attempt.
 func Decide(in *abi.Input, c *Config) abi.Decision {
@@ -87,7 +88,9 @@ func Decide(in *abi.Input, c *Config) abi.Decision {
 		if ev.Kind == abi.KindQRTimeout {
 			return reconnect(c.QRReconnectDelayMS, abi.StepReconnect, "qr_refresh", "QR codes ran out; fetching new ones")
 		}
-		if contains(c.QRTemporaryCodes, code) {
+		// A connect error (DNS, refused, timeout) is not a drop of a
+		// working login: retrying at once would only loop. It backs off.
+		if contains(c.QRTemporaryCodes, code) && ev.Kind != abi.KindConnectError {
 			d := reconnect(c.QRReconnectDelayMS, abi.StepReconnect, "qr_phase", "temporary drop while showing QR codes")
 			n := max(0, in.Instance.QRCount-1)
 			d.QRCount = &n

@@ -23,6 +23,7 @@ var policyCommands = []command{
 	{"test", "run scenario files against a policy", runPolicyTest},
 	{"check", "check a module against the ABI and hostile inputs", runPolicyCheck},
 	{"bench", "measure decisions per second, pooled and cold", runPolicyBench},
+	{"replay", "decide recorded disconnects again and show what would change", runPolicyReplay},
 }
 
 func runPolicy(ctx context.Context, args []string, stdio Stdio) int {

@@ -2,10 +2,54 @@ package cli
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
+	"os"
+
+	"github.com/wahost/wahost/host"
 )
 
+// runServe runs the sidecar until ctx ends (SIGINT, SIGTERM). SIGHUP
+// reloads the config and the policy.
 func runServe(ctx context.Context, args []string, stdio Stdio) int {
-	fmt.Fprintln(stdio.Err, "wahost serve: the sidecar is not part of this build yet")
-	return exitFail
+	fs := newFlags("serve", "wahost serve [--config FILE] [--addr HOST:PORT] [--data-dir DIR] [--policy REF]", stdio)
+	configPath := fs.String("config", os.Getenv("WAHOST_CONFIG"), "YAML config file (default: the embedded defaults; env WAHOST_CONFIG)")
+	addr := fs.String("addr", "", "listen address of the API (http.addr)")
+	dataDir := fs.String("data-dir", "", "data directory (data_dir)")
+	module := fs.String("policy", "", "policy module: a .wasm file or builtin:default (policy.module)")
+	logLevel := fs.String("log-level", "", "debug, info, warn or error (log.level)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stdio.Err, "wahost serve: unexpected argument %q\n", fs.Arg(0))
+		return exitUsage
+	}
+	flags := map[string]any{}
+	set := func(key, v string) {
+		if v != "" {
+			flags[key] = v
+		}
+	}
+	set("http.addr", *addr)
+	set("data_dir", *dataDir)
+	set("policy.module", *module)
+	set("log.level", *logLevel)
+
+	h, err := host.New(ctx, host.Options{
+		ConfigPath: *configPath, Environ: os.Environ(), Flags: flags, Stdout: stdio.Out,
+	})
+	if err != nil {
+		fmt.Fprintf(stdio.Err, "wahost: %v\n", err)
+		return exitFail
+	}
+	if err := h.Run(ctx); err != nil {
+		fmt.Fprintf(stdio.Err, "wahost: %v\n", err)
+		return exitFail
+	}
+	return exitOK
 }

@@ -1,0 +1,495 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wahost/wahost/host/config"
+	"github.com/wahost/wahost/storage"
+)
+
+// instanceView is an instance as the API returns it.
+type instanceView struct {
+	ID                      string          `json:"id"`
+	Name                    string          `json:"name"`
+	Status                  storage.Status  `json:"status"`
+	OwnerJID                string          `json:"owner_jid,omitempty"`
+	ProfileName             string          `json:"profile_name,omitempty"`
+	ProfilePictureURL       string          `json:"profile_picture_url,omitempty"`
+	QRCount                 int             `json:"qr_count"`
+	Attempt                 int             `json:"attempt"`
+	Step                    int             `json:"step"`
+	DisconnectionAt         *time.Time      `json:"disconnection_at,omitempty"`
+	DisconnectionReasonCode int             `json:"disconnection_reason_code,omitempty"`
+	DisconnectionObject     json.RawMessage `json:"disconnection_object,omitempty"`
+	CreatedAt               time.Time       `json:"created_at"`
+	UpdatedAt               time.Time       `json:"updated_at"`
+	Session                 *SessionState   `json:"session,omitempty"`
+}
+
+func view(inst storage.Instance) instanceView {
+	return instanceView{
+		ID: inst.ID, Name: inst.Name, Status: inst.Status, OwnerJID: inst.OwnerJID,
+		ProfileName: inst.ProfileName, ProfilePictureURL: inst.ProfilePictureURL, QRCount: inst.QRCount,
+		Attempt: inst.Attempt, Step: inst.Step, DisconnectionAt: inst.DisconnectionAt,
+		DisconnectionReasonCode: inst.DisconnectionReasonCode, DisconnectionObject: inst.DisconnectionObject,
+		CreatedAt: inst.CreatedAt, UpdatedAt: inst.UpdatedAt,
+	}
+}
+
+// settingsBody is an instance's settings on the wire.
+type settingsBody struct {
+	Webhook *webhookBody `json:"webhook,omitempty"`
+	QRLimit *int         `json:"qr_limit,omitempty"`
+}
+
+type webhookBody struct {
+	URL      string   `json:"url"`
+	Events   []string `json:"events,omitempty"`
+	ByEvents bool     `json:"by_events,omitempty"`
+}
+
+func (b *settingsBody) apply(s *storage.InstanceSettings) error {
+	if b.Webhook != nil {
+		if b.Webhook.URL != "" {
+			if err := config.CheckWebhookURL(b.Webhook.URL); err != nil {
+				return badRequest("webhook.url: %v", err)
+			}
+		}
+		for _, ev := range b.Webhook.Events {
+			if strings.TrimSpace(ev) == "" || len(ev) > 64 {
+				return badRequest("webhook.events: %q is not an event name", ev)
+			}
+		}
+		s.WebhookURL, s.WebhookEvents, s.WebhookByEvents = b.Webhook.URL, b.Webhook.Events, b.Webhook.ByEvents
+	}
+	if b.QRLimit != nil {
+		if *b.QRLimit < 0 || *b.QRLimit > 1000 {
+			return badRequest("qr_limit: %d is outside [0, 1000] (0 uses the host default)", *b.QRLimit)
+		}
+		s.QRLimit = *b.QRLimit
+	}
+	return nil
+}
+
+func settingsView(s storage.InstanceSettings) settingsBody {
+	q := s.QRLimit
+	b := settingsBody{QRLimit: &q}
+	if s.WebhookURL != "" || len(s.WebhookEvents) > 0 {
+		b.Webhook = &webhookBody{URL: s.WebhookURL, Events: s.WebhookEvents, ByEvents: s.WebhookByEvents}
+	}
+	return b
+}
+
+type createBody struct {
+	Name string `json:"name"`
+	settingsBody
+}
+
+func (s *Server) createInstance(w http.ResponseWriter, r *http.Request) error {
+	var body createBody
+	if err := decode(r, &body, false); err != nil {
+		return err
+	}
+	if err := storage.ValidateName(body.Name); err != nil {
+		return badRequest("name: %v", err)
+	}
+	var set storage.InstanceSettings
+	if err := body.apply(&set); err != nil {
+		return err
+	}
+	var inst storage.Instance
+	err := s.cfg.Store.InTx(r.Context(), func(tx storage.Tx) error {
+		var err error
+		if inst, err = tx.CreateInstance(r.Context(), storage.Instance{Name: body.Name}); err != nil {
+			return err
+		}
+		return tx.PutSettings(r.Context(), inst.ID, set)
+	})
+	if errors.Is(err, storage.ErrDuplicateName) {
+		return conflict("an instance named %q exists already", body.Name)
+	}
+	if err != nil {
+		return err
+	}
+	s.cfg.Webhooks.SetInstance(inst.ID, set)
+	w.Header().Set("Location", "/v1/instances/"+inst.Name)
+	writeJSON(w, http.StatusCreated, view(inst))
+	return nil
+}
+
+func (s *Server) listInstances(w http.ResponseWriter, r *http.Request) error {
+	list, err := s.cfg.Store.ListInstances(r.Context())
+	if err != nil {
+		return err
+	}
+	out := make([]instanceView, 0, len(list))
+	for _, inst := range list {
+		out = append(out, view(inst))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"instances": out})
+	return nil
+}
+
+// lookup finds the instance the path names.
+func (s *Server) lookup(r *http.Request) (storage.Instance, error) {
+	name := r.PathValue("name")
+	if err := storage.ValidateName(name); err != nil {
+		return storage.Instance{}, badRequest("instance name: %v", err)
+	}
+	inst, err := s.cfg.Store.InstanceByName(r.Context(), name)
+	if errors.Is(err, storage.ErrNotFound) {
+		return inst, &httpError{status: http.StatusNotFound, code: "not_found", msg: fmt.Sprintf("no instance named %q", name)}
+	}
+	return inst, err
+}
+
+func (s *Server) getInstance(w http.ResponseWriter, r *http.Request) error {
+	inst, err := s.lookup(r)
+	if err != nil {
+		return err
+	}
+	v := view(inst)
+	st := s.cfg.Sessions.State(inst.ID)
+	v.Session = &st
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+func (s *Server) deleteInstance(w http.ResponseWriter, r *http.Request) error {
+	inst, err := s.lookup(r)
+	if err != nil {
+		return err
+	}
+	rep, err := s.cfg.Executor.Reset(r.Context(), inst.ID)
+	if err != nil {
+		return err
+	}
+	if err := s.cfg.Sessions.Remove(r.Context(), inst.ID); err != nil {
+		return err
+	}
+	if err := s.cfg.Store.DeleteInstance(r.Context(), inst.ID); err != nil {
+		return err
+	}
+	s.cfg.Webhooks.ForgetInstance(inst.ID)
+	writeJSON(w, http.StatusOK, map[string]any{"deleted": inst.Name, "cleanup": rep})
+	return nil
+}
+
+type connectBody struct {
+	// Phone, when set, asks for a pairing code instead of QR codes.
+	Phone string `json:"phone,omitempty"`
+}
+
+func (s *Server) connect(w http.ResponseWriter, r *http.Request) error {
+	var body connectBody
+	if err := decode(r, &body, true); err != nil {
+		return err
+	}
+	inst, err := s.lookup(r)
+	if err != nil {
+		return err
+	}
+	if st := s.cfg.Sessions.State(inst.ID); st.Connected {
+		return conflict("instance %q is already connected as %s; log out first", inst.Name, st.JID)
+	}
+	if body.Phone != "" {
+		phone := strings.TrimPrefix(body.Phone, "+")
+		if len(phone) < 8 || len(phone) > 15 || strings.Trim(phone, "0123456789") != "" {
+			return badRequest("phone: %q is not an international number (digits only, country code first)", body.Phone)
+		}
+		code, err := s.cfg.Sessions.PairPhone(r.Context(), inst.ID, phone)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"instance": inst.Name, "pairing_code": code})
+		return nil
+	}
+	before := 0
+	if q, ok := s.cfg.QR.Latest(inst.ID); ok {
+		before = q.Count
+	}
+	if err := s.cfg.Sessions.Connect(r.Context(), inst.ID); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.QRWait)
+	defer cancel()
+	q, err := s.cfg.QR.Wait(ctx, inst.ID, before)
+	if err != nil {
+		// A paired instance logs in without a QR code.
+		if cur, gerr := s.cfg.Store.Instance(r.Context(), inst.ID); gerr == nil && cur.Status == storage.StatusOpen {
+			writeJSON(w, http.StatusOK, map[string]any{"instance": inst.Name, "status": cur.Status})
+			return nil
+		}
+		writeJSON(w, http.StatusAccepted, map[string]any{
+			"instance": inst.Name, "status": storage.StatusConnecting,
+			"message": "connecting; no QR code yet, fetch it from GET /v1/instances/" + inst.Name + "/qr",
+		})
+		return nil
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"instance": inst.Name, "qr": q})
+	return nil
+}
+
+func (s *Server) qr(w http.ResponseWriter, r *http.Request) error {
+	inst, err := s.lookup(r)
+	if err != nil {
+		return err
+	}
+	q, ok := s.cfg.QR.Latest(inst.ID)
+	if !ok {
+		return &httpError{status: http.StatusNotFound, code: "no_qr",
+			msg: fmt.Sprintf("instance %q shows no QR code; POST /v1/instances/%s/connect first", inst.Name, inst.Name)}
+	}
+	writeJSON(w, http.StatusOK, q)
+	return nil
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
+	inst, err := s.lookup(r)
+	if err != nil {
+		return err
+	}
+	if err := s.cfg.Sessions.Logout(r.Context(), inst.ID); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"instance": inst.Name, "status": "logging_out"})
+	return nil
+}
+
+type reconnectBody struct {
+	Clean bool `json:"clean"`
+}
+
+func (s *Server) reconnect(w http.ResponseWriter, r *http.Request) error {
+	var body reconnectBody
+	if err := decode(r, &body, true); err != nil {
+		return err
+	}
+	inst, err := s.lookup(r)
+	if err != nil {
+		return err
+	}
+	if err := s.cfg.Executor.ForceReconnect(r.Context(), inst.ID, body.Clean); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"instance": inst.Name, "status": storage.StatusConnecting, "clean": body.Clean})
+	return nil
+}
+
+func (s *Server) reset(w http.ResponseWriter, r *http.Request) error {
+	inst, err := s.lookup(r)
+	if err != nil {
+		return err
+	}
+	rep, err := s.cfg.Executor.Reset(r.Context(), inst.ID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"instance": inst.Name, "status": storage.StatusClose, "cleanup": rep})
+	return nil
+}
+
+func (s *Server) diagnostics(w http.ResponseWriter, r *http.Request) error {
+	inst, err := s.lookup(r)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s.cfg.Diagnose(r.Context(), inst))
+	return nil
+}
+
+// disconnectView is one row of the history on the wire.
+type disconnectView struct {
+	ID           int64           `json:"id"`
+	At           time.Time       `json:"at"`
+	Kind         string          `json:"kind"`
+	Code         int             `json:"code"`
+	Raw          string          `json:"raw,omitempty"`
+	Message      string          `json:"message,omitempty"`
+	Cause        string          `json:"cause,omitempty"`
+	Decision     json.RawMessage `json:"decision"`
+	Rule         string          `json:"rule,omitempty"`
+	PolicySHA256 string          `json:"policy_sha256,omitempty"`
+	Fallback     bool            `json:"fallback"`
+	LatencyUS    int64           `json:"latency_us"`
+	Attempt      int             `json:"attempt"`
+	Step         int             `json:"step"`
+	JitterSeed   uint32          `json:"jitter_seed"`
+	Shadow       json.RawMessage `json:"shadow,omitempty"`
+	ShadowSHA256 string          `json:"shadow_sha256,omitempty"`
+	Input        json.RawMessage `json:"input,omitempty"`
+}
+
+func (s *Server) disconnects(w http.ResponseWriter, r *http.Request) error {
+	inst, err := s.lookup(r)
+	if err != nil {
+		return err
+	}
+	before, err := queryInt(r, "before", 0, 0, 1<<62)
+	if err != nil {
+		return err
+	}
+	limit, err := queryInt(r, "limit", storage.DefaultPage, 1, storage.MaxPage)
+	if err != nil {
+		return err
+	}
+	rows, err := s.cfg.Store.ListDisconnects(r.Context(), inst.ID, before, int(limit))
+	if err != nil {
+		return err
+	}
+	out := make([]disconnectView, 0, len(rows))
+	for _, d := range rows {
+		out = append(out, disconnectView{
+			ID: d.ID, At: d.At, Kind: d.Kind, Code: d.Code, Raw: d.Raw, Message: d.Message, Cause: d.Cause,
+			Decision: d.Decision, Rule: d.Rule, PolicySHA256: d.PolicySHA256, Fallback: d.Fallback,
+			LatencyUS: d.Latency.Microseconds(), Attempt: d.Attempt, Step: d.Step, JitterSeed: d.JitterSeed,
+			Shadow: d.Shadow, ShadowSHA256: d.ShadowSHA256, Input: d.Input,
+		})
+	}
+	body := map[string]any{"instance": inst.Name, "disconnects": out}
+	if len(rows) == int(limit) {
+		body["next_before"] = rows[len(rows)-1].ID
+	}
+	writeJSON(w, http.StatusOK, body)
+	return nil
+}
+
+func queryInt(r *http.Request, name string, def, lo, hi int64) (int64, error) {
+	raw := r.URL.Query().Get(name)
+	if raw == "" {
+		return def, nil
+	}
+	n, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || n < lo || n > hi {
+		return 0, badRequest("query %s: %q is not an integer in [%d, %d]", name, raw, lo, hi)
+	}
+	return n, nil
+}
+
+func (s *Server) getSettings(w http.ResponseWriter, r *http.Request) error {
+	inst, err := s.lookup(r)
+	if err != nil {
+		return err
+	}
+	set, err := s.cfg.Store.Settings(r.Context(), inst.ID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, settingsView(set))
+	return nil
+}
+
+func (s *Server) putSettings(w http.ResponseWriter, r *http.Request) error {
+	var body settingsBody
+	if err := decode(r, &body, false); err != nil {
+		return err
+	}
+	inst, err := s.lookup(r)
+	if err != nil {
+		return err
+	}
+	set, err := s.cfg.Store.Settings(r.Context(), inst.ID)
+	if err != nil {
+		return err
+	}
+	if err := body.apply(&set); err != nil {
+		return err
+	}
+	if err := s.cfg.Store.PutSettings(r.Context(), inst.ID, set); err != nil {
+		return err
+	}
+	s.cfg.Webhooks.SetInstance(inst.ID, set)
+	writeJSON(w, http.StatusOK, settingsView(set))
+	return nil
+}
+
+// outboxView is a webhook event on the wire.
+type outboxView struct {
+	ID          string          `json:"id"`
+	InstanceID  string          `json:"instance_id"`
+	Event       string          `json:"event"`
+	Payload     json.RawMessage `json:"payload"`
+	CreatedAt   time.Time       `json:"created_at"`
+	Attempts    int             `json:"attempts"`
+	FailedAt    *time.Time      `json:"failed_at,omitempty"`
+	DeliveredAt *time.Time      `json:"delivered_at,omitempty"`
+	LastError   string          `json:"last_error,omitempty"`
+}
+
+func (s *Server) failedWebhooks(w http.ResponseWriter, r *http.Request) error {
+	instanceID := ""
+	if name := r.URL.Query().Get("instance"); name != "" {
+		inst, err := s.cfg.Store.InstanceByName(r.Context(), name)
+		if err != nil {
+			if errors.Is(err, storage.ErrNotFound) {
+				return &httpError{status: http.StatusNotFound, code: "not_found", msg: fmt.Sprintf("no instance named %q", name)}
+			}
+			return err
+		}
+		instanceID = inst.ID
+	}
+	limit, err := queryInt(r, "limit", storage.DefaultPage, 1, storage.MaxPage)
+	if err != nil {
+		return err
+	}
+	evs, err := s.cfg.Store.FailedEvents(r.Context(), instanceID, int(limit))
+	if err != nil {
+		return err
+	}
+	out := make([]outboxView, 0, len(evs))
+	for _, ev := range evs {
+		out = append(out, outboxView{
+			ID: ev.ID, InstanceID: ev.InstanceID, Event: ev.Event, Payload: ev.Payload, CreatedAt: ev.CreatedAt,
+			Attempts: ev.Attempts, FailedAt: ev.FailedAt, DeliveredAt: ev.DeliveredAt, LastError: ev.LastError,
+		})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"events": out})
+	return nil
+}
+
+func (s *Server) redeliver(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	if len(id) != 36 {
+		return badRequest("event id %q is not a UUID", id)
+	}
+	if err := s.cfg.Webhooks.Redeliver(r.Context(), id); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, map[string]string{"id": id, "status": "queued"})
+	return nil
+}
+
+func (s *Server) policyStatus(w http.ResponseWriter, _ *http.Request) error {
+	writeJSON(w, http.StatusOK, s.cfg.Policy.Status())
+	return nil
+}
+
+func (s *Server) policyReload(w http.ResponseWriter, r *http.Request) error {
+	res, err := s.cfg.Reload(r.Context())
+	if err != nil {
+		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{
+			"error":  map[string]string{"code": "reload_rejected", "message": err.Error() + "; the previous policy stays active"},
+			"reload": res,
+		})
+		return nil
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+func (s *Server) shadowDiffs(w http.ResponseWriter, _ *http.Request) error {
+	st := s.cfg.Policy.Status()
+	body := map[string]any{"diffs": s.cfg.Executor.ShadowDiffs()}
+	if st.Candidate != nil {
+		body["candidate"] = st.Candidate
+	}
+	writeJSON(w, http.StatusOK, body)
+	return nil
+}
