@@ -1,0 +1,196 @@
+package replay_test
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wahost/wahost/abi"
+	"github.com/wahost/wahost/host/clock"
+	"github.com/wahost/wahost/host/disconnect"
+	"github.com/wahost/wahost/host/executor"
+	"github.com/wahost/wahost/host/policy"
+	"github.com/wahost/wahost/host/reconnect"
+	"github.com/wahost/wahost/policies/builtin"
+	"github.com/wahost/wahost/policies/replay"
+	"github.com/wahost/wahost/policies/source"
+	"github.com/wahost/wahost/runtime"
+	"github.com/wahost/wahost/storage"
+	"github.com/wahost/wahost/storage/datadir"
+	"github.com/wahost/wahost/storage/memcache"
+	"github.com/wahost/wahost/storage/purge"
+	"github.com/wahost/wahost/storage/sqlite"
+)
+
+var quiet = slog.New(slog.DiscardHandler)
+
+type nopSessions struct{}
+
+func (nopSessions) Connect(context.Context, string) error               { return nil }
+func (nopSessions) Disconnect(string) error                             { return nil }
+func (nopSessions) ResetSession(context.Context, string) (int64, error) { return 0, nil }
+func (nopSessions) Recreate(context.Context, string) error              { return nil }
+
+type outbox struct{}
+
+func (outbox) Enqueue(context.Context, storage.Tx, storage.Instance, string, any) error { return nil }
+func (outbox) Nudge()                                                                  {}
+
+// record drives a day of disconnects through the real executor and the
+// built-in policy, and returns what the store kept.
+func record(t *testing.T) []replay.Record {
+	t.Helper()
+	ctx := context.Background()
+	root := t.TempDir()
+	st, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(root, "wahost.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	dir, err := datadir.Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pm, err := policy.New(ctx, policy.Config{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = pm.Close(ctx) })
+	if _, err := pm.Apply(ctx, policy.Spec{Module: builtin.DefaultName}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	clk := clock.NewFake(time.Date(2026, 5, 4, 8, 0, 0, 0, time.UTC))
+	cache := memcache.New(clk.Now)
+	sched := reconnect.New(reconnect.Config{Clock: clk, Fire: func(reconnect.Job) {}})
+	seed := uint32(0)
+	ex := executor.New(executor.Config{
+		Store: st, Decider: disconnect.New(pm, disconnect.Options{Now: clk.Now, Logger: quiet}),
+		Scheduler: sched, Sessions: nopSessions{}, Webhooks: outbox{},
+		Purger: purge.New(purge.Config{Queue: st, Cache: cache, Now: clk.Now}), Files: dir,
+		QRLimit: 30, Clock: clk, Logger: quiet,
+		Random: func() uint32 { seed += 7919; return seed },
+	})
+	events := []abi.Event{
+		{Kind: abi.KindDisconnected, Code: abi.CodeConnectionClosed, Cause: abi.CauseRefused},
+		{Kind: abi.KindRestartRequired, Code: abi.CodeRestartRequired},
+		{Kind: abi.KindKeepAliveTimeout, Code: abi.CodeTimedOut},
+		{Kind: abi.KindStreamReplaced, Code: abi.CodeConnectionReplaced},
+		{Kind: abi.KindDisconnected, Code: abi.CodeConnectionClosed},
+		{Kind: abi.KindLoggedOut, Code: abi.CodeLoggedOut},
+	}
+	for _, name := range []string{"north", "south"} {
+		inst, err := st.CreateInstance(ctx, storage.Instance{Name: name, Status: storage.StatusOpen})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range events {
+			clk.Advance(7 * time.Minute)
+			if _, err := ex.HandleDisconnect(ctx, inst.ID, executor.Report{Event: ev, Phase: abi.PhaseOpen, ConnectedFor: time.Minute}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	insts, err := st.ListInstances(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []replay.Record
+	for _, inst := range insts {
+		rows, err := st.ListDisconnects(ctx, inst.ID, 0, storage.MaxPage)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range rows {
+			recs = append(recs, replay.Record{ID: d.ID, InstanceID: inst.Name, At: d.At, Kind: d.Kind, Code: d.Code, Decision: d.Decision, Input: d.Input})
+		}
+	}
+	return recs
+}
+
+func load(t *testing.T, ref string) replay.Decide {
+	t.Helper()
+	ctx := context.Background()
+	e, err := runtime.NewEngine(ctx, runtime.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.Close(ctx) })
+	src, err := source.Read(ref, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := e.Load(ctx, ref, src.Wasm, source.LoadOptions(nil, abi.Limits{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m.Decide
+}
+
+func TestReplayWithTheSamePolicyChangesNothing(t *testing.T) {
+	recs := record(t)
+	sum, err := replay.Run(context.Background(), recs, load(t, builtin.DefaultName), abi.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Records != 12 || sum.Replayed != 12 || sum.Same != 12 || sum.Changed != 0 || sum.Faults != 0 {
+		var b strings.Builder
+		sum.WriteText(&b, 20)
+		t.Fatalf("replaying the recording policy changed decisions:\n%s", b.String())
+	}
+}
+
+func TestReplayWithAnotherPolicy(t *testing.T) {
+	recs := record(t)
+	fixed := filepath.Join("..", "..", "runtime", "testdata", "fixed.wasm")
+	if _, err := os.Stat(fixed); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := replay.Run(context.Background(), recs, load(t, fixed), abi.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// fixed.wasm reconnects after 1 s on everything: the two logouts (401)
+	// become reconnects, the other ten stay reconnects at another delay.
+	if got := sum.ByAction["logout→reconnect"]; got != 2 || sum.ByAction["reconnect→reconnect"] != 10 {
+		t.Fatalf("by action = %+v, want 2 logout→reconnect and 10 reconnect→reconnect", sum.ByAction)
+	}
+	if c := sum.ByCode[401]; c == nil || c.Total != 2 || c.Changed != 2 {
+		t.Fatalf("by code 401 = %+v", c)
+	}
+	if sum.Changed != len(sum.Cases) || sum.Changed+sum.Same != 12 || sum.Changed < 2 {
+		t.Fatalf("summary = %+v", sum)
+	}
+	delays := 0
+	for k, n := range sum.ByDelay {
+		if !strings.HasSuffix(k, "→1s-10s") {
+			t.Fatalf("delay bucket %q: fixed.wasm always waits 1 s", k)
+		}
+		delays += n
+	}
+	if delays != 10 {
+		t.Fatalf("by delay = %+v, want the 10 reconnects", sum.ByDelay)
+	}
+	var b strings.Builder
+	sum.WriteText(&b, 3)
+	out := b.String()
+	for _, want := range []string{"12 records, 12 replayed", "By code", "logout→reconnect", "Cases that differ", "more"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("text summary lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestRecordsWithoutInputAreSkipped(t *testing.T) {
+	recs := []replay.Record{{ID: 1, InstanceID: "x", At: time.Now(), Kind: "disconnected", Code: 428, Decision: []byte(`{"v":1,"action":"reconnect","delay_ms":1,"step":1}`)}}
+	sum, err := replay.Run(context.Background(), recs, func(context.Context, []byte) ([]byte, error) {
+		t.Fatal("decided a record without input")
+		return nil, nil
+	}, abi.Limits{})
+	if err != nil || sum.Skipped != 1 || sum.Replayed != 0 {
+		t.Fatalf("summary = %+v, %v", sum, err)
+	}
+}
