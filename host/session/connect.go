@@ -73,8 +73,10 @@ func (s *session) connect(ctx context.Context) error {
 		s.opMu.Unlock()
 		return err
 	}
+	var wait <-chan struct{}
 	if prev := s.conn; prev != nil {
 		prev.grace.cancel()
+		wait = prev.closing()
 	}
 	paired := !s.jid.IsEmpty()
 	// The dial's context becomes the parent of the connection's
@@ -94,7 +96,12 @@ func (s *session) connect(ctx context.Context) error {
 	s.mu.Unlock()
 	s.opMu.Unlock()
 
-	cli.hints.take()
+	// Let whatsmeow finish closing the previous socket first, if the
+	// server is closing it: its close and a new dial must not overlap.
+	disconnect(nil, wait)
+	s.mu.Lock()
+	c.gone = cli.hints.arm()
+	s.mu.Unlock()
 	err = cli.wa.ConnectContext(dialCtx)
 	if errors.Is(err, whatsmeow.ErrAlreadyConnected) {
 		// A drop was reported before the server closed the old socket
@@ -109,6 +116,7 @@ func (s *session) connect(ctx context.Context) error {
 	var rep executor.Report
 	if current && err != nil {
 		rep = s.reportLocked(c, connectError(err))
+		c.closed = true
 	}
 	s.mu.Unlock()
 	if !current {

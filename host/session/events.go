@@ -126,7 +126,9 @@ func (s *session) drop(ctx context.Context, cl *client, evt any) {
 	case *events.ManualLoginReconnect, *events.QRScannedWithoutMultidevice:
 		// whatsmeow leaves the socket open; the policy reconnects or
 		// ends the session, either way on a closed socket.
-		closeClient = true
+		closeClient, c.closed = true, true
+	case *events.PairError:
+		c.closed = true // whatsmeow disconnected before dispatching it
 	}
 	rep := s.reportLocked(c, ev)
 	s.mu.Unlock()
@@ -144,6 +146,9 @@ func (s *session) disconnected(ctx context.Context, cl *client) {
 	readErr, failure, stream503 := cl.hints.take()
 	s.mu.Lock()
 	c := s.currentLocked(cl)
+	if c != nil {
+		c.closed = true // whatsmeow forgot the socket before dispatching
+	}
 	if c == nil || c.reported || c.pending != nil {
 		s.mu.Unlock()
 		return
@@ -188,6 +193,7 @@ func (s *session) keepAliveTimeout(ctx context.Context, cl *client, e *events.Ke
 	}
 	ev, _ := classify(e)
 	rep := s.reportLocked(c, ev)
+	c.closed = true
 	s.mu.Unlock()
 	cl.wa.Disconnect()
 	s.deliver(ctx, rep)
@@ -209,6 +215,9 @@ func (s *session) inactive(ctx context.Context, t *timer) {
 		return
 	}
 	open := !c.reported
+	if open {
+		c.closed = true
+	}
 	d := s.m.cfg.InactivityTimeout
 	rep := s.reportLocked(c, abi.Event{
 		Kind: abi.KindQRLimit, Code: abi.CodeConnectionClosed, Cause: abi.CauseNone,
@@ -291,11 +300,9 @@ func (s *session) showQR(ctx context.Context, cl *client, c *conn, flow []string
 	}
 	if !ok {
 		s.log.InfoContext(ctx, "QR code limit reached; login stopped", "shown", s.qrCount)
-		stopped := s.stopLocked()
+		stopped, wait := s.stopLocked()
 		s.mu.Unlock()
-		if stopped != nil {
-			stopped.wa.Disconnect()
-		}
+		disconnect(stopped, wait)
 		return
 	}
 	s.qrCount++
@@ -326,6 +333,7 @@ func (s *session) nextQR(ctx context.Context, cl *client, c *conn, flow []string
 		Raw:     "qr codes exhausted",
 		Message: fmt.Sprintf("none of the %d QR codes of this login attempt was scanned", len(flow)),
 	})
+	c.closed = true
 	s.mu.Unlock()
 	cl.wa.Disconnect()
 	s.deliver(ctx, rep)

@@ -225,9 +225,17 @@ func (m *Manager) Close() error {
 	m.sessions = nil
 	m.mu.Unlock()
 
+	// In parallel: a session whose server is closing its socket waits
+	// for whatsmeow to finish that close.
+	var wg sync.WaitGroup
 	for _, s := range all {
-		s.shutdown()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.shutdown()
+		}()
 	}
+	wg.Wait()
 	m.cancel()
 	m.wg.Wait()
 	return nil

@@ -54,6 +54,11 @@ type conn struct {
 	grace   *timer
 	// cancelDial aborts the dial; nil once the dial has returned.
 	cancelDial context.CancelFunc
+	// gone is closed when whatsmeow has handled the socket's close (see
+	// hints.arm); closed says the socket is known to be gone already
+	// (never opened, or closed by the session or by whatsmeow itself).
+	gone   <-chan struct{}
+	closed bool
 	// qrReady is closed when the first QR codes arrive (PairPhone waits
 	// for it).
 	qrReady chan struct{}
@@ -219,15 +224,23 @@ func (s *session) afterLocked(d time.Duration, fire func(ctx context.Context, t 
 	return t
 }
 
+// closeWait bounds how long the session waits for whatsmeow to handle
+// the close of a socket the server is closing, before closing it itself.
+const closeWait = 2 * time.Second
+
 // stopLocked ends the connection as the host: nothing about it is
 // reported any more, a dial in progress is aborted and the timers are
-// cancelled. It returns the client to disconnect once s.mu is released.
-func (s *session) stopLocked() *client {
+// cancelled. It returns the client to disconnect once s.mu is released,
+// and, when a drop was reported and the server is closing the socket, the
+// channel to wait on first (see closing).
+func (s *session) stopLocked() (*client, <-chan struct{}) {
+	var wait <-chan struct{}
 	if c := s.conn; c != nil {
 		if c.cancelDial != nil {
 			c.cancelDial()
 		}
 		c.grace.cancel()
+		wait = c.closing()
 		s.conn = nil
 	}
 	s.stopQRLocked()
@@ -235,7 +248,35 @@ func (s *session) stopLocked() *client {
 	s.inactivity = nil
 	s.qrCount = 0
 	s.setPhaseLocked("")
-	return s.cli
+	return s.cli, wait
+}
+
+// closing returns, for a connection whose drop was reported while whatsmeow
+// may still be handling the server's close of the socket, the channel
+// closed when it is done; nil when there is nothing to wait for. Closing
+// the client meanwhile would race with whatsmeow's own close: its socket
+// code reads, without a lock, the fields its Disconnect writes.
+func (c *conn) closing() <-chan struct{} {
+	if c.reported && !c.closed {
+		return c.gone
+	}
+	return nil
+}
+
+// disconnect closes cli's connection, after waiting (bounded) for
+// whatsmeow to finish a close the server started.
+func disconnect(cli *client, wait <-chan struct{}) {
+	if wait != nil {
+		t := time.NewTimer(closeWait)
+		select {
+		case <-wait:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	if cli != nil {
+		cli.wa.Disconnect()
+	}
 }
 
 func (s *session) stopQRLocked() {
@@ -248,11 +289,9 @@ func (s *session) stopQRLocked() {
 // the client.
 func (s *session) stop() {
 	s.mu.Lock()
-	cli := s.stopLocked()
+	cli, wait := s.stopLocked()
 	s.mu.Unlock()
-	if cli != nil {
-		cli.wa.Disconnect()
-	}
+	disconnect(cli, wait)
 }
 
 // shutdown stops the session for good: Remove and Close.
@@ -260,11 +299,9 @@ func (s *session) shutdown() {
 	s.mu.Lock()
 	s.gone = true
 	s.discardLocked()
-	cli := s.stopLocked()
+	cli, wait := s.stopLocked()
 	s.mu.Unlock()
-	if cli != nil {
-		cli.wa.Disconnect()
-	}
+	disconnect(cli, wait)
 }
 
 func (s *session) setPhaseLocked(p abi.Phase) {

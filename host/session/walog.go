@@ -65,6 +65,16 @@ const (
 	logStream503     = "Got 503 stream error, assuming automatic reconnect will handle it"
 )
 
+// whatsmeow's log lines once it has handled the close of its current
+// socket (Client.onDisconnect, under its socket lock, after forgetting the
+// socket). After a drop whatsmeow expected (LoggedOut, StreamReplaced,
+// a refused login…) no event says the socket is gone; these lines do.
+var logSocketGone = map[string]bool{
+	"Emitting Disconnected event": true,
+	"OnDisconnect() called, but it was expected, so not emitting event": true,
+	"OnDisconnect() called after manual disconnection":                  true,
+}
+
 // hints is what whatsmeow's log said about the current connection before
 // it dropped: the error that ended its websocket read loop, and a login
 // failure or stream error whatsmeow handles silently. events.Disconnected
@@ -75,6 +85,9 @@ type hints struct {
 	readErr   error      // the websocket read error, if the read loop logged one
 	failure   int        // reason of a silently handled <failure>, 0 if none
 	stream503 bool       // a <stream:error code=503> was received
+	// gone is closed when whatsmeow has handled the close of the
+	// connection armed last (see logSocketGone); nil once closed.
+	gone chan struct{}
 }
 
 func (h *hints) observe(module string, level slog.Level, msg string, args []any) {
@@ -98,7 +111,24 @@ func (h *hints) observe(module string, level slog.Level, msg string, args []any)
 		h.mu.Lock()
 		h.stream503 = true
 		h.mu.Unlock()
+	case level == slog.LevelDebug && logSocketGone[msg]:
+		h.mu.Lock()
+		if h.gone != nil {
+			close(h.gone)
+			h.gone = nil
+		}
+		h.mu.Unlock()
 	}
+}
+
+// arm clears the hints for a new connection and returns the channel
+// closed once whatsmeow has handled that connection's close.
+func (h *hints) arm() <-chan struct{} {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.readErr, h.failure, h.stream503 = nil, 0, false
+	h.gone = make(chan struct{})
+	return h.gone
 }
 
 // take returns the hints gathered so far and clears them.
