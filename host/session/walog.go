@@ -70,7 +70,7 @@ const (
 // socket). After a drop whatsmeow expected (LoggedOut, StreamReplaced,
 // a refused login…) no event says the socket is gone; these lines do.
 var logSocketGone = map[string]bool{
-	"Emitting Disconnected event": true,
+	"Emitting Disconnected event":                                       true,
 	"OnDisconnect() called, but it was expected, so not emitting event": true,
 	"OnDisconnect() called after manual disconnection":                  true,
 }
