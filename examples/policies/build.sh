@@ -83,9 +83,10 @@ build_rust() {
 		return
 	}
 	# The same flags as Cargo.toml's release profile and .cargo/config.toml.
-	"$rc" --edition 2021 --crate-type cdylib --crate-name office_hours --target wasm32-unknown-unknown \
+	"$rc" --edition 2021 --crate-type cdylib --crate-name wahost_policy_office_hours --target wasm32-unknown-unknown \
 		-C opt-level=s -C panic=abort -C lto -C codegen-units=1 -C strip=symbols \
-		-C link-arg=-zstack-size=65536 -o "$out/rust.wasm" "$here/rust/src/lib.rs"
+		-C target-feature=+bulk-memory -C link-arg=-zstack-size=65536 \
+		-o "$out/rust.wasm" "$here/rust/src/lib.rs"
 }
 
 build_c() {
@@ -94,7 +95,7 @@ build_c() {
 	command -v wasm-ld >/dev/null || { missing c "no wasm-ld on PATH" "apt-get install lld"; return; }
 	# -mbulk-memory turns struct copies into memory.copy/memory.fill instead
 	# of calls to a memcpy that a module without libc does not have.
-	"$cc" --target=wasm32 -Os -mbulk-memory -nostdlib -fwrapv -Wall -Wextra -Werror \
+	"$cc" --target=wasm32 -O2 -mbulk-memory -nostdlib -fwrapv -Wall -Wextra -Werror \
 		-Wl,--no-entry -Wl,--strip-all -o "$out/c.wasm" "$here/c/policy.c"
 }
 

@@ -57,7 +57,7 @@ func TestMain(m *testing.M) {
 
 // load builds every example once, concurrently, with build.sh (never
 // installing anything), and loads each module that built.
-func load(t *testing.T) map[string]*example {
+func load(t testing.TB) map[string]*example {
 	t.Helper()
 	setupOnce.Do(func() {
 		examples = make(map[string]*example, len(langs))
@@ -115,7 +115,7 @@ func buildAndLoad(lang string) *example {
 
 // module returns the example's module, skipping the test when its
 // toolchain is missing; the Go example is never skipped.
-func module(t *testing.T, lang string) *runtime.Module {
+func module(t testing.TB, lang string) *runtime.Module {
 	t.Helper()
 	ex := load(t)[lang]
 	switch {
@@ -281,4 +281,23 @@ func corpus(t *testing.T) [][]byte {
 		}
 	}
 	return inputs
+}
+
+// BenchmarkDecide measures one decision through the runtime, the host's
+// whole round trip, on the self-test input: the figure `wahost policy
+// bench` reports as pooled.
+func BenchmarkDecide(b *testing.B) {
+	input := abi.SelfTestInput(nil).AppendJSON(nil)
+	for _, lang := range langs {
+		b.Run(lang, func(b *testing.B) {
+			m := module(b, lang)
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := m.Decide(ctx, input); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

@@ -5,7 +5,7 @@
  * beside it (examples/policies/README.md lists the rules and settings).
  *
  * Build (examples/policies/build.sh does this):
- *   clang --target=wasm32 -O2 -nostdlib -fwrapv -Wl,--no-entry -Wl,--strip-all \
+ *   clang --target=wasm32 -O2 -mbulk-memory -nostdlib -fwrapv -Wl,--no-entry -Wl,--strip-all \
  *       -o office-hours.wasm policy.c
  *
  * The module imports nothing and exports memory, wahost_abi_version,

@@ -8,8 +8,15 @@
 //!
 //! ```text
 //! rustc --edition 2021 --crate-type cdylib --target wasm32-unknown-unknown \
-//!     -C opt-level=s -C panic=abort -C link-arg=-zstack-size=65536 \
+//!     -C opt-level=s -C panic=abort -C lto -C codegen-units=1 -C strip=symbols \
+//!     -C target-feature=+bulk-memory -C link-arg=-zstack-size=65536 \
 //!     -o office-hours.wasm src/lib.rs
+//! ```
+//!
+//! or, with the same flags from Cargo.toml and .cargo/config.toml:
+//!
+//! ```text
+//! cargo build --release   # target/wasm32-unknown-unknown/release/wahost_policy_office_hours.wasm
 //! ```
 #![no_std]
 
