@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wahost/wahost/host/config"
+	"github.com/wahost/wahost/host/executor"
 	"github.com/wahost/wahost/storage"
 )
 
@@ -486,7 +487,11 @@ func (s *Server) policyReload(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) shadowDiffs(w http.ResponseWriter, _ *http.Request) error {
 	st := s.cfg.Policy.Status()
-	body := map[string]any{"diffs": s.cfg.Executor.ShadowDiffs()}
+	diffs := s.cfg.Executor.ShadowDiffs()
+	if diffs == nil {
+		diffs = []executor.ShadowDiff{}
+	}
+	body := map[string]any{"diffs": diffs}
 	if st.Candidate != nil {
 		body["candidate"] = st.Candidate
 	}
