@@ -312,3 +312,73 @@ func filter(hits []hit, instance string) []hit {
 	}
 	return out
 }
+
+// TestGiveUp marks an event failed after MaxAttempts retryable failures,
+// and lets the next event of the lane go.
+func TestGiveUp(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, open func(*testing.T, func() time.Time) storage.Store) {
+		clk := clock.NewFake(t0)
+		rs := newRecStore(open(t, clk.Now))
+		rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, h hit) int {
+			if h.Seq == 1 {
+				return http.StatusBadGateway
+			}
+			return http.StatusOK
+		})
+		d, err := webhook.New(webhook.Config{Store: rs, Global: webhook.Destination{URL: rc.URL},
+			MaxAttempts: 3, Clock: clk, Jitter: noJitter, Lease: 24 * time.Hour, Logger: testLogger(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		inst := newInstance(t, rs, "a", storage.InstanceSettings{})
+		enqueue(t, rs, d, inst, "connection.update", seqData{Seq: 1})
+		enqueue(t, rs, d, inst, "connection.update", seqData{Seq: 2})
+		start(t, d)
+		rs.pump(t, clk, webhook.BackoffCap, rc.when(func(h []hit) bool { return delivered(h) == 1 }))
+
+		failed := rs.waitCall(t, "MarkFailed", func(c call) bool { return c.Op == "failed" })
+		if !strings.Contains(failed.LastError, "gave up after 3 attempts") || !strings.Contains(failed.LastError, "502") {
+			t.Errorf("last error %q", failed.LastError)
+		}
+		hits := rc.waitHits(t, "", func([]hit) bool { return true })
+		var seqs []int
+		for _, h := range hits {
+			seqs = append(seqs, h.Seq)
+		}
+		if !slices.Equal(seqs, []int{1, 1, 1, 2}) {
+			t.Errorf("requests for events %v, want [1 1 1 2]", seqs)
+		}
+	})
+}
+
+// TestHeldEventsKeepTheirAttempts checks that the claims an event spends
+// waiting behind a retrying one do not count against MaxAttempts.
+func TestHeldEventsKeepTheirAttempts(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, open func(*testing.T, func() time.Time) storage.Store) {
+		clk := clock.NewFake(t0)
+		rs := newRecStore(open(t, clk.Now))
+		rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, h hit) int {
+			if h.N < 3 {
+				return http.StatusServiceUnavailable
+			}
+			return http.StatusOK
+		})
+		d, err := webhook.New(webhook.Config{Store: rs, Global: webhook.Destination{URL: rc.URL},
+			MaxAttempts: 3, Clock: clk, Jitter: noJitter, Lease: 24 * time.Hour, Logger: testLogger(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		inst := newInstance(t, rs, "a", storage.InstanceSettings{})
+		for i := 1; i <= 3; i++ {
+			enqueue(t, rs, d, inst, "connection.update", seqData{Seq: i})
+		}
+		start(t, d)
+		rs.pump(t, clk, webhook.BackoffCap, rc.when(func(h []hit) bool { return delivered(h) == 3 }))
+		checkOrder(t, rc.waitHits(t, "", func([]hit) bool { return true }), "a", 3)
+		for _, c := range rs.snapshot() {
+			if c.Op == "failed" {
+				t.Errorf("event %s failed: %s", c.ID, c.LastError)
+			}
+		}
+	})
+}
