@@ -32,7 +32,17 @@ func (d Destination) Validate() error {
 // EventName returns the wire name of an event given in either of
 // Evolution API's forms: "CONNECTION_UPDATE", "connection.update" and
 // "connection-update" all give "connection.update".
+//
+// A name that already has a dot is a wire name and only lower-cased, so
+// wahost's own "policy.reload_failed" keeps its underscore.
 func EventName(event string) string {
+	event = strings.TrimSpace(event)
+	if strings.Contains(event, ".") {
+		return strings.ToLower(event)
+	}
+	if upper := strings.ToLower(event); upper == "policy_reload_failed" || upper == "policy-reload-failed" {
+		return "policy.reload_failed"
+	}
 	return strings.Map(func(r rune) rune {
 		switch {
 		case r == '_' || r == '-':
@@ -41,7 +51,7 @@ func EventName(event string) string {
 			return r + ('a' - 'A')
 		}
 		return r
-	}, strings.TrimSpace(event))
+	}, event)
 }
 
 // route is a compiled Destination.

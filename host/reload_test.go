@@ -1,0 +1,99 @@
+package host_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/wahost/wahost/host/wafake"
+	"github.com/wahost/wahost/host/wafake/wafaketest"
+	"github.com/wahost/wahost/host/webhook"
+	"github.com/wahost/wahost/policies/builtin"
+)
+
+func reloadOf(env webhook.Envelope) map[string]any {
+	var r map[string]any
+	_ = json.Unmarshal(env.Data, &r)
+	return r
+}
+
+// TestReloadByEditingFiles rolls a policy out the way an operator does:
+// by replacing the module file the config names, and by editing the
+// config. A broken module and a broken config are rejected with the
+// running policy kept; each outcome is announced by webhook and shown by
+// the API.
+func TestReloadByEditingFiles(t *testing.T) {
+	dir := t.TempDir()
+	module := filepath.Join(dir, "policy.wasm")
+	conf := filepath.Join(dir, "wahost.yaml")
+	def, err := builtin.Lookup(builtin.DefaultName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fixed, err := os.ReadFile(filepath.Join("..", "runtime", "testdata", "fixed.wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(path string, b []byte) {
+		t.Helper()
+		tmp := path + ".new"
+		if err := os.WriteFile(tmp, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(module, def)
+	hooks := newReceiver(t, "")
+	write(conf, []byte("policy:\n  module: "+module+"\nwebhook:\n  url: "+hooks.URL+"\n"))
+
+	srv := wafaketest.NewServer(t, wafake.Config{})
+	h := startHostConfig(t, srv, conf)
+	_, st := h.call("GET", "/v1/policy", nil)
+	first := st["active"].(map[string]any)["sha256"]
+
+	seen := 0
+	next := func(event string) map[string]any {
+		t.Helper()
+		n := 0
+		env := hooks.await(event, func(e webhook.Envelope) bool {
+			if e.Event != event && e.Event != "policy.reloaded" && e.Event != "policy.reload_failed" {
+				return false
+			}
+			n++
+			return n > seen && e.Event == event
+		})
+		seen = n
+		return reloadOf(env)
+	}
+
+	write(module, []byte("\x00asm garbage"))
+	r := next("policy.reload_failed")
+	if r["trigger"] != "file" || r["error"] == "" {
+		t.Fatalf("broken module: %v", r)
+	}
+	if _, st := h.call("GET", "/v1/policy", nil); st["active"].(map[string]any)["sha256"] != first {
+		t.Fatalf("a broken module replaced the policy: %v", st)
+	}
+
+	write(module, fixed)
+	r = next("policy.reloaded")
+	if r["ok"] != true || r["sha256"] == first {
+		t.Fatalf("good module: %v", r)
+	}
+	second := r["sha256"]
+
+	write(conf, []byte("policy:\n  modul: typo\n"))
+	r = next("policy.reload_failed")
+	if msg, _ := r["error"].(string); r["ok"] == true || msg == "" {
+		t.Fatalf("broken config: %v", r)
+	}
+	code, st := h.call("GET", "/v1/policy", nil)
+	last := st["last_reload"].(map[string]any)
+	if code != http.StatusOK || last["ok"] == true || st["active"].(map[string]any)["sha256"] != second {
+		t.Fatalf("after a broken config the policy in force changed: %v", st)
+	}
+}
