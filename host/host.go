@@ -191,8 +191,13 @@ func New(ctx context.Context, opts Options) (h *Host, err error) {
 		Rate: cfg.Reconnect.Rate, Burst: cfg.Reconnect.Burst, Clock: h.clock,
 		Fire: func(j reconnect.Job) { exec.Fire(j) },
 	})
+	wa := opts.WhatsAppClient
+	if wa == nil {
+		// Timeout bounds dialing and the websocket upgrade (session.Config).
+		wa = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone(), Timeout: cfg.Session.ConnectTimeout}
+	}
 	h.sessions = session.New(session.Config{
-		Store: h.store, Devices: h.devices, HTTPClient: opts.WhatsAppClient, Logger: h.log, Clock: h.clock,
+		Store: h.store, Devices: h.devices, HTTPClient: wa, Logger: h.log, Clock: h.clock,
 		InactivityTimeout: cfg.Session.InactivityTimeout,
 	})
 	h.closers = append(h.closers, func(context.Context) error { return h.sessions.Close() })

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -295,6 +296,25 @@ func knownKeys(k *koanf.Koanf) map[string]bool {
 		m[key] = true
 	}
 	return m
+}
+
+// Keys lists every configuration key, dotted, sorted; policy.settings is
+// one key holding the policy's own object.
+func Keys() []string {
+	var keys []string
+	var walk func(prefix string, m map[string]any)
+	walk = func(prefix string, m map[string]any) {
+		for k, v := range m {
+			if sub, ok := v.(map[string]any); ok && prefix+k != "policy.settings" {
+				walk(prefix+k+".", sub)
+				continue
+			}
+			keys = append(keys, prefix+k)
+		}
+	}
+	walk("", defaultMap())
+	slices.Sort(keys)
+	return keys
 }
 
 func defaultMap() map[string]any {

@@ -140,3 +140,16 @@ func TestWebhookURLChecked(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryKeyDocumented keeps docs/config.md in step with the keys.
+func TestEveryKeyDocumented(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "config.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range config.Keys() {
+		if !strings.Contains(string(doc), "`"+key+"`") {
+			t.Errorf("docs/config.md does not document %s", key)
+		}
+	}
+}
