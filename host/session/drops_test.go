@@ -19,6 +19,20 @@ import (
 	"github.com/wahost/wahost/storage"
 )
 
+// gateKey keys the channel, in a script's context, that the test closes
+// when its handler has seen the login.
+type gateKey struct{}
+
+// loggedIn waits until the test's handler has seen the login.
+func loggedIn(ctx context.Context, _ *wafake.Conn) error {
+	select {
+	case <-ctx.Value(gateKey{}).(chan struct{}):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // send sends node and returns, leaving the connection open: the client
 // reacts (and, for a 515, disconnects) on its own.
 func send(node waBinary.Node) wafake.Script {
@@ -38,17 +52,21 @@ func TestDrops(t *testing.T) {
 		expireMS int64
 		message  string // a substring of Message
 	}
+	// A script run after a login waits for HandleConnected: whatsmeow
+	// dispatches Connected on the goroutine that waited for the post-login
+	// IQ, and an event of the next node can overtake it.
+	afterLogin := func(s wafake.Script) wafake.Script { return wafake.Steps(wafake.Success(), loggedIn, s) }
 	cases := []struct {
 		name     string
 		unpaired bool
 		script   wafake.Script
 		want     want
 	}{
-		{"disconnected after login", false, wafake.Steps(wafake.Success(), wafake.Drop()),
+		{"disconnected after login", false, afterLogin(wafake.Drop()),
 			want{kind: abi.KindDisconnected, code: 428, phase: abi.PhaseOpen, message: "connection closed"}},
 		{"closed before login", false, wafake.Close(),
 			want{kind: abi.KindDisconnected, code: 428, phase: abi.PhaseConnecting, message: "connection closed"}},
-		{"stream replaced", false, wafake.Steps(wafake.Success(), wafake.StreamReplaced()),
+		{"stream replaced", false, afterLogin(wafake.StreamReplaced()),
 			want{kind: abi.KindStreamReplaced, code: 440, phase: abi.PhaseOpen}},
 		{"logged out 401 on connect", false, wafake.Failure(401, nil),
 			want{kind: abi.KindLoggedOut, code: 401, phase: abi.PhaseConnecting, message: "on connect"}},
@@ -56,7 +74,7 @@ func TestDrops(t *testing.T) {
 			want{kind: abi.KindLoggedOut, code: 403, phase: abi.PhaseConnecting}},
 		{"logged out 406 banned", false, wafake.Failure(406, nil),
 			want{kind: abi.KindLoggedOut, code: 406, phase: abi.PhaseConnecting}},
-		{"device removed while open", false, wafake.Steps(wafake.Success(), wafake.DeviceRemoved()),
+		{"device removed while open", false, afterLogin(wafake.DeviceRemoved()),
 			want{kind: abi.KindLoggedOut, code: 401, phase: abi.PhaseOpen, message: "while connected"}},
 		{"temporary ban", false, wafake.TemporaryBan(103, 36*time.Hour),
 			want{kind: abi.KindTemporaryBan, code: 402, phase: abi.PhaseConnecting, banCode: 103,
@@ -69,17 +87,17 @@ func TestDrops(t *testing.T) {
 			want{kind: abi.KindConnectFailure, code: 500, phase: abi.PhaseConnecting}},
 		{"client outdated", false, wafake.Failure(405, nil),
 			want{kind: abi.KindClientOutdated, code: 405, phase: abi.PhaseConnecting}},
-		{"stream error 500", false, wafake.Steps(wafake.Success(), wafake.StreamError("500")),
+		{"stream error 500", false, afterLogin(wafake.StreamError("500")),
 			want{kind: abi.KindStreamError, code: 500, phase: abi.PhaseOpen, message: "code 500"}},
 		{"bare stream error 401", false, wafake.StreamError("401"),
 			want{kind: abi.KindStreamError, code: 401, phase: abi.PhaseConnecting}},
-		{"stream error 503 whatsmeow only logs", false, wafake.Steps(wafake.Success(), wafake.StreamError("503")),
+		{"stream error 503 whatsmeow only logs", false, afterLogin(wafake.StreamError("503")),
 			want{kind: abi.KindStreamError, code: 503, phase: abi.PhaseOpen}},
-		{"stream error without code", false, wafake.Steps(wafake.Success(), wafake.StreamError("", waBinary.Node{Tag: "xml-not-well-formed"})),
+		{"stream error without code", false, afterLogin(wafake.StreamError("", waBinary.Node{Tag: "xml-not-well-formed"})),
 			want{kind: abi.KindStreamError, code: 500, phase: abi.PhaseOpen}},
 		{"CAT refresh error", false, wafake.Failure(413, nil),
 			want{kind: abi.KindCATRefreshError, code: 413, phase: abi.PhaseConnecting}},
-		{"restart required", false, wafake.Steps(wafake.Success(), send(wafake.StreamErrorNode("515"))),
+		{"restart required", false, afterLogin(send(wafake.StreamErrorNode("515"))),
 			want{kind: abi.KindRestartRequired, code: 515, phase: abi.PhaseOpen}},
 		{"QR scanned without multi-device", true, wafake.Steps(wafake.ShowQR("2@only-ref"), wafake.DowngradeWebclient()),
 			want{kind: abi.KindMultideviceMismatch, code: 411, phase: abi.PhaseQR}},
@@ -87,7 +105,16 @@ func TestDrops(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			env := sessiontest.New(t, sessiontest.Options{Server: wafake.Config{Script: tc.script}})
+			gate := make(chan struct{})
+			script := func(ctx context.Context, c *wafake.Conn) error {
+				return tc.script(context.WithValue(ctx, gateKey{}, gate), c)
+			}
+			env := sessiontest.New(t, sessiontest.Options{Server: wafake.Config{Script: script}})
+			env.Handler.OnCall = func(c sessiontest.Call) {
+				if c.Method == sessiontest.Connected {
+					close(gate)
+				}
+			}
 			var phone *wafake.Phone
 			if !tc.unpaired {
 				phone = wafake.NewPhone("15550001234")

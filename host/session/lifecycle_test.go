@@ -155,14 +155,22 @@ func TestOrdering(t *testing.T) {
 	env := sessiontest.New(t, sessiontest.Options{})
 	a, _ := env.Instance(t, "slow", storage.StatusClose, wafake.NewPhone("15550001111"))
 	b, _ := env.Instance(t, "other", storage.StatusClose, wafake.NewPhone("15550002222"))
-	release := make(chan struct{})
+	seen, release := make(chan struct{}), make(chan struct{})
 	env.Handler.OnCall = func(c sessiontest.Call) {
 		if c.Instance == a.ID && c.Method == sessiontest.Connected {
+			close(seen)
 			<-release
 		}
 	}
 	ctx := context.Background()
-	env.Server.Enqueue(wafake.Steps(wafake.Success(), wafake.StreamReplaced()))
+	env.Server.Enqueue(wafake.Steps(wafake.Success(), func(ctx context.Context, _ *wafake.Conn) error {
+		select { // whatsmeow may dispatch Connected after the next node's event
+		case <-seen:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}, wafake.StreamReplaced()))
 	if err := env.Manager.Connect(ctx, a.ID); err != nil {
 		t.Fatalf("Connect(a): %v", err)
 	}
