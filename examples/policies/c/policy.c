@@ -76,7 +76,8 @@ static void parse(scan *s, input *in) {
 		else if (is(k, n, "event"))
 			parse_event(s, in);
 		else if (is(k, n, "settings")) {
-			in->settings = (peek(s), s->p);
+			peek(s); /* past the white space, to the value */
+			in->settings = s->p;
 			skip(s);
 			in->settings_end = s->p;
 		} else

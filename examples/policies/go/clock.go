@@ -1,5 +1,7 @@
 package main
 
+import "fmt"
+
 // The office's clock. It is computed from the input's now_ms with integer
 // arithmetic rather than package time, so that the Rust, C and
 // AssemblyScript versions of this policy can do exactly the same sums.
@@ -27,10 +29,7 @@ func localAt(nowMS, offsetMin int64) localTime {
 // String renders t as "Mon 15:04 local", for reasons.
 func (t localTime) String() string {
 	const days = "SunMonTueWedThuFriSat"
-	h, m := t.ofDay/hourMS, t.ofDay/minuteMS%60
-	return days[3*t.weekday:3*t.weekday+3] + " " +
-		string(rune('0'+h/10)) + string(rune('0'+h%10)) + ":" +
-		string(rune('0'+m/10)) + string(rune('0'+m%10)) + " local"
+	return fmt.Sprintf("%s %02d:%02d local", days[3*t.weekday:3*t.weekday+3], t.ofDay/hourMS, t.ofDay/minuteMS%60)
 }
 
 func floorDiv(a, b int64) int64 {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/wahost/wahost/abi"
@@ -88,13 +89,13 @@ func parseConfig(s abi.Settings) (config, error) {
 // same in the four languages of this example.
 func (c *config) check() error {
 	if c.TZOffsetMin < -840 || c.TZOffsetMin > 840 {
-		return fmt.Errorf(`setting "tz_offset_min": must be between -840 and 840`)
+		return errors.New(`setting "tz_offset_min": must be between -840 and 840`)
 	}
 	if c.OpenHour < 0 || c.OpenHour >= c.CloseHour || c.CloseHour > 24 {
-		return fmt.Errorf(`settings "open_hour" and "close_hour": want 0 <= open_hour < close_hour <= 24`)
+		return errors.New(`settings "open_hour" and "close_hour": want 0 <= open_hour < close_hour <= 24`)
 	}
 	if !within(c.Workdays, 0, 6) {
-		return fmt.Errorf(`setting "workdays": want 1 to 16 days, each 0 (Sunday) to 6 (Saturday)`)
+		return errors.New(`setting "workdays": want 1 to 16 days, each 0 (Sunday) to 6 (Saturday)`)
 	}
 	for _, d := range []struct {
 		key string
@@ -110,13 +111,13 @@ func (c *config) check() error {
 		}
 	}
 	if c.MaxAttempts < 1 {
-		return fmt.Errorf(`setting "max_attempts": must be at least 1`)
+		return errors.New(`setting "max_attempts": must be at least 1`)
 	}
 	if !within(c.Escalation, abi.StepReconnect, abi.StepRecreate) {
-		return fmt.Errorf(`setting "escalation": want 1 to 16 steps, each 1 to 4`)
+		return errors.New(`setting "escalation": want 1 to 16 steps, each 1 to 4`)
 	}
 	if c.JitterPct < 0 || c.JitterPct > 100 {
-		return fmt.Errorf(`setting "jitter_pct": must be between 0 and 100`)
+		return errors.New(`setting "jitter_pct": must be between 0 and 100`)
 	}
 	return nil
 }
