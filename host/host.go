@@ -67,6 +67,10 @@ type Options struct {
 	// ProbeAddr is the endpoint diagnostics probe; default
 	// DefaultProbeAddr.
 	ProbeAddr string
+	// Clock, if set, times decisions and reconnects (the executor and the
+	// scheduler): tests move it to see a reconnect happen at the decided
+	// time. Sessions keep the system clock.
+	Clock clock.Clock
 }
 
 // Host is a running wahost.
@@ -125,6 +129,9 @@ func New(ctx context.Context, opts Options) (h *Host, err error) {
 	}
 	h = &Host{opts: opts, cfg: cfg, clock: clock.Real(), reg: prometheus.NewRegistry(),
 		reloads: make(chan reloadRequest), probeAddr: opts.ProbeAddr}
+	if opts.Clock != nil {
+		h.clock = opts.Clock
+	}
 	h.log, h.level = newLogger(cfg.Log, opts.Logger, opts.Stdout)
 	defer func() {
 		if err != nil {
@@ -197,7 +204,7 @@ func New(ctx context.Context, opts Options) (h *Host, err error) {
 		wa = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone(), Timeout: cfg.Session.ConnectTimeout}
 	}
 	h.sessions = session.New(session.Config{
-		Store: h.store, Devices: h.devices, HTTPClient: wa, Logger: h.log, Clock: h.clock,
+		Store: h.store, Devices: h.devices, HTTPClient: wa, Logger: h.log, Clock: clock.Real(),
 		InactivityTimeout: cfg.Session.InactivityTimeout,
 	})
 	h.closers = append(h.closers, func(context.Context) error { return h.sessions.Close() })

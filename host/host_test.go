@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/wahost/wahost/host"
+	"github.com/wahost/wahost/host/clock"
 	"github.com/wahost/wahost/host/wafake"
 	"github.com/wahost/wahost/host/wafake/wafaketest"
 	"github.com/wahost/wahost/host/webhook"
@@ -68,13 +69,22 @@ func newReceiver(t testing.TB, secret string) *receiver {
 // await waits for an envelope matching ok.
 func (r *receiver) await(what string, ok func(webhook.Envelope) bool) webhook.Envelope {
 	r.t.Helper()
+	_, env := r.awaitFrom(0, what, ok)
+	return env
+}
+
+// awaitFrom waits for an envelope matching ok at index from or later, in
+// the order they arrived, and returns its index.
+func (r *receiver) awaitFrom(from int, what string, ok func(webhook.Envelope) bool) (int, webhook.Envelope) {
+	r.t.Helper()
 	deadline := time.After(30 * time.Second)
 	for {
 		r.mu.Lock()
-		for _, env := range r.got {
-			if ok(env) {
+		for i := from; i < len(r.got); i++ {
+			if ok(r.got[i]) {
+				env := r.got[i]
 				r.mu.Unlock()
-				return env
+				return i, env
 			}
 		}
 		r.mu.Unlock()
@@ -106,8 +116,9 @@ func state(env webhook.Envelope) string {
 
 type testHost struct {
 	*host.Host
-	t    testing.TB
-	base string
+	t       testing.TB
+	base    string
+	dataDir string
 }
 
 // startHost runs a host on a fresh data directory with sessions routed to
@@ -125,13 +136,19 @@ func startHostConfig(t testing.TB, srv *wafake.Server, path string) *testHost {
 
 func start(t testing.TB, srv *wafake.Server, path string, flags map[string]any) *testHost {
 	t.Helper()
+	return startWith(t, srv, path, flags, nil)
+}
+
+func startWith(t testing.TB, srv *wafake.Server, path string, flags map[string]any, clk clock.Clock) *testHost {
+	t.Helper()
+	dataDir := t.TempDir()
 	all := map[string]any{
-		"data_dir": t.TempDir(), "http.addr": "127.0.0.1:0", "http.api_key": apiKey, "log.level": "error",
+		"data_dir": dataDir, "http.addr": "127.0.0.1:0", "http.api_key": apiKey, "log.level": "error",
 	}
 	for k, v := range flags {
 		all[k] = v
 	}
-	opts := host.Options{ConfigPath: path, Flags: all, Stdout: io.Discard, Logger: slog.New(slog.DiscardHandler)}
+	opts := host.Options{ConfigPath: path, Flags: all, Stdout: io.Discard, Logger: slog.New(slog.DiscardHandler), Clock: clk}
 	if srv != nil {
 		opts.WhatsAppClient, opts.ProbeAddr = srv.HTTPClient(), srv.Addr()
 	}
@@ -149,7 +166,7 @@ func start(t testing.TB, srv *wafake.Server, path string, flags map[string]any) 
 			t.Errorf("host.Run: %v", err)
 		}
 	})
-	th := &testHost{Host: h, t: t, base: "http://" + h.Addr()}
+	th := &testHost{Host: h, t: t, base: "http://" + h.Addr(), dataDir: dataDir}
 	th.waitReady()
 	return th
 }

@@ -58,15 +58,8 @@ func TestReloadByEditingFiles(t *testing.T) {
 	seen := 0
 	next := func(event string) map[string]any {
 		t.Helper()
-		n := 0
-		env := hooks.await(event, func(e webhook.Envelope) bool {
-			if e.Event != event && e.Event != "policy.reloaded" && e.Event != "policy.reload_failed" {
-				return false
-			}
-			n++
-			return n > seen && e.Event == event
-		})
-		seen = n
+		i, env := hooks.awaitFrom(seen, event, func(e webhook.Envelope) bool { return e.Event == event })
+		seen = i + 1
 		return reloadOf(env)
 	}
 
