@@ -74,8 +74,8 @@ func classify(evt any) (ev abi.Event, ok bool) {
 		ev = abi.Event{Kind: abi.KindKeepAliveTimeout, Code: abi.CodeConnectionLost,
 			Raw: fmt.Sprintf("events.KeepAliveTimeout{ErrorCount:%d LastSuccess:%s}",
 				e.ErrorCount, e.LastSuccess.UTC().Format(time.RFC3339Nano)),
-			Message: fmt.Sprintf("%d keepalive pings unanswered; last answer %s ago",
-				e.ErrorCount, time.Since(e.LastSuccess).Round(time.Second))}
+			Message: fmt.Sprintf("%d keepalive ping(s) unanswered; last answer %s ago",
+				e.ErrorCount, time.Since(e.LastSuccess).Round(time.Millisecond))}
 	case *events.CATRefreshError:
 		// whatsmeow does not say whether the token expired (413) or was
 		// invalid (414).

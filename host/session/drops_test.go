@@ -144,6 +144,13 @@ func TestDrops(t *testing.T) {
 			if st := env.Manager.State(inst.ID); st.Phase != "" || st.Connected {
 				t.Errorf("State after the drop = %+v, want no phase", st)
 			}
+			// The session learns from whatsmeow's log that the socket is
+			// gone; without it, closing the session would wait.
+			select {
+			case <-session.SocketGone(env.Manager, inst.ID):
+			case <-time.After(sessiontest.Timeout):
+				t.Error("the session never learnt that whatsmeow handled the close")
+			}
 			checkOneReport(t, env, inst.ID)
 		})
 	}
