@@ -213,3 +213,26 @@ func TestDecideUninterruptible(t *testing.T) {
 		t.Errorf("pool = %+v, want the late instance discarded", p)
 	}
 }
+
+// TestDecideLateCallLeavesInputAlone: a call that outlasts the deadline in
+// wahost_alloc, where it cannot be interrupted, must not read the caller's
+// input after Decide returned: the caller owns it again and may reuse it
+// (the race detector watches the rewrite below).
+//
+// Not parallel: the recursion holds a processor for half a second.
+func TestDecideLateCallLeavesInputAlone(t *testing.T) {
+	e := newEngine(t, Config{CallTimeout: 100 * time.Millisecond})
+	m := load(t, e, "slow_alloc")
+	input := []byte("SA")
+	_, err := m.Decide(context.Background(), input)
+	if !errors.Is(err, ErrTimeout) {
+		t.Fatalf("Decide = %v, want a timeout", err)
+	}
+	input[0], input[1] = 'x', 'y' // the caller reuses its buffer
+	if err := m.Close(context.Background()); err != nil { // waits for the late call
+		t.Fatal(err)
+	}
+	if p := m.Info().Pool; p.Discarded != 1 {
+		t.Errorf("pool = %+v, want the late instance discarded", p)
+	}
+}

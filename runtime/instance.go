@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"unicode/utf8"
 
@@ -105,9 +106,10 @@ func (m *Module) run(ctx context.Context, inst *instance, input []byte, release 
 	callCtx, cancel := context.WithTimeout(ctx, m.cfg.CallTimeout)
 	res := make(chan callResult, 1)
 	var late atomic.Bool
+	in := &callInput{b: input}
 	go func() {
 		defer cancel()
-		out, f := m.call(ctx, callCtx, inst, input)
+		out, f := m.call(ctx, callCtx, inst, in)
 		m.pool.put(inst, (f == nil || f.Kind == KindGuestError) && !late.Load())
 		if release != nil {
 			release()
@@ -125,16 +127,43 @@ func (m *Module) run(ctx context.Context, inst *instance, input []byte, release 
 	default:
 	}
 	late.Store(true)
+	in.release() // the caller owns input again: the late call must not read it
 	if err := ctx.Err(); err != nil {
 		return nil, m.newFault(KindCanceled, fmt.Errorf("guest still running: %w", err))
 	}
 	return nil, m.newFault(KindTimeout, fmt.Errorf("guest still running past %v: %w", m.cfg.CallTimeout, context.DeadlineExceeded))
 }
 
+// callInput is the caller's input, lent to a call until run returns. A
+// call that is still running when run gives up on it (a guest that cannot
+// be interrupted) finds it released and stops before copying it in.
+type callInput struct {
+	mu       sync.Mutex
+	b        []byte
+	released bool
+}
+
+func (c *callInput) release() {
+	c.mu.Lock()
+	c.released = true
+	c.mu.Unlock()
+}
+
+// write copies the input into guest memory at ptr unless it was released.
+func (c *callInput) write(mem api.Memory, ptr uint32) (ok, released bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.released {
+		return false, true
+	}
+	return mem.Write(ptr, c.b), false
+}
+
 // call runs one decision on inst: wahost_alloc, copy the input in,
 // wahost_decide, copy the output out and check it, all under callCtx. ctx
 // is the caller's context, to tell its cancellation from a timeout.
-func (m *Module) call(ctx, callCtx context.Context, inst *instance, input []byte) ([]byte, *Fault) {
+func (m *Module) call(ctx, callCtx context.Context, inst *instance, in *callInput) ([]byte, *Fault) {
+	input := in.b
 	inst.calls++
 	m.calls.Add(1)
 	refused := inst.mem.refused
@@ -149,7 +178,11 @@ func (m *Module) call(ctx, callCtx context.Context, inst *instance, input []byte
 		return nil, m.newFault(KindMemory, fmt.Errorf("%s(%d) returned 0", abi.ExportAlloc, len(input)))
 	}
 	mem := inst.mod.Memory()
-	if !mem.Write(ptr, input) {
+	ok, released := in.write(mem, ptr)
+	if released {
+		return nil, m.newFault(KindTimeout, fmt.Errorf("%s outlasted the deadline", abi.ExportAlloc))
+	}
+	if !ok {
 		return nil, m.newFault(KindOutOfBounds, fmt.Errorf("input buffer at %d+%d is outside memory of %d bytes", ptr, len(input), mem.Size()))
 	}
 
