@@ -228,7 +228,7 @@ func TestDecideLateCallLeavesInputAlone(t *testing.T) {
 	if !errors.Is(err, ErrTimeout) {
 		t.Fatalf("Decide = %v, want a timeout", err)
 	}
-	input[0], input[1] = 'x', 'y' // the caller reuses its buffer
+	input[0], input[1] = 'x', 'y'                         // the caller reuses its buffer
 	if err := m.Close(context.Background()); err != nil { // waits for the late call
 		t.Fatal(err)
 	}
