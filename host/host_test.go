@@ -18,6 +18,7 @@ import (
 	"github.com/wahost/wahost/host/wafake"
 	"github.com/wahost/wahost/host/wafake/wafaketest"
 	"github.com/wahost/wahost/host/webhook"
+	"github.com/wahost/wahost/storage/testenv"
 )
 
 const apiKey = "test-key-0123456789"
@@ -144,6 +145,7 @@ func startWith(t testing.TB, srv *wafake.Server, path string, flags map[string]a
 	dataDir := t.TempDir()
 	all := map[string]any{
 		"data_dir": dataDir, "http.addr": "127.0.0.1:0", "http.api_key": apiKey, "log.level": "error",
+		"policy.cache_dir": testenv.CompileCacheDir(),
 	}
 	for k, v := range flags {
 		all[k] = v

@@ -20,11 +20,13 @@ import (
 	"github.com/wahost/wahost/host/policy"
 	"github.com/wahost/wahost/host/reconnect"
 	"github.com/wahost/wahost/policies/builtin"
+	"github.com/wahost/wahost/runtime"
 	"github.com/wahost/wahost/storage"
 	"github.com/wahost/wahost/storage/datadir"
 	"github.com/wahost/wahost/storage/memcache"
 	"github.com/wahost/wahost/storage/purge"
 	"github.com/wahost/wahost/storage/sqlite"
+	"github.com/wahost/wahost/storage/testenv"
 )
 
 var (
@@ -39,7 +41,7 @@ func defaultPolicy(t *testing.T) *policy.Manager {
 	t.Helper()
 	policyOnce.Do(func() {
 		ctx := context.Background()
-		shared, policyErr = policy.New(ctx, policy.Config{})
+		shared, policyErr = policy.New(ctx, policy.Config{Engine: runtime.Config{CacheDir: testenv.CompileCacheDir()}, Logger: quiet})
 		if policyErr == nil {
 			_, policyErr = shared.Apply(ctx, policy.Spec{Module: builtin.DefaultName}, "test")
 		}

@@ -13,7 +13,9 @@ import (
 	"github.com/wahost/wahost/host/executor"
 	"github.com/wahost/wahost/host/policy"
 	"github.com/wahost/wahost/policies/builtin"
+	"github.com/wahost/wahost/runtime"
 	"github.com/wahost/wahost/storage"
+	"github.com/wahost/wahost/storage/testenv"
 )
 
 // withCandidate is the built-in policy active and fixed.wasm (reconnect in
@@ -29,7 +31,7 @@ func withCandidate(t testing.TB) *policy.Manager {
 	if err := os.WriteFile(fixed, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	m, err := policy.New(ctx, policy.Config{Logger: quiet})
+	m, err := policy.New(ctx, policy.Config{Engine: runtime.Config{CacheDir: testenv.CompileCacheDir()}, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +171,7 @@ func BenchmarkHandleDisconnect(b *testing.B) {
 }
 
 func benchPolicy(b *testing.B) *policy.Manager {
-	m, err := policy.New(context.Background(), policy.Config{Logger: quiet})
+	m, err := policy.New(context.Background(), policy.Config{Engine: runtime.Config{CacheDir: testenv.CompileCacheDir()}, Logger: quiet})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -100,7 +100,12 @@ func (s *session) connect(ctx context.Context) error {
 	// server is closing it: its close and a new dial must not overlap.
 	disconnect(nil, wait)
 	s.mu.Lock()
-	c.gone = cli.hints.arm()
+	if s.conn != c {
+		s.mu.Unlock()
+		cancelDial()
+		return ErrInterrupted
+	}
+	c.sockGone = cli.hints.arm()
 	s.mu.Unlock()
 	err = cli.wa.ConnectContext(dialCtx)
 	if errors.Is(err, whatsmeow.ErrAlreadyConnected) {
@@ -246,7 +251,7 @@ func (s *session) newClient(dev *store.Device) *client {
 	wa.RefreshCAT = func(context.Context) error { return errCATUnsupported }
 	wa.SetWebsocketHTTPClient(s.m.http)
 	wa.SetPreLoginHTTPClient(s.m.http)
-	c := &client{wa: wa, dev: dev, hints: h}
+	c := &client{wa: wa, hints: h}
 	wa.AddEventHandler(func(evt any) { s.onEvent(c, evt) })
 	return c
 }

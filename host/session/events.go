@@ -123,6 +123,7 @@ func (s *session) drop(ctx context.Context, cl *client, evt any) {
 			s.deleted = s.jid
 		}
 		s.stale, s.fresh = true, true
+		s.state.JID = ""
 	case *events.ManualLoginReconnect, *events.QRScannedWithoutMultidevice:
 		// whatsmeow leaves the socket open; the policy reconnects or
 		// ends the session, either way on a closed socket.

@@ -19,5 +19,5 @@ func SocketGone(m *Manager, instanceID string) <-chan struct{} {
 		close(done)
 		return done
 	}
-	return c.gone
+	return c.sockGone
 }

@@ -35,6 +35,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv(envServerChild) != "" {
 		os.Exit(serveChild())
 	}
+	wafake.InstallRootKey() // also for clients of a server in the child
 	os.Exit(m.Run())
 }
 

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"go.mau.fi/whatsmeow"
-	"go.mau.fi/whatsmeow/store"
 	"go.mau.fi/whatsmeow/types"
 
 	"github.com/wahost/wahost/abi"
@@ -37,7 +36,6 @@ type job struct {
 // client is one whatsmeow client and what its log told about it.
 type client struct {
 	wa    *whatsmeow.Client
-	dev   *store.Device
 	hints *hints
 }
 
@@ -54,11 +52,11 @@ type conn struct {
 	grace   *timer
 	// cancelDial aborts the dial; nil once the dial has returned.
 	cancelDial context.CancelFunc
-	// gone is closed when whatsmeow has handled the socket's close (see
-	// hints.arm); closed says the socket is known to be gone already
+	// sockGone is closed when whatsmeow has handled the socket's close
+	// (see hints.arm); closed says the socket is known to be gone already
 	// (never opened, or closed by the session or by whatsmeow itself).
-	gone   <-chan struct{}
-	closed bool
+	sockGone <-chan struct{}
+	closed   bool
 	// qrReady is closed when the first QR codes arrive (PairPhone waits
 	// for it).
 	qrReady chan struct{}
@@ -90,7 +88,7 @@ type session struct {
 	queue    []job
 	draining bool // a goroutine is running the queue
 	gone     bool // removed or closed: no more jobs, no more connects
-	refused  int  // droppable jobs refused since the last warning
+	refused  int  // droppable jobs refused so far
 
 	cli *client
 	// jid is the device JID, captured when the device was loaded or
@@ -103,8 +101,8 @@ type session struct {
 	// fresh: the next connect uses a new, unpaired device instead of the
 	// one stored for the instance (after a reset or a logout).
 	fresh bool
-	// stale: the client's device was deleted by whatsmeow (LoggedOut) or
-	// must be reloaded (Recreate); the next connect builds a new client.
+	// stale: whatsmeow deleted the client's device (LoggedOut); the next
+	// connect builds a new client.
 	stale bool
 
 	conn       *conn // nil: no connection open or being opened
@@ -258,7 +256,7 @@ func (s *session) stopLocked() (*client, <-chan struct{}) {
 // code reads, without a lock, the fields its Disconnect writes.
 func (c *conn) closing() <-chan struct{} {
 	if c.reported && !c.closed {
-		return c.gone
+		return c.sockGone
 	}
 	return nil
 }

@@ -44,9 +44,10 @@ type attempt struct {
 	err        string // for last_error; empty when delivered
 }
 
-// deliver runs one attempt for j and records its outcome in the store. ctx
-// is not cancelled by Run's shutdown: an attempt under way completes.
-func (d *Dispatcher) deliver(ctx context.Context, j job) result {
+// deliver runs one attempt for j and records its outcome in the store, a
+// delivery through rec. ctx is not cancelled by Run's shutdown: an attempt
+// under way completes.
+func (d *Dispatcher) deliver(ctx context.Context, rec *recorder, j job) result {
 	ev := j.ev
 	now := d.clock.Now()
 	if ev.NextAttemptAt.Sub(now) < d.renewBelow {
@@ -68,9 +69,7 @@ func (d *Dispatcher) deliver(ctx context.Context, j job) result {
 	switch a.verdict {
 	case verdictDelivered:
 		d.metrics.deliveries.WithLabelValues(resultDelivered).Inc()
-		if err := d.mark(ctx, func(ctx context.Context) error { return d.store.MarkDelivered(ctx, ev.ID) }); err != nil {
-			log.Warn("webhook: delivered but not recorded; it will be sent again", "err", err)
-		}
+		rec.add(ev.ID)
 		return result{job: j, final: true}
 	case verdictRetry:
 		if attempts < d.cfg.MaxAttempts {

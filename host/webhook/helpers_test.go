@@ -131,6 +131,48 @@ func (r *recStore) Claim(ctx context.Context, worker string, n int, lease time.D
 	return r.Store.Claim(ctx, worker, n, lease)
 }
 
+// InTx passes fn a Tx that records the deliveries it marks once the unit
+// of work commits, as the dispatcher's batched deliveries do.
+func (r *recStore) InTx(ctx context.Context, fn func(tx storage.Tx) error) error {
+	t := &recTx{Tx: nil, r: r}
+	err := r.Store.InTx(ctx, func(tx storage.Tx) error {
+		t.Tx = tx
+		return fn(t)
+	})
+	if err == nil {
+		for _, id := range t.marked {
+			_ = r.record(call{Op: "delivered", ID: id}, func() error { return nil })
+		}
+	}
+	return err
+}
+
+type recTx struct {
+	storage.Tx
+	r      *recStore
+	marked []string
+}
+
+func (t *recTx) MarkDelivered(ctx context.Context, id string) error {
+	m, ok := t.Tx.(interface {
+		MarkDelivered(ctx context.Context, id string) error
+	})
+	if !ok {
+		return errors.New("the store's units of work cannot mark deliveries")
+	}
+	t.r.mu.Lock()
+	dead := t.r.dead
+	t.r.mu.Unlock()
+	if dead {
+		return errKilled
+	}
+	if err := m.MarkDelivered(ctx, id); err != nil {
+		return err
+	}
+	t.marked = append(t.marked, id)
+	return nil
+}
+
 func (r *recStore) MarkDelivered(ctx context.Context, id string) error {
 	return r.record(call{Op: "delivered", ID: id}, func() error { return r.Store.MarkDelivered(ctx, id) })
 }
@@ -183,15 +225,19 @@ func (r *recStore) snapshot() []call {
 func (r *recStore) pump(t *testing.T, clk *clock.Fake, step time.Duration, done <-chan struct{}) {
 	t.Helper()
 	deadline := time.After(waitLimit)
+	seen := -1
 	for {
 		r.mu.Lock()
-		ch := r.changed
+		n, ch := len(r.calls), r.changed
 		r.mu.Unlock()
+		if n != seen {
+			seen = n
+			clk.Advance(step)
+		}
 		select {
 		case <-done:
 			return
 		case <-ch:
-			clk.Advance(step)
 		case <-deadline:
 			t.Fatalf("timed out pumping the clock; outbox writes: %+v", r.snapshot())
 		}

@@ -53,11 +53,12 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	bg := context.WithoutCancel(ctx)
 	jobs := make(chan job)
 	results := make(chan result)
+	rec := newRecorder(d, bg)
 	var wg sync.WaitGroup
 	for range d.cfg.Workers {
 		wg.Go(func() {
 			for j := range jobs {
-				results <- d.deliver(bg, j)
+				results <- d.deliver(bg, rec, j)
 			}
 		})
 	}
@@ -72,6 +73,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	s.loop(ctx, jobs, results)
 	close(jobs)
 	wg.Wait()
+	rec.close()
 	return nil
 }
 
@@ -96,7 +98,7 @@ func (s *scheduler) loop(ctx context.Context, jobs chan<- job, results <-chan re
 	for ctx.Err() == nil {
 		now := s.d.clock.Now()
 		s.tick(now)
-		if s.due && len(s.claimed) < maxClaimed {
+		if s.due && s.hungry() {
 			s.claim(ctx, now)
 		}
 		var send chan<- job
@@ -131,6 +133,14 @@ func (s *scheduler) loop(ctx context.Context, jobs chan<- job, results <-chan re
 		s.finish(<-results)
 	}
 	s.release()
+}
+
+// hungry reports whether workers may run out of work: fewer lanes are
+// ready than there are workers. While they are busy, nudges only mark
+// the outbox due, and one claim later picks up what they announced: under
+// load, claims come in batches and cost fewer writes.
+func (s *scheduler) hungry() bool {
+	return len(s.ready) < s.d.cfg.Workers && len(s.claimed) < maxClaimed
 }
 
 // wait returns how long the loop may sleep: until the next poll, lane

@@ -2,8 +2,6 @@ package builtin_test
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 
@@ -12,6 +10,7 @@ import (
 	defaultpolicy "github.com/wahost/wahost/policies/default"
 	"github.com/wahost/wahost/policies/source"
 	"github.com/wahost/wahost/runtime"
+	"github.com/wahost/wahost/storage/testenv"
 )
 
 var (
@@ -27,11 +26,7 @@ func defaultModule(tb testing.TB) *runtime.Module {
 	tb.Helper()
 	loadOnce.Do(func() {
 		ctx := context.Background()
-		cache := ""
-		if dir, err := os.UserCacheDir(); err == nil {
-			cache = filepath.Join(dir, "wahost", "test-compiled")
-		}
-		e, err := runtime.NewEngine(ctx, runtime.Config{CacheDir: cache, PoolSize: 2})
+		e, err := runtime.NewEngine(ctx, runtime.Config{CacheDir: testenv.CompileCacheDir(), PoolSize: 2})
 		if err != nil {
 			loadErr = err
 			return

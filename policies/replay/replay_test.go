@@ -24,6 +24,7 @@ import (
 	"github.com/wahost/wahost/storage/memcache"
 	"github.com/wahost/wahost/storage/purge"
 	"github.com/wahost/wahost/storage/sqlite"
+	"github.com/wahost/wahost/storage/testenv"
 )
 
 var quiet = slog.New(slog.DiscardHandler)
@@ -38,7 +39,7 @@ func (nopSessions) Recreate(context.Context, string) error              { return
 type outbox struct{}
 
 func (outbox) Enqueue(context.Context, storage.Tx, storage.Instance, string, any) error { return nil }
-func (outbox) Nudge()                                                                  {}
+func (outbox) Nudge()                                                                   {}
 
 // record drives a day of disconnects through the real executor and the
 // built-in policy, and returns what the store kept.
@@ -55,7 +56,7 @@ func record(t *testing.T) []replay.Record {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pm, err := policy.New(ctx, policy.Config{Logger: quiet})
+	pm, err := policy.New(ctx, policy.Config{Engine: runtime.Config{CacheDir: testenv.CompileCacheDir()}, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +115,7 @@ func record(t *testing.T) []replay.Record {
 func load(t *testing.T, ref string) replay.Decide {
 	t.Helper()
 	ctx := context.Background()
-	e, err := runtime.NewEngine(ctx, runtime.Config{})
+	e, err := runtime.NewEngine(ctx, runtime.Config{CacheDir: testenv.CompileCacheDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,6 @@
-// Package testenv locates the PostgreSQL and Redis servers storage tests
-// run against and names the per-test schemas and key prefixes that keep
-// parallel tests apart.
+// Package testenv locates the PostgreSQL and Redis servers tests run
+// against, names the per-test schemas and key prefixes that keep parallel
+// tests apart, and shares a compiled-module cache between test binaries.
 package testenv
 
 import (
@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -74,4 +75,16 @@ func Name(prefix string) string {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	return prefix + hex.EncodeToString(b[:])
+}
+
+// CompileCacheDir is the compiled-module cache tests share across
+// packages and runs, so the default policy's second-long compile (much
+// longer under the race detector) is paid once per machine; empty when
+// the user has no cache directory.
+func CompileCacheDir() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "wahost", "test-compiled")
 }
