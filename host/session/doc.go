@@ -51,6 +51,21 @@
 // close it caused. A disconnect the host causes — Disconnect, ResetSession,
 // Recreate, Logout, Remove, Close, a QR limit — is not reported.
 //
+// # What only whatsmeow's log says
+//
+// The whatsmeow logger the session installs (an slog adapter) also reads
+// three facts out of whatsmeow's log calls, which whatsmeow reports
+// nowhere else: the error that ended a websocket read loop (the cause of a
+// bare Disconnected), a login failure or stream error 500/503 whatsmeow
+// handles by waiting for the close, and that whatsmeow has finished
+// handling a socket's close. The last one matters after a drop whatsmeow
+// expected (LoggedOut, StreamReplaced, a refused login): the server then
+// closes the socket, and closing the client meanwhile would race with
+// whatsmeow's own close, whose socket code reads without a lock the
+// fields Disconnect writes. Disconnect and the next Connect therefore wait
+// for that close, at most two seconds. The drop-table tests fail if a
+// whatsmeow upgrade rewords these lines.
+//
 // # Devices
 //
 // Devices live in whatsmeow's SQL store on the host's database
