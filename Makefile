@@ -9,7 +9,7 @@ WASM_FLAGS = -buildmode=c-shared -trimpath -buildvcs=false -ldflags="-s -w -buil
 DEFAULT_WASM = policies/builtin/default.wasm
 
 .DEFAULT_GOAL := help
-.PHONY: help build run test vet bench policies verify check fuzz services
+.PHONY: help build run test vet bench policies verify check fuzz services toolchains examples
 
 help: ## Show this help
 	@awk 'BEGIN{FS=":.*## "} /^[a-z][a-z-]*:.*## /{printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -20,9 +20,10 @@ build: ## Build bin/wahost (static, no cgo)
 run: build ## Run wahost on its embedded defaults (SQLite under ./data, in-memory cache, built-in policy)
 	./$(BIN) serve
 
-test: vet verify ## Run every test: vet, the module check, go test -race, policy scenarios, brief fuzzing
+test: vet verify ## Run every test: vet, the module check, go test -race, policy scenarios, the examples, brief fuzzing
 	$(GO) test -race -count=1 ./...
 	$(GO) run ./cmd/wahost policy test --policy builtin:default policies/default/scenarios/*.json
+	$(MAKE) --no-print-directory examples
 	$(MAKE) --no-print-directory fuzz
 
 vet: ## Run go vet
@@ -53,6 +54,18 @@ check: ## Fail on unformatted code, vet findings, an untidy go.mod or a stale mo
 	$(GO) vet ./...
 	$(GO) mod tidy -diff
 	$(MAKE) --no-print-directory verify
+
+toolchains: ## Install the example policies' toolchains if missing (clang, lld, Debian rustc + wasm32, npm ci)
+	bash .ci/toolchains
+
+examples: toolchains ## Build the four example policies and run their scenarios and checks through wahost policy
+	bash examples/policies/build.sh
+	$(GO) build -o bin/wahost-examples ./cmd/wahost
+	@for m in examples/policies/build/*.wasm; do \
+	  echo "examples: $$m"; \
+	  ./bin/wahost-examples policy test --policy $$m examples/policies/scenarios/*.json || exit 1; \
+	  ./bin/wahost-examples policy check $$m >/dev/null || { ./bin/wahost-examples policy check $$m; exit 1; }; \
+	done
 
 services: ## Make sure PostgreSQL and Redis are up (installs them with apt-get if missing)
 	bash .ci/services
