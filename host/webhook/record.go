@@ -31,7 +31,7 @@ type recorder struct {
 	noBatch atomic.Bool // the store cannot batch: write one by one
 }
 
-func newRecorder(d *Dispatcher, ctx context.Context) *recorder {
+func newRecorder(ctx context.Context, d *Dispatcher) *recorder {
 	r := &recorder{d: d, ids: make(chan string, maxClaimed), done: make(chan struct{})}
 	go r.run(ctx)
 	return r

@@ -53,7 +53,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	bg := context.WithoutCancel(ctx)
 	jobs := make(chan job)
 	results := make(chan result)
-	rec := newRecorder(d, bg)
+	rec := newRecorder(bg, d)
 	var wg sync.WaitGroup
 	for range d.cfg.Workers {
 		wg.Go(func() {
