@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/wahost/wahost/host/clock"
 	"github.com/wahost/wahost/host/webhook"
 	"github.com/wahost/wahost/storage"
@@ -30,8 +32,9 @@ func TestDeliver(t *testing.T) {
 		clk := clock.NewFake(t0)
 		rs := newRecStore(open(t, clk.Now))
 		rc := newReceiver(t, nil)
+		reg := prometheus.NewPedanticRegistry()
 		d, err := webhook.New(webhook.Config{Store: rs, Secret: "s3cret", ServerURL: "https://wahost.example",
-			Clock: clk, Logger: testLogger(t)})
+			Clock: clk, Logger: testLogger(t), Registerer: reg})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -85,6 +88,23 @@ func TestDeliver(t *testing.T) {
 		h.Env.Data, want.Data = nil, nil
 		if !reflect.DeepEqual(h.Env, want) {
 			t.Errorf("envelope = %+v, want %+v", h.Env, want)
+		}
+
+		got := gather(t, reg)
+		for name, want := range map[string]float64{
+			`wahost_webhook_deliveries_total{result="delivered"}`: 1,
+			`wahost_webhook_deliveries_total{result="retry"}`:     0,
+			`wahost_webhook_deliveries_total{result="failed"}`:    0,
+			`wahost_webhook_enqueued_total`:                       1,
+			`wahost_webhook_request_duration_seconds_count`:       1,
+			`wahost_webhook_queue_lag_seconds_count`:              1,
+		} {
+			if v, ok := got[name]; !ok || v != want {
+				t.Errorf("%s = %v (present %v), want %v", name, v, ok, want)
+			}
+		}
+		if _, ok := got["wahost_webhook_claimed_events"]; !ok {
+			t.Error("wahost_webhook_claimed_events missing")
 		}
 
 		ev, err := rs.OutboxEvent(context.Background(), h.ID)
@@ -381,4 +401,36 @@ func TestHeldEventsKeepTheirAttempts(t *testing.T) {
 			}
 		}
 	})
+}
+
+// gather returns the registry's counters, gauges and histogram counts by
+// name and labels, as the exposition format writes them.
+func gather(t *testing.T, reg *prometheus.Registry) map[string]float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			name := mf.GetName()
+			var labels []string
+			for _, l := range m.GetLabel() {
+				labels = append(labels, l.GetName()+`="`+l.GetValue()+`"`)
+			}
+			if len(labels) > 0 {
+				name += "{" + strings.Join(labels, ",") + "}"
+			}
+			switch {
+			case m.Counter != nil:
+				out[name] = m.GetCounter().GetValue()
+			case m.Gauge != nil:
+				out[name] = m.GetGauge().GetValue()
+			case m.Histogram != nil:
+				out[mf.GetName()+"_count"] = float64(m.GetHistogram().GetSampleCount())
+			}
+		}
+	}
+	return out
 }

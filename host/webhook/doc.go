@@ -91,10 +91,24 @@
 //
 // Run claims due rows in batches with a lease, queues them per instance
 // and destination ("lanes"), and hands each lane's head to a free worker.
-// It waits for Nudge, the next retry it knows of, or a slow poll that
-// finds events whose leases ended (a crashed host's). Events held back
-// behind a retry are returned to the outbox due just after it, and the
-// claims they spent waiting are not counted as attempts. Leases of events
-// waiting in memory are renewed, so Lease bounds how long a crashed
-// host's events stay stuck, not how long an event may wait.
+// It claims when a Nudge, the next retry it knows of, or a slow poll (for
+// events whose leases ended: a crashed host's) says events may be due, and
+// workers may run out of work; under load the nudges of many commits are
+// served by one claim. Events held back behind a retry are returned to the
+// outbox due just after it, and the claims they spent waiting are not
+// counted as attempts. Leases of events waiting in memory are renewed, so
+// Lease bounds how long a crashed host's events stay stuck, not how long
+// an event may wait. Deliveries are recorded behind the workers, many per
+// commit where the store allows (see deliveryMarker); a host that crashes
+// before recording one sends it again.
+//
+// The order of a lane is kept in memory, by the dispatcher that claims
+// its events. Held-back events keep their place across a restart (they are
+// due just after the event they wait for), but an event enqueued after a
+// restart may overtake one still waiting for its retry. Several hosts
+// sharing one PostgreSQL outbox each claim what is due, so an event may go
+// out from one host while an earlier one of its lane waits for its retry
+// on another: run one dispatcher per outbox when order matters more than
+// spreading the load. A claim that skipped events behind a pending one of
+// the same lane, in the store, would close both gaps.
 package webhook
