@@ -54,9 +54,13 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.enqueued, m.deliveries, m.latency, m.lag, m.claimed} {
+	cs := []prometheus.Collector{m.enqueued, m.deliveries, m.latency, m.lag, m.claimed}
+	for i, c := range cs {
 		if err := reg.Register(c); err != nil {
-			return nil, fmt.Errorf("register webhook metrics: %w", err)
+			for _, done := range cs[:i] {
+				reg.Unregister(done)
+			}
+			return nil, fmt.Errorf("register webhook metrics (one dispatcher per registry): %w", err)
 		}
 	}
 	return m, nil

@@ -1,0 +1,230 @@
+package webhook
+
+import (
+	"context"
+	"time"
+
+	"github.com/wahost/wahost/storage"
+)
+
+// laneKey names a lane: the events of one instance to one URL, delivered
+// in order.
+type laneKey struct{ instance, url string }
+
+// lane is the claimed events of one laneKey, oldest first.
+type lane struct {
+	key   laneKey
+	queue []storage.OutboxEvent // queue[0] is in flight when busy
+	busy  bool
+	ready bool      // in scheduler.ready
+	hold  time.Time // events claimed before then wait: an earlier one retries then
+	// again is the head claimed anew while in flight: its worker recorded
+	// a retry that was due at once (or its lease ran out), so it goes
+	// out again next unless the worker settled it for good.
+	again *storage.OutboxEvent
+}
+
+func (l *lane) idle() bool { return !l.busy && len(l.queue) == 0 && l.hold.IsZero() }
+
+// add queues a claimed event on its lane, or holds it back when an
+// earlier event of the lane waits for a retry.
+func (s *scheduler) add(now time.Time, ev storage.OutboxEvent) {
+	if l, ok := s.claimed[ev.ID]; ok {
+		if l.busy && l.queue[0].ID == ev.ID {
+			l.again = &ev
+			return
+		}
+		// Its lease ran out while it waited here and this claim took it
+		// again: keep the new lease; the claim was not an attempt.
+		for i := range l.queue {
+			if l.queue[i].ID == ev.ID {
+				l.queue[i].NextAttemptAt = ev.NextAttemptAt
+			}
+		}
+		s.refund(ev.ID)
+		return
+	}
+	url, err := destinationOf(ev.Payload)
+	if err != nil {
+		s.d.metrics.deliveries.WithLabelValues(resultFailed).Inc()
+		s.d.log.Error("webhook: undeliverable outbox row", "event_id", ev.ID, "err", err)
+		if err := s.d.mark(s.bg, func(ctx context.Context) error {
+			return s.d.store.MarkFailed(ctx, ev.ID, clip(err.Error()))
+		}); err != nil {
+			s.d.log.Warn("webhook: record failure", "event_id", ev.ID, "err", err)
+		}
+		return
+	}
+	key := laneKey{instance: ev.InstanceID, url: url}
+	l := s.lanes[key]
+	if l == nil {
+		l = &lane{key: key}
+		s.lanes[key] = l
+	}
+	if now.Before(l.hold) {
+		s.holdBack(ev, l.hold)
+		return
+	}
+	if len(l.queue) >= maxLaneQueue {
+		// Keep one busy destination from filling the memory that other
+		// instances' events need; the rest of its backlog waits in the
+		// outbox, in order.
+		s.setHold(l, now.Add(s.d.cfg.PollInterval))
+		s.holdBack(ev, l.hold)
+		return
+	}
+	l.queue = append(l.queue, ev)
+	s.claimed[ev.ID] = l
+	if t := ev.NextAttemptAt.Add(-s.d.renewBelow); s.renewAt.IsZero() || t.Before(s.renewAt) {
+		s.renewAt = t
+	}
+	if !l.busy && !l.ready {
+		l.ready = true
+		s.ready = append(s.ready, l)
+	}
+}
+
+// finish applies a settled job to its lane.
+func (s *scheduler) finish(r result) {
+	s.inflight--
+	l := r.lane
+	l.busy = false
+	again := l.again
+	l.again = nil
+	switch {
+	case again != nil && !r.final:
+		// Claimed again while its worker settled it: it is due, and
+		// stays at the head of its lane.
+		l.queue[0] = *again
+	case !r.hold.IsZero():
+		// The head will be tried again at r.hold: what came after it
+		// goes back to the outbox due just after, so that it never
+		// overtakes. A hold already past ends at the next tick.
+		s.setHold(l, r.hold)
+		for _, ev := range l.queue {
+			delete(s.claimed, ev.ID)
+			if ev.ID != r.ev.ID {
+				s.holdBack(ev, r.hold)
+			}
+		}
+		l.queue = nil
+	default:
+		l.queue = l.queue[1:]
+		delete(s.claimed, r.ev.ID)
+		if r.final {
+			delete(s.refunds, r.ev.ID)
+		}
+	}
+	switch {
+	case len(l.queue) > 0:
+		l.ready = true
+		s.ready = append(s.ready, l)
+	case l.idle():
+		delete(s.lanes, l.key)
+	}
+	s.d.metrics.claimed.Set(float64(len(s.claimed)))
+}
+
+// holdBack returns an event to the outbox, due just after until.
+func (s *scheduler) holdBack(ev storage.OutboxEvent, until time.Time) {
+	s.refund(ev.ID)
+	if err := s.d.mark(s.bg, func(ctx context.Context) error {
+		return s.d.store.MarkRetry(ctx, ev.ID, until.Add(time.Microsecond), ev.LastError)
+	}); err != nil {
+		s.d.log.Warn("webhook: hold back event; it waits for its lease to end", "event_id", ev.ID, "err", err)
+	}
+}
+
+// refund remembers that a claim of the event was not an attempt.
+func (s *scheduler) refund(id string) {
+	if _, ok := s.refunds[id]; ok || len(s.refunds) < maxRefunds {
+		s.refunds[id]++
+	}
+}
+
+// setHold makes the lane's later events wait until t.
+func (s *scheduler) setHold(l *lane, t time.Time) {
+	l.hold = t
+	if s.nextHold.IsZero() || t.Before(s.nextHold) {
+		s.nextHold = t
+	}
+	s.d.mu.Lock()
+	defer s.d.mu.Unlock()
+	s.d.holds[l.key] = t
+}
+
+// expireHolds ends the holds due by now.
+func (s *scheduler) expireHolds(now time.Time) {
+	s.nextHold = time.Time{}
+	s.d.mu.Lock()
+	defer s.d.mu.Unlock()
+	for key, l := range s.lanes {
+		switch {
+		case l.hold.IsZero():
+		case !now.Before(l.hold):
+			l.hold = time.Time{}
+			delete(s.d.holds, key)
+			if l.idle() {
+				delete(s.lanes, key)
+			}
+		case s.nextHold.IsZero() || l.hold.Before(s.nextHold):
+			s.nextHold = l.hold
+		}
+	}
+}
+
+// renew extends the leases of queued events that would otherwise end
+// before a worker gets to them.
+func (s *scheduler) renew(now time.Time) {
+	s.renewAt = time.Time{}
+	for _, l := range s.lanes {
+		for i := range l.queue {
+			if i == 0 && l.busy {
+				continue // the worker renews it if needed
+			}
+			ev := &l.queue[i]
+			if ev.NextAttemptAt.Sub(now) < s.d.renewBelow {
+				next := now.Add(s.d.cfg.Lease)
+				err := s.d.mark(s.bg, func(ctx context.Context) error {
+					return s.d.store.MarkRetry(ctx, ev.ID, next, ev.LastError)
+				})
+				if err != nil {
+					s.d.log.Warn("webhook: renew lease", "event_id", ev.ID, "err", err)
+				} else {
+					ev.NextAttemptAt = next
+				}
+			}
+			t := ev.NextAttemptAt.Add(-s.d.renewBelow)
+			if !t.After(now) {
+				t = now.Add(s.d.cfg.PollInterval) // the renewal failed: try again later
+			}
+			if s.renewAt.IsZero() || t.Before(s.renewAt) {
+				s.renewAt = t
+			}
+		}
+	}
+}
+
+// release hands the events that were claimed but not started back to the
+// outbox, due at once (or when their lane's hold ends), so that another
+// dispatcher need not wait for their leases to end.
+func (s *scheduler) release() {
+	now := s.d.clock.Now()
+	for _, l := range s.lanes {
+		at := now
+		if l.hold.After(now) {
+			at = l.hold.Add(time.Microsecond)
+		}
+		for _, ev := range l.queue {
+			if err := s.d.mark(s.bg, func(ctx context.Context) error {
+				return s.d.store.MarkRetry(ctx, ev.ID, at, ev.LastError)
+			}); err != nil {
+				s.d.log.Warn("webhook: release event; it waits for its lease to end", "event_id", ev.ID, "err", err)
+			}
+		}
+	}
+	s.d.mu.Lock()
+	defer s.d.mu.Unlock()
+	clear(s.d.holds)
+	s.d.metrics.claimed.Set(0)
+}
