@@ -60,6 +60,7 @@ func (d *Dispatcher) deliver(ctx context.Context, rec *recorder, j job) result {
 			d.log.Warn("webhook: renew lease; the event goes out when its lease ends", "event_id", ev.ID, "err", err)
 			return result{job: j, hold: ev.NextAttemptAt}
 		}
+		ev.NextAttemptAt = next
 	}
 
 	url := j.lane.key.url

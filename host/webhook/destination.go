@@ -40,7 +40,7 @@ func EventName(event string) string {
 	if strings.Contains(event, ".") {
 		return strings.ToLower(event)
 	}
-	if upper := strings.ToLower(event); upper == "policy_reload_failed" || upper == "policy-reload-failed" {
+	if lower := strings.ToLower(event); lower == "policy_reload_failed" || lower == "policy-reload-failed" {
 		return "policy.reload_failed"
 	}
 	return strings.Map(func(r rune) rune {

@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -63,7 +64,7 @@ func (d *Dispatcher) Enqueue(ctx context.Context, tx storage.Tx, inst storage.In
 	}
 	for i, u := range urls {
 		env.Destination = u
-		body, err := json.Marshal(env)
+		body, err := encode(env)
 		if err != nil {
 			return fmt.Errorf("webhook: enqueue %s for instance %s: encode envelope: %w", name, inst.Name, err)
 		}
@@ -91,7 +92,19 @@ func marshalData(payload any) (json.RawMessage, error) {
 		}
 		return raw, nil
 	}
-	return json.Marshal(payload)
+	return encode(payload)
+}
+
+// encode marshals v as JSON.stringify would: without escaping <, > and &,
+// so URLs with query strings read the same in the body as in the settings.
+func encode(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 // destinationOf reads the URL a row goes to from its envelope.

@@ -179,6 +179,8 @@ func TestEventName(t *testing.T) {
 		"connection-update":    "connection.update",
 		" QRCODE_UPDATED ":     "qrcode.updated",
 		"reconnection.success": "reconnection.success",
+		"policy.reload_failed": "policy.reload_failed",
+		"POLICY_RELOAD_FAILED": "policy.reload_failed",
 	} {
 		if got := EventName(in); got != want {
 			t.Errorf("EventName(%q) = %q, want %q", in, got, want)
@@ -264,3 +266,14 @@ func TestNewValidates(t *testing.T) {
 
 // fakeStore is a storage.Store that New accepts; calling it panics.
 type fakeStore struct{ storage.Store }
+
+func TestEncodeKeepsURLs(t *testing.T) {
+	b, err := encode(Envelope{Destination: "https://x.example/?a=1&b=2", Data: []byte(`{"u":"<a&b>"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"destination":"https://x.example/?a=1&b=2"`) ||
+		!strings.Contains(string(b), `{"u":"<a&b>"}`) || strings.HasSuffix(string(b), "\n") {
+		t.Errorf("encode = %s", b)
+	}
+}
