@@ -145,6 +145,9 @@ func (e *Engine) Load(ctx context.Context, name string, wasm []byte, opts LoadOp
 // validateLoad runs the load stages in order, leaving the self-tested
 // instance idle in the pool.
 func (m *Module) validateLoad(ctx context.Context, wasm, selfTest []byte) (Stage, error) {
+	if err := precheck(wasm); err != nil {
+		return StageCompile, err
+	}
 	var err error
 	if m.compiled, err = m.rt.CompileModule(ctx, wasm); err != nil {
 		return StageCompile, err
