@@ -134,9 +134,9 @@ func TestLoadRejectsLyingCounts(t *testing.T) {
 	t.Parallel()
 	e := newEngine(t, Config{})
 	for _, wasm := range [][]byte{
-		[]byte("\x00asm\x01\x00\x00\x00\x07\x3e\xe5\xe5\xe5\x5f\x76\x79"),        // 15 M exports in 62 bytes that are not there
-		[]byte("\x00asm\x01\x00\x00\x00\x07\x04\xff\xff\xff\x07"),                // 15 M exports in 4 bytes
-		[]byte("\x00asm\x01\x00\x00\x00\x02\x05\x80\x80\x80\x80\x10"),            // a count past 32 bits
+		[]byte("\x00asm\x01\x00\x00\x00\x07\x3e\xe5\xe5\xe5\x5f\x76\x79"),         // 15 M exports in 62 bytes that are not there
+		[]byte("\x00asm\x01\x00\x00\x00\x07\x04\xff\xff\xff\x07"),                 // 15 M exports in 4 bytes
+		[]byte("\x00asm\x01\x00\x00\x00\x02\x05\x80\x80\x80\x80\x10"),             // a count past 32 bits
 		[]byte("\x00asm\x01\x00\x00\x00\x01\x85\x80\x80\x80\x00\x01\x60\x00\x00"), // a size past the end
 	} {
 		_, err := e.Load(context.Background(), "liar", wasm, LoadOptions{SelfTestInput: selfTest})
