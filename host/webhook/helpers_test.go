@@ -262,15 +262,14 @@ type receiver struct {
 	// broke the connection. nil answers 200.
 	respond func(w http.ResponseWriter, r *http.Request, h hit) int
 
-	mu        sync.Mutex // guards hits, seen, processed, changed
-	hits      []hit
-	seen      map[string]int
-	processed map[string]bool // delivery IDs answered 2xx: a deduplicating receiver's memory
-	changed   chan struct{}
+	mu      sync.Mutex // guards hits, seen, changed
+	hits    []hit
+	seen    map[string]int
+	changed chan struct{}
 }
 
 func newReceiver(t *testing.T, respond func(w http.ResponseWriter, r *http.Request, h hit) int) *receiver {
-	rc := &receiver{respond: respond, seen: map[string]int{}, processed: map[string]bool{}, changed: make(chan struct{})}
+	rc := &receiver{respond: respond, seen: map[string]int{}, changed: make(chan struct{})}
 	rc.Server = httptest.NewServer(http.HandlerFunc(rc.serve))
 	t.Cleanup(rc.Close)
 	return rc
@@ -301,9 +300,6 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	rc.hits = append(rc.hits, h)
-	if h.Status/100 == 2 {
-		rc.processed[h.ID] = true
-	}
 	close(rc.changed)
 	rc.changed = make(chan struct{})
 }
