@@ -5,6 +5,8 @@ import (
 	"errors"
 	"sync"
 	"time"
+
+	"github.com/wahost/wahost/storage"
 )
 
 // Limits of the scheduler.
@@ -78,7 +80,7 @@ func (s *scheduler) loop(ctx context.Context, jobs chan<- job, results <-chan re
 		now := s.d.clock.Now()
 		s.tick(now)
 		if s.due && s.hungry() {
-			s.claim(ctx, now)
+			s.claim(now)
 		}
 		var send chan<- job
 		var next job
@@ -146,14 +148,17 @@ func (s *scheduler) tick(now time.Time) {
 }
 
 // claim leases due events and queues them on their lanes.
-func (s *scheduler) claim(ctx context.Context, now time.Time) {
+// A claim is not cancelled by shutdown: what it takes, Run hands back.
+func (s *scheduler) claim(now time.Time) {
 	n := min(claimBatch, maxClaimed-len(s.claimed))
-	evs, err := s.d.store.Claim(ctx, s.d.cfg.WorkerID, n, s.d.cfg.Lease)
+	var evs []storage.OutboxEvent
+	err := s.d.mark(s.bg, func(ctx context.Context) (err error) {
+		evs, err = s.d.store.Claim(ctx, s.d.cfg.WorkerID, n, s.d.cfg.Lease)
+		return err
+	})
 	if err != nil {
 		s.due = false // try again at the next poll
-		if ctx.Err() == nil {
-			s.d.log.Warn("webhook: claim events", "err", err)
-		}
+		s.d.log.Warn("webhook: claim events", "err", err)
 		return
 	}
 	s.due = len(evs) == n
