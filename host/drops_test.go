@@ -155,8 +155,11 @@ func TestDropsEndToEnd(t *testing.T) {
 	for _, r := range reconnects {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		w.accepts = w.srv.Accepts()
+		<-conn.ScriptDone() // the login's own script has finished
 		if err := r.drop(ctx, conn); err != nil {
-			t.Fatalf("%s: %v", r.name, err)
+			// The client may close first when it reads the stream
+			// error; the drop happened, and the decision below tells.
+			t.Logf("%s: %v", r.name, err)
 		}
 		kind, code, d := decided(w.next("disconnect.decided", nil))
 		if kind != r.kind || code != r.code || d["action"] != "reconnect" {
@@ -191,8 +194,9 @@ func TestDropsEndToEnd(t *testing.T) {
 	if err := os.MkdirAll(files, 0o700); err != nil {
 		t.Fatal(err)
 	}
+	<-conn.ScriptDone()
 	if err := wafake.DeviceRemoved()(ctx, conn); err != nil {
-		t.Fatal(err)
+		t.Logf("device removed: %v", err)
 	}
 	kind, code, d := decided(w.next("disconnect.decided", nil))
 	if kind != "logged_out" || code != 401 || d["action"] != "logout" {
@@ -201,6 +205,13 @@ func TestDropsEndToEnd(t *testing.T) {
 	w.next("status.instance", nil)
 	w.next("logout.instance", nil)
 	w.next("connection.update", func(e webhook.Envelope) bool { return state(e) == "close" })
+	var report map[string]any
+	_ = json.Unmarshal(w.next("instance.cleanup", nil).Data, &report)
+	// session_rows may be 0: on a logout whatsmeow deletes its device
+	// itself, and the session cleanup removes what it leaves.
+	if report["scope"] != "session,cache,files" || report["cache_keys"] != float64(1) || report["files_removed"] != true {
+		t.Fatalf("instance.cleanup = %v", report)
+	}
 	if _, err := cache.Get(ctx, id, "chats"); !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("cache key after the logout: %v", err)
 	}

@@ -40,11 +40,27 @@ func (e *Executor) endSession(ctx context.Context, inst storage.Instance, code i
 		e.cfg.Notifier.InstanceClosed(ctx, inst, code)
 	}
 	rep := e.cleanup(ctx, inst, scope)
+	e.announceCleanup(ctx, inst, scope, rep)
 	e.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "session ended",
 		slog.String("instance", inst.Name), slog.String("cleanup", scope.String()),
 		slog.Int64("session_rows", rep.Session), slog.Int64("cache_keys", rep.CacheKeys),
 		slog.Bool("files_removed", rep.Files), slog.Any("errors", rep.Errors))
 	return rep
+}
+
+// announceCleanup sends instance.cleanup with what the cleanup removed,
+// once it is done: the decision's webhooks went out before it ran.
+func (e *Executor) announceCleanup(ctx context.Context, inst storage.Instance, scope abi.Scope, rep CleanupReport) {
+	err := e.cfg.Store.InTx(context.WithoutCancel(ctx), func(tx storage.Tx) error {
+		return e.cfg.Webhooks.Enqueue(ctx, tx, inst, EventInstanceCleanup, cleanupDone{
+			Instance: inst.Name, Scope: scope.String(), CleanupReport: rep,
+		})
+	})
+	if err != nil {
+		e.cfg.Logger.WarnContext(ctx, "queueing the cleanup webhook", "instance", inst.Name, "error", err)
+		return
+	}
+	e.cfg.Webhooks.Nudge()
 }
 
 func (e *Executor) cleanup(ctx context.Context, inst storage.Instance, scope abi.Scope) CleanupReport {

@@ -18,10 +18,19 @@ const (
 	EventMultideviceConflict = "multidevice.conflict"
 	EventReconnectionSuccess = "reconnection.success"
 	EventDisconnectDecided   = "disconnect.decided"
+	EventInstanceCleanup     = "instance.cleanup"
 )
 
 // QRLimitMessage is what qrcode.updated says when the QR limit is reached.
 const QRLimitMessage = "QR code limit reached, please login again"
+
+// cleanupDone is instance.cleanup: what a session's end removed, scope by
+// scope.
+type cleanupDone struct {
+	Instance string `json:"instance"`
+	Scope    string `json:"scope"`
+	CleanupReport
+}
 
 type connectionUpdate struct {
 	Instance          string `json:"instance"`

@@ -332,9 +332,13 @@ func TestLoggedOutEndsTheSessionAndCleansEverything(t *testing.T) {
 		t.Fatalf("instance = %+v", got)
 	}
 	evs := e.events(inst.ID)
-	want := []string{"disconnect.decided", "status.instance", "logout.instance", "connection.update"}
+	want := []string{"disconnect.decided", "status.instance", "logout.instance", "connection.update", "instance.cleanup"}
 	if n := names(evs); !slices.Equal(n, want) {
 		t.Fatalf("webhooks = %v, want %v", n, want)
+	}
+	if p := payload(t, evs[4]); p["scope"] != "session,cache,files" || p["session_rows"] != float64(7) ||
+		p["cache_keys"] != float64(2) || p["files_removed"] != true {
+		t.Fatalf("instance.cleanup = %v", p)
 	}
 	if p := payload(t, evs[1]); p["status"] != "closed" || p["disconnectionReasonCode"] != float64(401) {
 		t.Fatalf("status.instance = %v", p)
@@ -366,7 +370,7 @@ func TestQRLimitRefusesTheInstance(t *testing.T) {
 	}
 	evs := e.events(inst.ID)
 	n := names(evs)
-	want := []string{"qrcode.updated", "qrcode.updated", "disconnect.decided", "qrcode.updated", "connection.update"}
+	want := []string{"qrcode.updated", "qrcode.updated", "disconnect.decided", "qrcode.updated", "connection.update", "instance.cleanup"}
 	if !slices.Equal(n, want) {
 		t.Fatalf("webhooks = %v, want %v", n, want)
 	}
