@@ -1,0 +1,153 @@
+package executor_test
+
+import (
+	"context"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wahost/wahost/abi"
+	"github.com/wahost/wahost/host/clock"
+	"github.com/wahost/wahost/host/disconnect"
+	"github.com/wahost/wahost/host/executor"
+	"github.com/wahost/wahost/host/reconnect"
+	"github.com/wahost/wahost/host/webhook"
+	"github.com/wahost/wahost/storage"
+	"github.com/wahost/wahost/storage/datadir"
+	"github.com/wahost/wahost/storage/memcache"
+	"github.com/wahost/wahost/storage/postgres"
+	"github.com/wahost/wahost/storage/purge"
+	"github.com/wahost/wahost/storage/testenv"
+)
+
+// BenchmarkStorm drops every instance at once — 10,000 by default,
+// WAHOST_STORM_N to change — and measures the time until every decision
+// is persisted in PostgreSQL with its webhooks queued in the outbox, then
+// how the scheduler spreads the reconnects. It starts at the executor
+// (classified reports, as the session layer hands them over) and runs the
+// real WASM policy, the executor, PostgreSQL and the webhook outbox.
+//
+//	go test -run '^$' -bench Storm -benchtime 1x ./host/executor/
+func BenchmarkStorm(b *testing.B) {
+	n := 10_000
+	if s := os.Getenv("WAHOST_STORM_N"); s != "" {
+		var err error
+		if n, err = strconv.Atoi(s); err != nil {
+			b.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	schema := testenv.Name("wahost_storm_")
+	st, err := postgres.Open(ctx, postgres.Config{URL: testenv.PostgresURL(b), Schema: schema, MaxConns: 16})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		db, _, _ := st.SessionDB()
+		_, _ = db.Exec(`DROP SCHEMA "` + schema + `" CASCADE`)
+		_ = db.Close()
+		_ = st.Close()
+	})
+	dir, err := datadir.Open(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	hooks, err := webhook.New(webhook.Config{Store: st, Global: webhook.Destination{URL: "http://127.0.0.1:9/hooks"}, Logger: quiet})
+	if err != nil {
+		b.Fatal(err)
+	}
+	clk := clock.NewFake(time.Now())
+	sched := reconnect.New(reconnect.Config{Clock: clk, Fire: func(reconnect.Job) {}})
+	p := benchPolicy(b)
+	ex := executor.New(executor.Config{
+		Store: st, Decider: disconnect.New(p, disconnect.Options{Logger: quiet}),
+		Scheduler: sched, Sessions: nopSessions{}, Webhooks: hooks,
+		Purger: purge.New(purge.Config{Queue: st, Cache: memcache.New(nil)}), Files: dir,
+		QRLimit: 30, Clock: clk, Logger: quiet,
+	})
+
+	ids := make([]string, n)
+	for i := range ids {
+		inst, err := st.CreateInstance(ctx, storage.Instance{Name: "storm-" + strconv.Itoa(i), Status: storage.StatusOpen})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ids[i] = inst.ID
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+
+	b.ResetTimer()
+	for range b.N {
+		start := time.Now()
+		work := make(chan string)
+		var wg sync.WaitGroup
+		var failed sync.Map
+		for range 64 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for id := range work {
+					_, err := ex.HandleDisconnect(ctx, id, executor.Report{
+						Event: abi.Event{Kind: abi.KindDisconnected, Code: abi.CodeConnectionClosed, Cause: abi.CauseNone},
+						Phase: abi.PhaseOpen, ConnectedFor: time.Hour,
+					})
+					if err != nil {
+						failed.Store(id, err)
+					}
+				}
+			}()
+		}
+		for _, id := range ids {
+			work <- id
+		}
+		close(work)
+		wg.Wait()
+		elapsed := time.Since(start)
+		failed.Range(func(k, v any) bool { b.Fatalf("%s: %v", k, v); return false })
+		b.ReportMetric(elapsed.Seconds(), "s-to-persist")
+		b.ReportMetric(float64(n)/elapsed.Seconds(), "decisions/s")
+	}
+	b.StopTimer()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+
+	// Every reconnect is pending, none lost; their spread is the policy's
+	// backoff with jitter, then the scheduler's rate limit.
+	if got := sched.Len(); got != n {
+		b.Fatalf("%d reconnects pending, want %d", got, n)
+	}
+	var delays []time.Duration
+	for _, id := range ids {
+		job, ok := sched.Pending(id)
+		if !ok {
+			b.Fatalf("no reconnect pending for %s", id)
+		}
+		delays = append(delays, job.Due.Sub(clk.Now()))
+	}
+	slices.Sort(delays)
+	b.ReportMetric(delays[0].Seconds(), "s-first-due")
+	b.ReportMetric(delays[len(delays)/2].Seconds(), "s-median-due")
+	b.ReportMetric(delays[len(delays)-1].Seconds(), "s-last-due")
+	b.ReportMetric(float64(n-reconnect.DefaultBurst)/reconnect.DefaultRate, "s-rate-limit-span")
+	b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/float64(n), "heap-B/instance")
+
+	queued, err := st.Claim(ctx, "storm-check", storage.MaxPage, time.Minute)
+	if err != nil || len(queued) == 0 {
+		b.Fatalf("outbox after the storm: %d rows, %v", len(queued), err)
+	}
+}
+
+// nopSessions stands for the session layer, which the storm does not
+// reach: it measures the decision and its unit of work.
+type nopSessions struct{}
+
+func (nopSessions) Connect(context.Context, string) error               { return nil }
+func (nopSessions) Disconnect(string) error                             { return nil }
+func (nopSessions) ResetSession(context.Context, string) (int64, error) { return 0, nil }
+func (nopSessions) Recreate(context.Context, string) error              { return nil }
