@@ -1,6 +1,7 @@
 package host_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -132,10 +133,11 @@ func TestAPISettingsAndPolicy(t *testing.T) {
 	h := startHost(t, srv, nil)
 	h.call("POST", "/v1/instances", map[string]any{"name": "sales", "qr_limit": 3})
 	code, set := h.call("PUT", "/v1/instances/sales/settings", map[string]any{
-		"webhook": map[string]any{"url": "https://app.example/hooks", "events": []string{"connection.update"}, "by_events": true},
+		"webhook": map[string]any{"url": "https://app.example/hooks", "events": []string{"CONNECTION_UPDATE", "qrcode.updated"}, "by_events": true},
 	})
 	hook, _ := set["webhook"].(map[string]any)
-	if code != http.StatusOK || set["qr_limit"] != float64(3) || hook["url"] != "https://app.example/hooks" || hook["by_events"] != true {
+	if code != http.StatusOK || set["qr_limit"] != float64(3) || hook["url"] != "https://app.example/hooks" || hook["by_events"] != true ||
+		fmt.Sprint(hook["events"]) != "[connection.update qrcode.updated]" {
 		t.Fatalf("settings = %d %v", code, set)
 	}
 	code, st := h.call("GET", "/v1/policy", nil)

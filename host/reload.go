@@ -136,7 +136,8 @@ func restartKeys(old, cur *config.Config) []string {
 		old.Policy.BreakerFaults != cur.Policy.BreakerFaults || old.Policy.BreakerWindow != cur.Policy.BreakerWindow,
 		"policy engine (timeout, memory_pages, pool_size, cache_dir, breaker_*)")
 	add(old.Webhook.Workers != cur.Webhook.Workers || old.Webhook.Timeout != cur.Webhook.Timeout ||
-		old.Webhook.MaxAttempts != cur.Webhook.MaxAttempts, "webhook delivery (workers, timeout, max_attempts)")
+		old.Webhook.MaxAttempts != cur.Webhook.MaxAttempts || old.Webhook.Lease != cur.Webhook.Lease,
+		"webhook delivery (workers, timeout, max_attempts, lease)")
 	return keys
 }
 

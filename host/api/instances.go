@@ -12,6 +12,7 @@ import (
 
 	"github.com/wahost/wahost/host/config"
 	"github.com/wahost/wahost/host/executor"
+	"github.com/wahost/wahost/host/webhook"
 	"github.com/wahost/wahost/storage"
 )
 
@@ -63,12 +64,14 @@ func (b *settingsBody) apply(s *storage.InstanceSettings) error {
 				return badRequest("webhook.url: %v", err)
 			}
 		}
+		events := make([]string, 0, len(b.Webhook.Events))
 		for _, ev := range b.Webhook.Events {
 			if strings.TrimSpace(ev) == "" || len(ev) > 64 {
 				return badRequest("webhook.events: %q is not an event name", ev)
 			}
+			events = append(events, webhook.EventName(ev)) // CONNECTION_UPDATE → connection.update
 		}
-		s.WebhookURL, s.WebhookEvents, s.WebhookByEvents = b.Webhook.URL, b.Webhook.Events, b.Webhook.ByEvents
+		s.WebhookURL, s.WebhookEvents, s.WebhookByEvents = b.Webhook.URL, events, b.Webhook.ByEvents
 	}
 	if b.QRLimit != nil {
 		if *b.QRLimit < 0 || *b.QRLimit > 1000 {

@@ -90,6 +90,10 @@ type Webhook struct {
 	Workers     int           `koanf:"workers"`
 	Timeout     time.Duration `koanf:"timeout"`
 	MaxAttempts int           `koanf:"max_attempts"`
+	// Lease is how long a claimed event is reserved for the host that
+	// claimed it: after a crash, its undelivered events go out again once
+	// the lease ends. Longer than Timeout.
+	Lease time.Duration `koanf:"lease"`
 }
 
 // Session configures the WhatsApp sessions.
@@ -148,7 +152,7 @@ func Default() Config {
 		Log:      Log{Level: "info", Format: "text"},
 		Database: Database{HistoryRetention: 30 * 24 * time.Hour},
 		Webhook: Webhook{
-			Events: []string{}, Workers: 4, Timeout: 10 * time.Second, MaxAttempts: 10,
+			Events: []string{}, Workers: 4, Timeout: 10 * time.Second, MaxAttempts: 10, Lease: time.Minute,
 		},
 		Session: Session{
 			QRLimit: 30, InactivityTimeout: 5 * time.Minute, ConnectTimeout: 20 * time.Second,
@@ -402,6 +406,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Webhook.Timeout < 100*time.Millisecond || c.Webhook.Timeout > 5*time.Minute {
 		bad("webhook.timeout", "%s is outside [100ms, 5m]", c.Webhook.Timeout)
+	}
+	if c.Webhook.Lease <= c.Webhook.Timeout {
+		bad("webhook.lease", "%s must be longer than webhook.timeout (%s)", c.Webhook.Lease, c.Webhook.Timeout)
 	}
 	if c.Webhook.MaxAttempts < 1 {
 		bad("webhook.max_attempts", "%d, want at least 1", c.Webhook.MaxAttempts)

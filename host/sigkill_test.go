@@ -1,0 +1,192 @@
+package host_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/wahost/wahost/host"
+	"github.com/wahost/wahost/storage/testenv"
+)
+
+// childEnv makes the test binary run a host instead of the tests, so a
+// test can kill a real host process.
+const childEnv = "WAHOST_TEST_CHILD_HOST"
+
+func TestMain(m *testing.M) {
+	if flags := os.Getenv(childEnv); flags != "" {
+		os.Exit(runChild(flags))
+	}
+	os.Exit(m.Run())
+}
+
+// runChild runs a host with the JSON-encoded flags until SIGTERM, printing
+// its address first.
+func runChild(flagsJSON string) int {
+	var flags map[string]any
+	if err := json.Unmarshal([]byte(flagsJSON), &flags); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	h, err := host.New(ctx, host.Options{Flags: flags, Stdout: io.Discard, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fmt.Printf("ADDR %s\n", h.Addr())
+	if err := h.Run(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// child is a host in its own process.
+type child struct {
+	cmd  *exec.Cmd
+	base string
+}
+
+func startChild(t *testing.T, flags map[string]any) *child {
+	t.Helper()
+	raw, err := json.Marshal(flags)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"="+string(raw))
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	line, err := bufio.NewReader(out).ReadString('\n')
+	addr, ok := strings.CutPrefix(strings.TrimSpace(line), "ADDR ")
+	if err != nil || !ok {
+		t.Fatalf("child host did not start: %q, %v", line, err)
+	}
+	go func() { _, _ = io.Copy(io.Discard, out) }()
+	return &child{cmd: cmd, base: "http://" + addr}
+}
+
+func (c *child) call(t *testing.T, method, path, body string) int {
+	t.Helper()
+	req, err := http.NewRequest(method, c.base+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("apikey", apiKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestWebhooksSurviveSIGKILL kills a host with SIGKILL while it delivers
+// about a thousand webhooks, starts it again on the same data, and checks
+// that the receiver got every event at least once, with the duplicates
+// recognisable by their X-Wahost-Delivery key.
+func TestWebhooksSurviveSIGKILL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts host processes")
+	}
+	var mu sync.Mutex
+	got := map[string]int{} // delivery key → times received
+	gate := make(chan struct{})
+	enough := make(chan struct{})
+	all := make(chan struct{})
+	var want int
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-gate // nothing is delivered before every event is queued
+		id := r.Header.Get("X-Wahost-Delivery")
+		mu.Lock()
+		got[id]++
+		n := len(got)
+		if n == 300 {
+			close(enough)
+		}
+		if n == want {
+			close(all)
+		}
+		mu.Unlock()
+	}))
+	defer recv.Close()
+
+	flags := map[string]any{
+		"data_dir": t.TempDir(), "http.addr": "127.0.0.1:0", "http.api_key": apiKey, "log.level": "error",
+		"policy.cache_dir": testenv.CompileCacheDir(), "webhook.url": recv.URL,
+		"webhook.timeout": "1s", "webhook.lease": "2s",
+	}
+	first := startChild(t, flags)
+	const instances, resets = 10, 34
+	for i := range instances {
+		if code := first.call(t, "POST", "/v1/instances", fmt.Sprintf(`{"name":"n%d"}`, i)); code != http.StatusCreated {
+			t.Fatalf("create = %d", code)
+		}
+	}
+	for range resets {
+		for i := range instances {
+			if code := first.call(t, "POST", fmt.Sprintf("/v1/instances/n%d/reset", i), ""); code != http.StatusOK {
+				t.Fatalf("reset = %d", code)
+			}
+		}
+	}
+	// A reset sends logout.instance, connection.update and instance.cleanup.
+	mu.Lock()
+	want = instances * resets * 3
+	mu.Unlock()
+	close(gate)
+	select {
+	case <-enough:
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the first host delivered fewer than 300 webhooks")
+	}
+	if err := first.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = first.cmd.Wait()
+	mu.Lock()
+	atKill := len(got)
+	mu.Unlock()
+
+	second := startChild(t, flags)
+	select {
+	case <-all:
+	case <-time.After(3 * time.Minute):
+		mu.Lock()
+		defer mu.Unlock()
+		t.Fatalf("after the restart the receiver has %d of %d events", len(got), want)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	dups := 0
+	for _, n := range got {
+		dups += n - 1
+	}
+	t.Logf("%d events: %d delivered before SIGKILL, the rest after the restart; %d duplicates, each with its event's key", want, atKill, dups)
+	if code := second.call(t, "GET", "/v1/webhooks/failed", ""); code != http.StatusOK {
+		t.Fatalf("failed webhooks = %d", code)
+	}
+}
