@@ -184,7 +184,7 @@ func New(ctx context.Context, opts Options) (h *Host, err error) {
 	if h.hooks, err = webhook.New(webhook.Config{
 		Store: h.store, Global: destinationOf(cfg), Secret: cfg.Webhook.Secret, ServerURL: cfg.Webhook.ServerURL,
 		Workers: cfg.Webhook.Workers, Timeout: cfg.Webhook.Timeout, MaxAttempts: cfg.Webhook.MaxAttempts,
-		Lease: cfg.Webhook.Lease,
+		Lease:  cfg.Webhook.Lease,
 		Logger: h.log, Registerer: h.reg,
 	}); err != nil {
 		return nil, err
