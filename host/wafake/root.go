@@ -134,3 +134,12 @@ func signCert(issuer *keys.KeyPair, details *waCert.CertChain_NoiseCertificate_D
 	sig := ecc.CalculateSignature(ecc.NewDjbECPrivateKey(*issuer.Priv), raw)
 	return &waCert.CertChain_NoiseCertificate{Details: raw, Signature: sig[:]}, nil
 }
+
+// PublicKeyOf returns the root public key SetRootKey(priv) would install,
+// so a process can check that the root in use is the one it was given.
+func PublicKeyOf(priv [32]byte) [32]byte {
+	priv[0] &= 248
+	priv[31] &= 127
+	priv[31] |= 64
+	return *keys.NewKeyPairFromPrivateKey(priv).Pub
+}

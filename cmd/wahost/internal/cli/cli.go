@@ -31,12 +31,15 @@ type command struct {
 	run           func(ctx context.Context, args []string, io Stdio) int
 }
 
+// extraCommands are added by some builds (the test-server build).
+var extraCommands []command
+
 func commands() []command {
-	return []command{
+	return append([]command{
 		{"serve", "run the sidecar (the default command)", runServe},
-		{"policy", "evaluate, test, check and benchmark policy modules", runPolicy},
+		{"policy", "evaluate, test, check, benchmark and replay policy modules", runPolicy},
 		{"version", "print the version", runVersion},
-	}
+	}, extraCommands...)
 }
 
 // Run runs the wahost command line.

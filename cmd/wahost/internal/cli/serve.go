@@ -10,6 +10,11 @@ import (
 	"github.com/wahost/wahost/host"
 )
 
+// serveExtensions add flags to serve in some builds (the test-server
+// build, see testserver.go); each returns what to apply to the host's
+// options once the flags are parsed.
+var serveExtensions []func(fs *flag.FlagSet) func(*host.Options) error
+
 // runServe runs the sidecar until ctx ends (SIGINT, SIGTERM). SIGHUP
 // reloads the config and the policy.
 func runServe(ctx context.Context, args []string, stdio Stdio) int {
@@ -19,6 +24,10 @@ func runServe(ctx context.Context, args []string, stdio Stdio) int {
 	dataDir := fs.String("data-dir", "", "data directory (data_dir)")
 	module := fs.String("policy", "", "policy module: a .wasm file or builtin:default (policy.module)")
 	logLevel := fs.String("log-level", "", "debug, info, warn or error (log.level)")
+	var extend []func(*host.Options) error
+	for _, ext := range serveExtensions {
+		extend = append(extend, ext(fs))
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -40,9 +49,14 @@ func runServe(ctx context.Context, args []string, stdio Stdio) int {
 	set("policy.module", *module)
 	set("log.level", *logLevel)
 
-	h, err := host.New(ctx, host.Options{
-		ConfigPath: *configPath, Environ: os.Environ(), Flags: flags, Stdout: stdio.Out,
-	})
+	opts := host.Options{ConfigPath: *configPath, Environ: os.Environ(), Flags: flags, Stdout: stdio.Out}
+	for _, apply := range extend {
+		if err := apply(&opts); err != nil {
+			fmt.Fprintf(stdio.Err, "wahost serve: %v\n", err)
+			return exitUsage
+		}
+	}
+	h, err := host.New(ctx, opts)
 	if err != nil {
 		fmt.Fprintf(stdio.Err, "wahost: %v\n", err)
 		return exitFail
