@@ -16,10 +16,12 @@ import (
 
 	"github.com/wahost/wahost/host/webhook"
 	"github.com/wahost/wahost/storage"
+	"github.com/wahost/wahost/storage/postgres"
 	"github.com/wahost/wahost/storage/sqlite"
+	"github.com/wahost/wahost/storage/testenv"
 )
 
-// BenchmarkDeliver measures the whole path on SQLite: a unit of work per
+// BenchmarkDeliver measures the whole path on SQLite and PostgreSQL: a unit of work per
 // event enqueues it (from several goroutines, over many instances), the
 // dispatcher claims, signs and POSTs it to a local receiver, and records
 // the delivery. It reports delivered events per second and the latency to
@@ -32,30 +34,53 @@ import (
 // saturated; the backlog ones enqueue every event first, in units of work
 // of 500, and measure the dispatcher alone draining them.
 func BenchmarkDeliver(b *testing.B) {
-	for _, workers := range []int{4, 16} {
-		b.Run(fmt.Sprintf("live/workers=%d", workers), func(b *testing.B) { benchDeliver(b, workers, 0, false) })
+	for _, db := range []string{"sqlite", "postgres"} {
+		for _, workers := range []int{4, 16} {
+			b.Run(fmt.Sprintf("%s/live/workers=%d", db, workers), func(b *testing.B) { benchDeliver(b, db, workers, 0, false) })
+		}
+		for _, rate := range []int{500, 1500} {
+			b.Run(fmt.Sprintf("%s/paced/rate=%d/workers=4", db, rate), func(b *testing.B) { benchDeliver(b, db, 4, rate, false) })
+		}
+		for _, workers := range []int{4, 16} {
+			b.Run(fmt.Sprintf("%s/backlog/workers=%d", db, workers), func(b *testing.B) { benchDeliver(b, db, workers, 0, true) })
+		}
 	}
-	for _, rate := range []int{500, 1500} {
-		b.Run(fmt.Sprintf("paced/rate=%d/workers=4", rate), func(b *testing.B) { benchDeliver(b, 4, rate, false) })
+}
+
+// benchStore opens a fresh store of the named kind for b.
+func benchStore(b *testing.B, db string) storage.Store {
+	ctx := context.Background()
+	if db == "sqlite" {
+		store, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(b.TempDir(), "wahost.db")})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = store.Close() })
+		return store
 	}
-	for _, workers := range []int{4, 16} {
-		b.Run(fmt.Sprintf("backlog/workers=%d", workers), func(b *testing.B) { benchDeliver(b, workers, 0, true) })
+	schema := testenv.Name("wahost_bench_")
+	store, err := postgres.Open(ctx, postgres.Config{URL: testenv.PostgresURL(b), Schema: schema, MaxConns: 24})
+	if err != nil {
+		b.Fatal(err)
 	}
+	b.Cleanup(func() {
+		db, _, _ := store.SessionDB()
+		_, _ = db.Exec(`DROP SCHEMA "` + schema + `" CASCADE`)
+		_ = db.Close()
+		_ = store.Close()
+	})
+	return store
 }
 
 // benchDeliver delivers b.N events with the given number of workers; rate,
 // when not 0, paces the enqueuers to that many events per second.
-func benchDeliver(b *testing.B, workers, rate int, backlog bool) {
+func benchDeliver(b *testing.B, db string, workers, rate int, backlog bool) {
 	const (
 		instances = 64
 		enqueuers = 8
 	)
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(b.TempDir(), "wahost.db")})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer store.Close()
+	store := benchStore(b, db)
 
 	n := b.N
 	// Unix nanoseconds when event i's unit of work began and committed,
