@@ -206,7 +206,7 @@ func New(ctx context.Context, opts Options) (h *Host, err error) {
 	}
 	h.sessions = session.New(session.Config{
 		Store: h.store, Devices: h.devices, HTTPClient: wa, Logger: h.log, Clock: clock.Real(),
-		InactivityTimeout: cfg.Session.InactivityTimeout,
+		InactivityTimeout: cfg.Session.InactivityTimeout, KeepAliveLimit: cfg.Session.KeepAliveLimit,
 	})
 	h.closers = append(h.closers, func(context.Context) error { return h.sessions.Close() })
 	exec = executor.New(executor.Config{

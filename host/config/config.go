@@ -105,6 +105,9 @@ type Session struct {
 	InactivityTimeout time.Duration `koanf:"inactivity_timeout"`
 	// ConnectTimeout bounds dialing WhatsApp.
 	ConnectTimeout time.Duration `koanf:"connect_timeout"`
+	// KeepAliveLimit drops a session whose keepalive pings went
+	// unanswered this long; the policy decides what next.
+	KeepAliveLimit time.Duration `koanf:"keepalive_limit"`
 }
 
 // Reconnect paces reconnects across all instances.
@@ -156,6 +159,7 @@ func Default() Config {
 		},
 		Session: Session{
 			QRLimit: 30, InactivityTimeout: 5 * time.Minute, ConnectTimeout: 20 * time.Second,
+			KeepAliveLimit: 5 * time.Minute,
 		},
 		Reconnect: Reconnect{Rate: 50, Burst: 100},
 		Policy: Policy{
@@ -418,6 +422,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Session.InactivityTimeout < 0 {
 		bad("session.inactivity_timeout", "%s is negative (0 turns it off)", c.Session.InactivityTimeout)
+	}
+	if c.Session.KeepAliveLimit < 30*time.Second {
+		bad("session.keepalive_limit", "%s is shorter than 30s (whatsmeow pings every 20-30s)", c.Session.KeepAliveLimit)
 	}
 	if c.Session.ConnectTimeout < time.Second {
 		bad("session.connect_timeout", "%s is shorter than a second", c.Session.ConnectTimeout)
