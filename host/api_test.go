@@ -104,6 +104,7 @@ func TestAPIBadInput(t *testing.T) {
 		{"PUT", "/v1/instances/sales/settings", map[string]any{"qr_limit": 5000}, 400, "qr_limit"},
 		{"PUT", "/v1/instances/sales/settings", map[string]any{"webhook": map[string]any{"url": "not a url"}}, 400, "webhook.url"},
 		{"PUT", "/v1/instances/sales/settings", map[string]any{"webhook": map[string]any{"url": "http://h/x", "events": []string{""}}}, 400, "webhook.events"},
+		{"PUT", "/v1/instances/sales/settings", map[string]any{"policy": "nope"}, 400, "policy.overrides"},
 		{"GET", "/v1/webhooks/failed?instance=nobody", nil, 404, "nobody"},
 		{"GET", "/v1/webhooks/failed?limit=abc", nil, 400, "limit"},
 		{"POST", "/v1/webhooks/short/redeliver", nil, 400, "not a UUID"},

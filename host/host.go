@@ -217,7 +217,8 @@ func New(ctx context.Context, opts Options) (h *Host, err error) {
 		Scheduler: h.sched, Sessions: h.sessions, Webhooks: h.hooks, Purger: h.purger, Files: h.dir,
 		Settings: func(storage.Instance) abi.Settings { return h.policy.Settings() },
 		QRLimit:  cfg.Session.QRLimit, Clock: h.clock, Logger: h.log, Candidate: h.policy.Candidate,
-		Metrics: executor.NewMetrics(h.reg, h.sched.Len),
+		Override: h.policy.Override,
+		Metrics:  executor.NewMetrics(h.reg, h.sched.Len),
 	})
 	h.exec = exec
 	h.qr = newQRHub(h.clock.Now)
@@ -229,7 +230,7 @@ func New(ctx context.Context, opts Options) (h *Host, err error) {
 	if h.api, err = api.New(api.Config{
 		Store: h.store, Executor: exec, Sessions: sessionsAPI{h.sessions}, QR: h.qr, Policy: h.policy,
 		Reload:   func(ctx context.Context) (policy.Reload, error) { return h.Reload(ctx, "api") },
-		Webhooks: h.hooks, Diagnose: h.diagnose, Ready: h.ready, Gatherer: h.reg,
+		Webhooks: h.hooks, HasPolicy: h.policy.HasOverride, Diagnose: h.diagnose, Ready: h.ready, Gatherer: h.reg,
 		APIKey: h.apiKey, MaxBody: cfg.HTTP.MaxBody, Logger: h.log,
 	}); err != nil {
 		return nil, err
@@ -415,10 +416,17 @@ func parseLevel(s string) slog.Level {
 }
 
 func specOf(cfg *config.Config) policy.Spec {
-	return policy.Spec{
+	spec := policy.Spec{
 		Module: cfg.Policy.Module, SHA256: cfg.Policy.SHA256, Settings: abi.Settings(cfg.PolicySettings()),
 		MaxDelay: cfg.Policy.MaxDelay, Candidate: cfg.Policy.Candidate, CandidateSHA256: cfg.Policy.CandidateSHA256,
 	}
+	for name, o := range cfg.Policy.Overrides {
+		if spec.Overrides == nil {
+			spec.Overrides = make(map[string]policy.Override)
+		}
+		spec.Overrides[name] = policy.Override{Module: o.Module, SHA256: o.SHA256, Settings: o.OverrideSettings()}
+	}
+	return spec
 }
 
 func destinationOf(cfg *config.Config) webhook.Destination {

@@ -147,12 +147,17 @@ func watchPaths(cfg *config.Config) []string {
 		return nil
 	}
 	var paths []string
-	for _, m := range []string{cfg.Policy.Module, cfg.Policy.Candidate} {
+	mods := []string{cfg.Policy.Module, cfg.Policy.Candidate}
+	for _, o := range cfg.Policy.Overrides {
+		mods = append(mods, o.Module)
+	}
+	for _, m := range mods {
 		if m != "" && !builtin.IsBuiltin(m) {
 			paths = append(paths, m)
 		}
 	}
-	return paths
+	slices.Sort(paths)
+	return slices.Compact(paths)
 }
 
 // watch (re)starts watching the config file and the policy files.

@@ -98,6 +98,9 @@ type Config struct {
 	// Reload runs the reload loop now and returns its result.
 	Reload   func(ctx context.Context) (policy.Reload, error)
 	Webhooks Webhooks
+	// HasPolicy reports whether the config has the named per-instance
+	// policy (policy.overrides); nil means none are allowed.
+	HasPolicy func(name string) bool
 	// Diagnose builds an instance's diagnostics report.
 	Diagnose func(ctx context.Context, inst storage.Instance) any
 	// Ready reports whether the host can serve (database, policy).

@@ -49,6 +49,9 @@ func view(inst storage.Instance) instanceView {
 type settingsBody struct {
 	Webhook *webhookBody `json:"webhook,omitempty"`
 	QRLimit *int         `json:"qr_limit,omitempty"`
+	// Policy names a per-instance policy (policy.overrides); "" is the
+	// host's.
+	Policy *string `json:"policy,omitempty"`
 }
 
 type webhookBody struct {
@@ -57,7 +60,13 @@ type webhookBody struct {
 	ByEvents bool     `json:"by_events,omitempty"`
 }
 
-func (b *settingsBody) apply(s *storage.InstanceSettings) error {
+func (b *settingsBody) apply(s *storage.InstanceSettings, hasPolicy func(string) bool) error {
+	if b.Policy != nil {
+		if name := *b.Policy; name != "" && (hasPolicy == nil || !hasPolicy(name)) {
+			return badRequest("policy: %q is not one of the config's policy.overrides", name)
+		}
+		s.PolicyOverride = *b.Policy
+	}
 	if b.Webhook != nil {
 		if b.Webhook.URL != "" {
 			if err := config.CheckWebhookURL(b.Webhook.URL); err != nil {
@@ -83,8 +92,8 @@ func (b *settingsBody) apply(s *storage.InstanceSettings) error {
 }
 
 func settingsView(s storage.InstanceSettings) settingsBody {
-	q := s.QRLimit
-	b := settingsBody{QRLimit: &q}
+	q, p := s.QRLimit, s.PolicyOverride
+	b := settingsBody{QRLimit: &q, Policy: &p}
 	if s.WebhookURL != "" || len(s.WebhookEvents) > 0 {
 		b.Webhook = &webhookBody{URL: s.WebhookURL, Events: s.WebhookEvents, ByEvents: s.WebhookByEvents}
 	}
@@ -105,7 +114,7 @@ func (s *Server) createInstance(w http.ResponseWriter, r *http.Request) error {
 		return badRequest("name: %v", err)
 	}
 	var set storage.InstanceSettings
-	if err := body.apply(&set); err != nil {
+	if err := body.apply(&set, s.cfg.HasPolicy); err != nil {
 		return err
 	}
 	var inst storage.Instance
@@ -403,7 +412,7 @@ func (s *Server) putSettings(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := body.apply(&set); err != nil {
+	if err := body.apply(&set, s.cfg.HasPolicy); err != nil {
 		return err
 	}
 	if err := s.cfg.Store.PutSettings(r.Context(), inst.ID, set); err != nil {

@@ -144,6 +144,16 @@ type Policy struct {
 	BreakerWindow time.Duration `koanf:"breaker_window"`
 	// Watch reloads when the config file or the module file changes.
 	Watch bool `koanf:"watch"`
+	// Overrides are named policies an instance can choose instead of
+	// Module (its settings' "policy").
+	Overrides map[string]PolicyOverride `koanf:"overrides"`
+}
+
+// PolicyOverride is a named per-instance policy.
+type PolicyOverride struct {
+	Module   string         `koanf:"module"`
+	SHA256   string         `koanf:"sha256"`
+	Settings map[string]any `koanf:"settings"`
 }
 
 // Default returns the embedded defaults: SQLite under ./data, the in-memory
@@ -172,6 +182,7 @@ func Default() Config {
 			BreakerFaults: 5,
 			BreakerWindow: time.Minute,
 			Watch:         true,
+			Overrides:     map[string]PolicyOverride{},
 		},
 	}
 }
@@ -292,6 +303,12 @@ func unknownKeys(keys []string, known map[string]bool) error {
 	for _, key := range keys {
 		if known[key] || key == "policy.settings" || strings.HasPrefix(key, "policy.settings.") {
 			continue
+		}
+		if rest, ok := strings.CutPrefix(key, "policy.overrides."); ok {
+			if _, field, ok := strings.Cut(rest, "."); ok &&
+				(field == "module" || field == "sha256" || field == "settings" || strings.HasPrefix(field, "settings.")) {
+				continue
+			}
 		}
 		errs = append(errs, &KeyError{Key: key, Err: errors.New("no such key (see docs/config.md)")})
 	}
@@ -466,6 +483,21 @@ func (c *Config) Validate() error {
 	if _, err := json.Marshal(p.Settings); err != nil {
 		bad("policy.settings", "cannot be sent to the policy as JSON: %v", err)
 	}
+	for name, o := range p.Overrides {
+		key := "policy.overrides." + name
+		if name == "" || len(name) > 64 || strings.Trim(strings.ToLower(name), "abcdefghijklmnopqrstuvwxyz0123456789-_") != "" {
+			bad(key, "the name may have only letters, digits, - and _ (at most 64)")
+		}
+		if o.Module == "" {
+			bad(key+".module", "must name a .wasm file or builtin:default")
+		}
+		if s := o.SHA256; s != "" && (len(s) != 64 || strings.Trim(strings.ToLower(s), "0123456789abcdef") != "") {
+			bad(key+".sha256", "%q is not 64 hex digits", s)
+		}
+		if _, err := json.Marshal(o.Settings); err != nil {
+			bad(key+".settings", "cannot be sent to the policy as JSON: %v", err)
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -495,6 +527,16 @@ func redact(raw string) string {
 		return raw
 	}
 	return u.Redacted()
+}
+
+// OverrideSettings returns an override's settings as the JSON object its
+// policy gets.
+func (o PolicyOverride) OverrideSettings() []byte {
+	if len(o.Settings) == 0 {
+		return []byte("{}")
+	}
+	b, _ := json.Marshal(o.Settings)
+	return b
 }
 
 // PolicySettings returns policy.settings as the JSON object a policy gets.

@@ -84,13 +84,20 @@ func (d *Decider) Limits() abi.Limits { return d.limits }
 
 // Decide decides one disconnect. It always returns a valid decision.
 func (d *Decider) Decide(ctx context.Context, in *abi.Input) Outcome {
+	return d.DecideWith(ctx, d.policy, in)
+}
+
+// DecideWith decides one disconnect with p instead of the Decider's own
+// policy (an instance's override), with the same validation, fallback
+// and metrics.
+func (d *Decider) DecideWith(ctx context.Context, p Policy, in *abi.Input) Outcome {
 	start := d.now()
 	bp, _ := d.bufs.Get().(*[]byte)
 	if bp == nil {
 		bp = new([]byte)
 	}
 	*bp = in.AppendJSON((*bp)[:0])
-	ans, err := d.policy.Decide(ctx, *bp)
+	ans, err := p.Decide(ctx, *bp)
 	d.bufs.Put(bp)
 
 	out := Outcome{Module: ans.Module, SHA256: ans.SHA256}

@@ -51,16 +51,21 @@ func (e *Executor) HandleDisconnect(ctx context.Context, instanceID string, rep 
 	if err != nil {
 		return Result{}, fmt.Errorf("disconnect of %s: %w", instanceID, err)
 	}
-	in, err := e.input(ctx, inst, rep)
+	in, override, err := e.input(ctx, inst, rep)
 	if err != nil {
 		return Result{}, err
 	}
-	out := e.cfg.Decider.Decide(ctx, in)
+	var out disconnect.Outcome
+	if override != nil {
+		out = e.cfg.Decider.DecideWith(ctx, override, in)
+	} else {
+		out = e.cfg.Decider.Decide(ctx, in)
+	}
 	d := &out.Decision
 	var shadowDoc []byte
 	var shadowSHA string
 	var shadow Shadow
-	if e.cfg.Candidate != nil {
+	if e.cfg.Candidate != nil && override == nil { // the candidate would replace the host's policy
 		if p := e.cfg.Candidate(); p != nil {
 			shadowDoc, shadowSHA, shadow = e.shadow(ctx, p, in, &out)
 		}
@@ -145,12 +150,13 @@ func logLevel(d *abi.Decision) slog.Level {
 	return slog.LevelWarn
 }
 
-// input builds the policy's input for one disconnect.
-func (e *Executor) input(ctx context.Context, inst storage.Instance, rep Report) (*abi.Input, error) {
+// input builds the policy's input for one disconnect, and returns the
+// instance's override policy when it has one (nil: the host's policy).
+func (e *Executor) input(ctx context.Context, inst storage.Instance, rep Report) (*abi.Input, disconnect.Policy, error) {
 	now := e.cfg.Clock.Now()
 	recent, err := e.cfg.Store.RecentDisconnects(ctx, inst.ID, now.Add(-HistoryWindow), abi.MaxHistory)
 	if err != nil {
-		return nil, fmt.Errorf("reading history of %s: %w", inst.Name, err)
+		return nil, nil, fmt.Errorf("reading history of %s: %w", inst.Name, err)
 	}
 	hist := make([]abi.HistoryEntry, 0, len(recent))
 	for _, r := range slices.Backward(recent) {
@@ -158,9 +164,24 @@ func (e *Executor) input(ctx context.Context, inst storage.Instance, rep Report)
 			AtMS: r.At.UnixMilli(), Kind: abi.Kind(r.Kind), Code: r.Code, Action: abi.Action(r.Action), Step: r.Step,
 		})
 	}
-	qrLimit, err := e.qrLimit(ctx, inst)
+	set, err := e.instanceSettings(ctx, inst)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	qrLimit := e.cfg.QRLimit
+	if set.QRLimit > 0 {
+		qrLimit = set.QRLimit
+	}
+	settings := e.cfg.Settings(inst)
+	var override disconnect.Policy
+	if name := set.PolicyOverride; name != "" && e.cfg.Override != nil {
+		p, s, ok := e.cfg.Override(name)
+		if ok {
+			override, settings = p, s
+		} else {
+			e.cfg.Logger.WarnContext(ctx, "instance names a policy override the config no longer has; the host's policy decides",
+				"instance", inst.Name, "policy", name)
+		}
 	}
 	ev := rep.Event
 	if ev.Cause == "" {
@@ -173,14 +194,22 @@ func (e *Executor) input(ctx context.Context, inst storage.Instance, rep Report)
 			ConnectedMS: rep.ConnectedFor.Milliseconds(),
 		},
 		Event: ev, Attempt: inst.Attempt + 1, Step: inst.Step, History: hist,
-		Settings: e.cfg.Settings(inst),
-	}, nil
+		Settings: settings,
+	}, override, nil
+}
+
+func (e *Executor) instanceSettings(ctx context.Context, inst storage.Instance) (storage.InstanceSettings, error) {
+	s, err := e.cfg.Store.Settings(ctx, inst.ID)
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return s, fmt.Errorf("reading settings of %s: %w", inst.Name, err)
+	}
+	return s, nil
 }
 
 func (e *Executor) qrLimit(ctx context.Context, inst storage.Instance) (int, error) {
-	s, err := e.cfg.Store.Settings(ctx, inst.ID)
-	if err != nil && !errors.Is(err, storage.ErrNotFound) {
-		return 0, fmt.Errorf("reading settings of %s: %w", inst.Name, err)
+	s, err := e.instanceSettings(ctx, inst)
+	if err != nil {
+		return 0, err
 	}
 	if s.QRLimit > 0 {
 		return s.QRLimit, nil

@@ -86,6 +86,10 @@ type Config struct {
 	Metrics *Metrics
 	// Random draws jitter seeds. Default a process-wide source.
 	Random func() uint32
+	// Override, if set, returns the named per-instance policy and its
+	// settings (an instance's settings name it); ok is false for a name
+	// the config does not have, and the host's policy decides.
+	Override func(name string) (p disconnect.Policy, settings abi.Settings, ok bool)
 	// Candidate, if set, returns the policy to evaluate in shadow beside
 	// the active one (nil when there is none).
 	Candidate func() disconnect.Policy

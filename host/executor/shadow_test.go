@@ -181,3 +181,46 @@ func benchPolicy(b *testing.B) *policy.Manager {
 	}
 	return m
 }
+
+// TestInstanceOverride: an instance whose settings name an override is
+// decided by that policy, with its settings; an unknown name falls back
+// to the host's policy.
+func TestInstanceOverride(t *testing.T) {
+	m := withCandidate(t) // its candidate, fixed.wasm, serves here as the override
+	var gotSettings string
+	e := newEnv(t, defaultPolicy(t), func(c *executor.Config) {
+		c.Override = func(name string) (disconnect.Policy, abi.Settings, bool) {
+			if name != "vip" {
+				return nil, nil, false
+			}
+			return m.Candidate(), abi.Settings(`{"tier":"vip"}`), true
+		}
+	})
+	vip := e.instance("vip", storage.StatusOpen)
+	if err := e.store.PutSettings(e.ctx, vip.ID, storage.InstanceSettings{PolicyOverride: "vip"}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.exec.HandleDisconnect(e.ctx, vip.ID, executor.Report{Event: abi.Event{Kind: abi.KindLoggedOut, Code: abi.CodeLoggedOut}, Phase: abi.PhaseOpen})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := res.Outcome.Decision; d.Action != abi.ActionReconnect || d.Reason != "fixed" {
+		t.Fatalf("override decision = %+v", d)
+	}
+	var in map[string]json.RawMessage
+	if err := json.Unmarshal(res.Disconnect.Input, &in); err != nil {
+		t.Fatal(err)
+	}
+	if gotSettings = string(in["settings"]); gotSettings != `{"tier":"vip"}` {
+		t.Fatalf("override input settings = %s", gotSettings)
+	}
+
+	lost := e.instance("lost", storage.StatusOpen)
+	if err := e.store.PutSettings(e.ctx, lost.ID, storage.InstanceSettings{PolicyOverride: "gone"}); err != nil {
+		t.Fatal(err)
+	}
+	res, err = e.exec.HandleDisconnect(e.ctx, lost.ID, executor.Report{Event: abi.Event{Kind: abi.KindLoggedOut, Code: abi.CodeLoggedOut}, Phase: abi.PhaseOpen})
+	if err != nil || res.Outcome.Decision.Action != abi.ActionLogout {
+		t.Fatalf("an unknown override = %+v, %v; want the host's policy (logout on 401)", res.Outcome.Decision, err)
+	}
+}

@@ -41,6 +41,27 @@ type Spec struct {
 	// Candidate, if set, is evaluated in shadow beside Module.
 	Candidate       string
 	CandidateSHA256 string
+	// Overrides are policies instances may name instead of Module.
+	Overrides map[string]Override
+}
+
+// Override is a named policy for the instances that choose it.
+type Override struct {
+	Module, SHA256 string
+	Settings       abi.Settings
+}
+
+// override is a loaded Override.
+type override struct {
+	name, module, sha string
+	settings          abi.Settings
+	slot              *runtime.Slot
+}
+
+// Decide implements disconnect.Policy.
+func (o *override) Decide(ctx context.Context, input []byte) (disconnect.Answer, error) {
+	out, ref, err := o.slot.DecideRef(ctx, input)
+	return disconnect.Answer{Out: out, Module: ref.Name, SHA256: ref.SHA256}, err
 }
 
 func (s Spec) limits() abi.Limits { return abi.Limits{MaxDelay: s.MaxDelay} }
@@ -69,12 +90,14 @@ type Manager struct {
 	candidate *runtime.Slot
 	log       *slog.Logger
 
-	mu       sync.Mutex // serialises Apply
-	applied  Spec       // guarded by mu: the spec in force
-	hasCand  atomic.Bool
-	settings atomic.Pointer[abi.Settings]
-	last     atomic.Pointer[Reload]
-	metrics  *metrics
+	mu        sync.Mutex // serialises Apply
+	applied   Spec       // guarded by mu: the spec in force
+	hasCand   atomic.Bool
+	settings  atomic.Pointer[abi.Settings]
+	overrides atomic.Pointer[map[string]*override]
+	last      atomic.Pointer[Reload]
+	metrics   *metrics
+	breaker   runtime.BreakerConfig
 }
 
 // Reload is the outcome of one Apply.
@@ -109,7 +132,10 @@ func New(ctx context.Context, cfg Config) (*Manager, error) {
 		candidate: runtime.NewSlot(runtime.SlotConfig{Breaker: cfg.Breaker, Logger: cfg.Logger.With("slot", "candidate")}),
 		log:       cfg.Logger,
 		metrics:   newMetrics(cfg.Registerer),
+		breaker:   cfg.Breaker,
 	}
+	none := map[string]*override{}
+	m.overrides.Store(&none)
 	empty := abi.Settings("{}")
 	m.settings.Store(&empty)
 	return m, nil
@@ -179,7 +205,16 @@ func (m *Manager) apply(ctx context.Context, spec Spec) (Reload, error) {
 	candCur := m.candidate.Stats().Current
 	sameCand := (candMod == nil && !m.hasCand.Load()) ||
 		(candMod != nil && m.hasCand.Load() && candCur != nil && candCur.SHA256 == candMod.SHA256 && sameActive)
-	if sameActive && sameCand {
+	nextOverrides, loaded, changedOverrides, err := m.loadOverrides(ctx, spec)
+	if err != nil {
+		return r, err
+	}
+	closeLoaded := func() {
+		for _, mod := range loaded {
+			_ = mod.Close(ctx)
+		}
+	}
+	if sameActive && sameCand && !changedOverrides {
 		return r, nil
 	}
 	opts := source.LoadOptions(spec.Settings, spec.limits())
@@ -188,6 +223,7 @@ func (m *Manager) apply(ctx context.Context, spec Spec) (Reload, error) {
 	var newActive, newCand *runtime.Module
 	if !sameActive {
 		if newActive, err = m.engine.Load(ctx, spec.Module, activeMod.Wasm, opts); err != nil {
+			closeLoaded()
 			return r, err
 		}
 	}
@@ -196,6 +232,7 @@ func (m *Manager) apply(ctx context.Context, spec Spec) (Reload, error) {
 			if newActive != nil {
 				_ = newActive.Close(ctx)
 			}
+			closeLoaded()
 			return r, fmt.Errorf("candidate: %w", err)
 		}
 	}
@@ -205,6 +242,7 @@ func (m *Manager) apply(ctx context.Context, spec Spec) (Reload, error) {
 			if newCand != nil {
 				_ = newCand.Close(ctx)
 			}
+			closeLoaded()
 			return r, err
 		}
 	}
@@ -218,11 +256,88 @@ func (m *Manager) apply(ctx context.Context, spec Spec) (Reload, error) {
 	case candMod == nil && m.hasCand.Load():
 		m.hasCand.Store(false) // the retired candidate is closed with the slot
 	}
+	m.swapOverrides(ctx, nextOverrides)
 	settings := spec.Settings
 	m.settings.Store(&settings)
 	m.applied = spec
 	r.Changed = true
 	return r, nil
+}
+
+// loadOverrides reads the spec's overrides and loads those that changed,
+// each into a new slot; the unchanged ones are carried over. Nothing is
+// swapped in yet. On error every module loaded here is closed.
+func (m *Manager) loadOverrides(ctx context.Context, spec Spec) (next map[string]*override, loaded []*runtime.Module, changed bool, err error) {
+	cur := *m.overrides.Load()
+	next = make(map[string]*override, len(spec.Overrides))
+	fail := func(err error) (map[string]*override, []*runtime.Module, bool, error) {
+		for _, mod := range loaded {
+			_ = mod.Close(ctx)
+		}
+		return nil, nil, false, err
+	}
+	for name, o := range spec.Overrides {
+		settings := o.Settings
+		if len(settings) == 0 {
+			settings = abi.Settings("{}")
+		}
+		if _, err := abi.ParseSettings(settings); err != nil {
+			return fail(fmt.Errorf("override %s: settings: %w", name, err))
+		}
+		src, err := source.Read(o.Module, o.SHA256)
+		if err != nil {
+			return fail(fmt.Errorf("override %s: %w", name, err))
+		}
+		if old := cur[name]; old != nil && old.sha == src.SHA256 && bytes.Equal(old.settings, settings) &&
+			m.applied.MaxDelay == spec.MaxDelay {
+			next[name] = old
+			continue
+		}
+		mod, err := m.engine.Load(ctx, "override:"+name, src.Wasm, source.LoadOptions(settings, spec.limits()))
+		if err != nil {
+			return fail(fmt.Errorf("override %s: %w", name, err))
+		}
+		loaded = append(loaded, mod)
+		slot := runtime.NewSlot(runtime.SlotConfig{Breaker: m.breaker, Logger: m.log.With("slot", "override:"+name)})
+		if _, err := slot.Swap(mod); err != nil {
+			return fail(fmt.Errorf("override %s: %w", name, err))
+		}
+		next[name] = &override{name: name, module: o.Module, sha: src.SHA256, settings: settings, slot: slot}
+		changed = true
+	}
+	for name := range cur {
+		if _, ok := next[name]; !ok {
+			changed = true
+		}
+	}
+	return next, loaded, changed, nil
+}
+
+// swapOverrides makes next the overrides in force and closes the slots
+// that left, once their calls in flight have returned.
+func (m *Manager) swapOverrides(ctx context.Context, next map[string]*override) {
+	old := *m.overrides.Swap(&next)
+	for name, o := range old {
+		if next[name] != o {
+			go func() { _ = o.slot.Close(context.WithoutCancel(ctx)) }()
+		}
+	}
+}
+
+// Override returns the named per-instance policy and its settings; ok is
+// false when the config has no such override.
+func (m *Manager) Override(name string) (p disconnect.Policy, settings abi.Settings, ok bool) {
+	o, ok := (*m.overrides.Load())[name]
+	if !ok {
+		return nil, nil, false
+	}
+	return o, o.settings, true
+}
+
+// HasOverride reports whether the config has the named override.
+func (m *Manager) HasOverride(name string) bool {
+	_, ok := (*m.overrides.Load())[name]
+	return ok
 }
 
 // Decide runs input through the active module; it implements
@@ -262,8 +377,9 @@ func (m *Manager) Loaded() bool { return m.active.Stats().Current != nil }
 
 // Status describes the slots and the last reload.
 type Status struct {
-	Active    SlotStatus  `json:"active"`
-	Candidate *SlotStatus `json:"candidate,omitempty"`
+	Active    SlotStatus            `json:"active"`
+	Candidate *SlotStatus           `json:"candidate,omitempty"`
+	Overrides map[string]SlotStatus `json:"overrides,omitempty"`
 	// LastReload is the outcome of the latest Apply; nil before the first.
 	LastReload *Reload `json:"last_reload,omitempty"`
 	Engine     struct {
@@ -322,6 +438,12 @@ func (m *Manager) Status() Status {
 		c := slotStatus(m.candidate.Stats())
 		st.Candidate = &c
 	}
+	for name, o := range *m.overrides.Load() {
+		if st.Overrides == nil {
+			st.Overrides = make(map[string]SlotStatus)
+		}
+		st.Overrides[name] = slotStatus(o.slot.Stats())
+	}
 	st.LastReload = m.last.Load()
 	es := m.engine.Stats()
 	st.Engine.Loaded, st.Engine.Rejected, st.Engine.Live = es.Loaded, es.Rejected, es.Live
@@ -330,7 +452,11 @@ func (m *Manager) Status() Status {
 
 // Close closes the slots and the engine, waiting for calls in flight.
 func (m *Manager) Close(ctx context.Context) error {
-	return errors.Join(m.active.Close(ctx), m.candidate.Close(ctx), m.engine.Close(ctx))
+	errs := []error{m.active.Close(ctx), m.candidate.Close(ctx)}
+	for _, o := range *m.overrides.Load() {
+		errs = append(errs, o.slot.Close(ctx))
+	}
+	return errors.Join(append(errs, m.engine.Close(ctx))...)
 }
 
 type metrics struct {

@@ -276,3 +276,51 @@ func BenchmarkSwap(b *testing.B) {
 		})
 	}
 }
+
+// TestOverrides: named per-instance policies load with the spec, are
+// rejected with it, and leave with it.
+func TestOverrides(t *testing.T) {
+	ctx := context.Background()
+	m := newManager(t, "")
+	dir := t.TempDir()
+	fixed := filepath.Join(dir, "fixed.wasm")
+	install(t, fixed, testdata(t, "fixed.wasm"))
+	spec := policy.Spec{Module: builtin.DefaultName, Overrides: map[string]policy.Override{
+		"vip": {Module: fixed, Settings: abi.Settings(`{"tier":"vip"}`)},
+	}}
+	if r, err := m.Apply(ctx, spec, "start"); err != nil || !r.Changed {
+		t.Fatalf("Apply = %+v, %v", r, err)
+	}
+	p, settings, ok := m.Override("vip")
+	if !ok || string(settings) != `{"tier":"vip"}` {
+		t.Fatalf("Override(vip) = %v, %s", ok, settings)
+	}
+	ans, err := p.Decide(ctx, abi.SelfTestInput(nil).AppendJSON(nil))
+	if err != nil || !strings.Contains(string(ans.Out), `"reason":"fixed"`) {
+		t.Fatalf("override decision = %s, %v", ans.Out, err)
+	}
+	if st := m.Status(); st.Overrides["vip"].SHA256 != digest(testdata(t, "fixed.wasm")) {
+		t.Fatalf("status overrides = %+v", st.Overrides)
+	}
+	if r, err := m.Apply(ctx, spec, "sighup"); err != nil || r.Changed {
+		t.Fatalf("same spec = %+v, %v", r, err)
+	}
+	if p2, _, _ := m.Override("vip"); p2 != p {
+		t.Fatal("an unchanged override was reloaded")
+	}
+
+	broken := spec
+	broken.Overrides = map[string]policy.Override{"vip": {Module: fixed}, "bad": {Module: filepath.Join(dir, "missing.wasm")}}
+	if _, err := m.Apply(ctx, broken, "file"); err == nil || !strings.Contains(err.Error(), "override bad") {
+		t.Fatalf("a missing override module = %v", err)
+	}
+	if !m.HasOverride("vip") || m.HasOverride("bad") {
+		t.Fatal("a rejected reload changed the overrides")
+	}
+	if _, err := m.Apply(ctx, policy.Spec{Module: builtin.DefaultName}, "file"); err != nil {
+		t.Fatal(err)
+	}
+	if m.HasOverride("vip") {
+		t.Fatal("an override left the spec but stayed")
+	}
+}
