@@ -37,7 +37,7 @@ func newWorld(t *testing.T, flags map[string]any) *world {
 	for k, v := range flags {
 		all[k] = v
 	}
-	w.testHost = startWith(t, w.srv, "", all, w.clk)
+	w.testHost = startWith(t, w.srv, "", all, w.clk, nil)
 	return w
 }
 
@@ -54,13 +54,24 @@ func (w *world) next(event string, ok func(webhook.Envelope) bool) webhook.Envel
 
 func (w *world) accept() *wafake.Conn {
 	w.t.Helper()
+	return w.acceptWhere(func(*wafake.Conn) bool { return true })
+}
+
+// acceptWhere returns the next connection that matches, passing over
+// earlier ones the test did not take (those of other instances).
+func (w *world) acceptWhere(match func(*wafake.Conn) bool) *wafake.Conn {
+	w.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, err := w.srv.Accept(ctx)
-	if err != nil {
-		w.t.Fatal(err)
+	for {
+		c, err := w.srv.Accept(ctx)
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		if match(c) {
+			return c
+		}
 	}
-	return c
 }
 
 // reconnectDue moves the fake clock to the instance's pending reconnect:
@@ -83,8 +94,8 @@ func (w *world) reconnectDue(name string) {
 	}
 	if d := due.Sub(w.clk.Now()); d > time.Millisecond {
 		w.clk.Advance(d - time.Millisecond)
-		if w.srv.Accepts() != w.accepts {
-			w.t.Fatal("reconnected before the decided time")
+		if n := w.srv.Accepts(); n != w.accepts {
+			w.t.Fatalf("reconnected before the decided time (%d connections, %d before the drop)", n, w.accepts)
 		}
 		w.clk.Advance(time.Millisecond)
 	} else {
@@ -103,21 +114,22 @@ func (w *world) pair(name string) *wafake.Conn {
 	if code != http.StatusOK || qr == nil {
 		w.t.Fatalf("connect = %d %v", code, body)
 	}
-	first := w.accept()
+	first := w.acceptWhere((*wafake.Conn).Registering)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if _, err := first.Pair(ctx, wafake.NewPhone("5511977776666"), qr["code"].(string)); err != nil {
+	jid, err := first.Pair(ctx, wafake.NewPhone("5511977776666"), qr["code"].(string))
+	if err != nil {
 		w.t.Fatal(err)
 	}
 	if err := first.Send(ctx, wafake.StreamErrorNode("515")); err != nil {
 		w.t.Fatal(err)
 	}
-	w.next("disconnect.decided", nil)
+	w.next("disconnect.decided", func(e webhook.Envelope) bool { return e.Instance == name })
 	w.accepts = w.srv.Accepts()
 	w.reconnectDue(name)
-	c := w.accept()
-	w.next("connection.update", func(e webhook.Envelope) bool { return state(e) == "open" })
-	w.next("reconnection.success", nil)
+	c := w.acceptWhere(func(c *wafake.Conn) bool { return c.DeviceJID() == jid })
+	w.next("connection.update", func(e webhook.Envelope) bool { return e.Instance == name && state(e) == "open" })
+	w.next("reconnection.success", func(e webhook.Envelope) bool { return e.Instance == name })
 	return c
 }
 

@@ -137,10 +137,12 @@ func startHostConfig(t testing.TB, srv *wafake.Server, path string) *testHost {
 
 func start(t testing.TB, srv *wafake.Server, path string, flags map[string]any) *testHost {
 	t.Helper()
-	return startWith(t, srv, path, flags, nil)
+	return startWith(t, srv, path, flags, nil, nil)
 }
 
-func startWith(t testing.TB, srv *wafake.Server, path string, flags map[string]any, clk clock.Clock) *testHost {
+// startWith is start with a clock for decisions and, if not nil, the HTTP
+// client sessions dial WhatsApp with (instead of one routed to srv).
+func startWith(t testing.TB, srv *wafake.Server, path string, flags map[string]any, clk clock.Clock, wa *http.Client) *testHost {
 	t.Helper()
 	dataDir := t.TempDir()
 	all := map[string]any{
@@ -153,6 +155,9 @@ func startWith(t testing.TB, srv *wafake.Server, path string, flags map[string]a
 	opts := host.Options{ConfigPath: path, Flags: all, Stdout: io.Discard, Logger: slog.New(slog.DiscardHandler), Clock: clk}
 	if srv != nil {
 		opts.WhatsAppClient, opts.ProbeAddr = srv.HTTPClient(), srv.Addr()
+	}
+	if wa != nil {
+		opts.WhatsAppClient = wa
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	h, err := host.New(ctx, opts)

@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -95,7 +96,7 @@ func (c *child) call(t *testing.T, method, path, body string) int {
 		t.Fatal(err)
 	}
 	req.Header.Set("apikey", apiKey)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := (&http.Client{Timeout: time.Minute}).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,12 +115,16 @@ func TestWebhooksSurviveSIGKILL(t *testing.T) {
 	}
 	var mu sync.Mutex
 	got := map[string]int{} // delivery key → times received
-	gate := make(chan struct{})
+	var open atomic.Bool    // nothing is accepted before every event is queued
 	enough := make(chan struct{})
 	all := make(chan struct{})
 	var want int
 	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		<-gate // nothing is delivered before every event is queued
+		if !open.Load() {
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
 		id := r.Header.Get("X-Wahost-Delivery")
 		mu.Lock()
 		got[id]++
@@ -137,7 +142,7 @@ func TestWebhooksSurviveSIGKILL(t *testing.T) {
 	flags := map[string]any{
 		"data_dir": t.TempDir(), "http.addr": "127.0.0.1:0", "http.api_key": apiKey, "log.level": "error",
 		"policy.cache_dir": testenv.CompileCacheDir(), "webhook.url": recv.URL,
-		"webhook.timeout": "1s", "webhook.lease": "2s",
+		"webhook.timeout": "1s", "webhook.lease": "2s", "webhook.max_attempts": 1000,
 	}
 	first := startChild(t, flags)
 	const instances, resets = 10, 34
@@ -157,7 +162,7 @@ func TestWebhooksSurviveSIGKILL(t *testing.T) {
 	mu.Lock()
 	want = instances * resets * 3
 	mu.Unlock()
-	close(gate)
+	open.Store(true)
 	select {
 	case <-enough:
 	case <-time.After(2 * time.Minute):
