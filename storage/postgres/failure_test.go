@@ -11,8 +11,8 @@ import (
 
 	"github.com/wahost/wahost/storage"
 	"github.com/wahost/wahost/storage/internal/tcpproxy"
-	"github.com/wahost/wahost/storage/testenv"
 	"github.com/wahost/wahost/storage/postgres"
+	"github.com/wahost/wahost/storage/testenv"
 )
 
 // proxied returns the test database URL rewritten to go through a proxy

@@ -8,9 +8,9 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/wahost/wahost/storage"
-	"github.com/wahost/wahost/storage/testenv"
 	"github.com/wahost/wahost/storage/postgres"
 	"github.com/wahost/wahost/storage/storagetest"
+	"github.com/wahost/wahost/storage/testenv"
 )
 
 // openTest opens a store in a fresh schema, dropped when t ends.

@@ -6,9 +6,9 @@ import (
 	"time"
 
 	"github.com/wahost/wahost/storage/internal/tcpproxy"
-	"github.com/wahost/wahost/storage/testenv"
 	"github.com/wahost/wahost/storage/rediscache"
 	"github.com/wahost/wahost/storage/storagetest"
+	"github.com/wahost/wahost/storage/testenv"
 )
 
 // TestRedisOutage cuts the connection to a real Redis: the purge is

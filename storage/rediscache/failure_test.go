@@ -8,8 +8,8 @@ import (
 
 	"github.com/wahost/wahost/storage"
 	"github.com/wahost/wahost/storage/internal/tcpproxy"
-	"github.com/wahost/wahost/storage/testenv"
 	"github.com/wahost/wahost/storage/rediscache"
+	"github.com/wahost/wahost/storage/testenv"
 )
 
 func TestServerDown(t *testing.T) {

@@ -6,9 +6,9 @@ import (
 	"time"
 
 	"github.com/wahost/wahost/storage"
-	"github.com/wahost/wahost/storage/testenv"
 	"github.com/wahost/wahost/storage/rediscache"
 	"github.com/wahost/wahost/storage/storagetest"
+	"github.com/wahost/wahost/storage/testenv"
 )
 
 // openTest returns a cache under a random prefix whose keys are purged

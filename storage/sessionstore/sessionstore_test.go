@@ -12,10 +12,10 @@ import (
 	"go.mau.fi/whatsmeow/store"
 	"go.mau.fi/whatsmeow/types"
 
-	"github.com/wahost/wahost/storage/testenv"
 	"github.com/wahost/wahost/storage/postgres"
 	"github.com/wahost/wahost/storage/sessionstore"
 	"github.com/wahost/wahost/storage/sqlite"
+	"github.com/wahost/wahost/storage/testenv"
 )
 
 // sources opens each database wahost supports, isolated for t.
