@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/wahost/wahost/abi"
-	defaultpolicy "github.com/wahost/wahost/policies/default"
 	"github.com/wahost/wahost/policies/builtin"
+	defaultpolicy "github.com/wahost/wahost/policies/default"
 	"github.com/wahost/wahost/policies/source"
 	"github.com/wahost/wahost/runtime"
 )
