@@ -69,8 +69,11 @@ type Options struct {
 	ProbeAddr string
 	// Clock, if set, times decisions and reconnects (the executor and the
 	// scheduler): tests move it to see a reconnect happen at the decided
-	// time. Sessions keep the system clock.
+	// time.
 	Clock clock.Clock
+	// SessionClock, if set, times the sessions' QR codes, inactivity and
+	// disconnect grace (tests); whatsmeow's own timers keep real time.
+	SessionClock clock.Clock
 }
 
 // Host is a running wahost.
@@ -199,13 +202,17 @@ func New(ctx context.Context, opts Options) (h *Host, err error) {
 		Rate: cfg.Reconnect.Rate, Burst: cfg.Reconnect.Burst, Clock: h.clock,
 		Fire: func(j reconnect.Job) { exec.Fire(j) },
 	})
+	sessionClock := opts.SessionClock
+	if sessionClock == nil {
+		sessionClock = clock.Real()
+	}
 	wa := opts.WhatsAppClient
 	if wa == nil {
 		// Timeout bounds dialing and the websocket upgrade (session.Config).
 		wa = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone(), Timeout: cfg.Session.ConnectTimeout}
 	}
 	h.sessions = session.New(session.Config{
-		Store: h.store, Devices: h.devices, HTTPClient: wa, Logger: h.log, Clock: clock.Real(),
+		Store: h.store, Devices: h.devices, HTTPClient: wa, Logger: h.log, Clock: sessionClock,
 		InactivityTimeout: cfg.Session.InactivityTimeout, KeepAliveLimit: cfg.Session.KeepAliveLimit,
 	})
 	h.closers = append(h.closers, func(context.Context) error { return h.sessions.Close() })

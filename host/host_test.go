@@ -144,6 +144,12 @@ func start(t testing.TB, srv *wafake.Server, path string, flags map[string]any) 
 // client sessions dial WhatsApp with (instead of one routed to srv).
 func startWith(t testing.TB, srv *wafake.Server, path string, flags map[string]any, clk clock.Clock, wa *http.Client) *testHost {
 	t.Helper()
+	return startOpts(t, srv, path, flags, host.Options{Clock: clk, WhatsAppClient: wa})
+}
+
+// startOpts is startWith with the clocks and client given in opts.
+func startOpts(t testing.TB, srv *wafake.Server, path string, flags map[string]any, base host.Options) *testHost {
+	t.Helper()
 	dataDir := t.TempDir()
 	all := map[string]any{
 		"data_dir": dataDir, "http.addr": "127.0.0.1:0", "http.api_key": apiKey, "log.level": "error",
@@ -152,7 +158,9 @@ func startWith(t testing.TB, srv *wafake.Server, path string, flags map[string]a
 	for k, v := range flags {
 		all[k] = v
 	}
-	opts := host.Options{ConfigPath: path, Flags: all, Stdout: io.Discard, Logger: slog.New(slog.DiscardHandler), Clock: clk}
+	opts := base
+	opts.ConfigPath, opts.Flags, opts.Stdout, opts.Logger = path, all, io.Discard, slog.New(slog.DiscardHandler)
+	wa := opts.WhatsAppClient
 	if srv != nil {
 		opts.WhatsAppClient, opts.ProbeAddr = srv.HTTPClient(), srv.Addr()
 	}
