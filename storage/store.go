@@ -31,6 +31,10 @@ type Tx interface {
 	// empty), CreatedAt and NextAttemptAt (when zero) set to now. An ID
 	// already present fails with ErrInvalidInput.
 	Enqueue(ctx context.Context, ev OutboxEvent) (OutboxEvent, error)
+	// MarkDelivered records a webhook's delivery (see Outbox); inside a
+	// unit of work it joins the transaction, so many deliveries can be
+	// recorded in one commit.
+	MarkDelivered(ctx context.Context, id string) error
 	// AddPurge records that the cache namespace instance must be purged;
 	// a pending purge for the same namespace is coalesced and becomes due
 	// now.
@@ -103,9 +107,9 @@ type Outbox interface {
 	// oldest due first, incrementing their Attempts. Concurrent claims never
 	// return the same event while its lease runs.
 	Claim(ctx context.Context, worker string, n int, lease time.Duration) ([]OutboxEvent, error)
-	// MarkDelivered records a delivery. Marking a delivered event again is
-	// a no-op.
-	MarkDelivered(ctx context.Context, id string) error
+	// MarkDelivered (on Tx) records a delivery. Marking a delivered event
+	// again is a no-op.
+
 	// MarkRetry makes a pending event due again at next, recording lastErr.
 	MarkRetry(ctx context.Context, id string, next time.Time, lastErr string) error
 	// MarkFailed gives up on a pending event, recording lastErr.

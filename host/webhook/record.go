@@ -2,33 +2,21 @@ package webhook
 
 import (
 	"context"
-	"errors"
-	"sync/atomic"
 
 	"github.com/wahost/wahost/storage"
 )
 
-// deliveryMarker is implemented by the storage.Tx of stores whose units
-// of work can also mark outbox events, as storage/sqlite's and
-// storage/postgres's do. The recorder then writes the deliveries settled
-// at about the same time in one commit instead of one commit each: on
-// SQLite, whose single writer the host's own units of work also need,
-// that is most of the cost of a delivery.
-type deliveryMarker interface {
-	MarkDelivered(ctx context.Context, id string) error
-}
-
-var errNoBatch = errors.New("the store's units of work cannot mark deliveries")
-
 // recorder writes deliveries to the outbox behind the workers, so a lane's
-// next event need not wait for the commit. An event delivered but not yet
+// next event need not wait for the commit. Deliveries settled at about the
+// same time are recorded in one unit of work instead of one commit each:
+// on SQLite, whose single writer the host's own units of work also need,
+// that is most of the cost of a delivery. An event delivered but not yet
 // recorded when the host crashes is sent again after its lease: receivers
 // drop it by its delivery ID, as any repeat.
 type recorder struct {
-	d       *Dispatcher
-	ids     chan string
-	done    chan struct{}
-	noBatch atomic.Bool // the store cannot batch: write one by one
+	d    *Dispatcher
+	ids  chan string
+	done chan struct{}
 }
 
 func newRecorder(ctx context.Context, d *Dispatcher) *recorder {
@@ -68,15 +56,11 @@ func (r *recorder) run(ctx context.Context) {
 }
 
 func (r *recorder) write(ctx context.Context, ids []string) {
-	if len(ids) > 1 && !r.noBatch.Load() {
+	if len(ids) > 1 {
 		err := r.d.mark(ctx, func(ctx context.Context) error {
 			return r.d.store.InTx(ctx, func(tx storage.Tx) error {
-				m, ok := tx.(deliveryMarker)
-				if !ok {
-					return errNoBatch
-				}
 				for _, id := range ids {
-					if err := m.MarkDelivered(ctx, id); err != nil {
+					if err := tx.MarkDelivered(ctx, id); err != nil {
 						return err
 					}
 				}
@@ -85,9 +69,6 @@ func (r *recorder) write(ctx context.Context, ids []string) {
 		})
 		if err == nil {
 			return
-		}
-		if errors.Is(err, errNoBatch) {
-			r.noBatch.Store(true)
 		}
 		// One bad event (pruned meanwhile, say) must not cost the others
 		// their record: write them one by one.
