@@ -237,3 +237,26 @@ func decodeScope(r *reader) (Scope, error) {
 	}
 	return s, err
 }
+
+// Differences names the fields the host acts on — action, delay_ms, step,
+// cleanup, end — where d and o disagree; nil when they would be carried
+// out alike. Shadow evaluation and replay compare decisions with it.
+func (d *Decision) Differences(o *Decision) []string {
+	var out []string
+	if d.Action != o.Action {
+		out = append(out, "action")
+	}
+	if d.DelayMS != o.DelayMS {
+		out = append(out, "delay_ms")
+	}
+	if d.Step != o.Step {
+		out = append(out, "step")
+	}
+	if d.Cleanup != o.Cleanup {
+		out = append(out, "cleanup")
+	}
+	if d.End != o.End {
+		out = append(out, "end")
+	}
+	return out
+}

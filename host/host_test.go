@@ -160,12 +160,11 @@ func startOpts(t testing.TB, srv *wafake.Server, path string, flags map[string]a
 	}
 	opts := base
 	opts.ConfigPath, opts.Flags, opts.Stdout, opts.Logger = path, all, io.Discard, slog.New(slog.DiscardHandler)
-	wa := opts.WhatsAppClient
 	if srv != nil {
-		opts.WhatsAppClient, opts.ProbeAddr = srv.HTTPClient(), srv.Addr()
-	}
-	if wa != nil {
-		opts.WhatsAppClient = wa
+		opts.ProbeAddr = srv.Addr()
+		if opts.WhatsAppClient == nil {
+			opts.WhatsAppClient = srv.HTTPClient()
+		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	h, err := host.New(ctx, opts)

@@ -158,9 +158,13 @@ func (s *Server) lookup(r *http.Request) (storage.Instance, error) {
 	}
 	inst, err := s.cfg.Store.InstanceByName(r.Context(), name)
 	if errors.Is(err, storage.ErrNotFound) {
-		return inst, &httpError{status: http.StatusNotFound, code: "not_found", msg: fmt.Sprintf("no instance named %q", name)}
+		return inst, noInstance(name)
 	}
 	return inst, err
+}
+
+func noInstance(name string) error {
+	return &httpError{status: http.StatusNotFound, code: "not_found", msg: fmt.Sprintf("no instance named %q", name)}
 }
 
 func (s *Server) getInstance(w http.ResponseWriter, r *http.Request) error {
@@ -442,7 +446,7 @@ func (s *Server) failedWebhooks(w http.ResponseWriter, r *http.Request) error {
 		inst, err := s.cfg.Store.InstanceByName(r.Context(), name)
 		if err != nil {
 			if errors.Is(err, storage.ErrNotFound) {
-				return &httpError{status: http.StatusNotFound, code: "not_found", msg: fmt.Sprintf("no instance named %q", name)}
+				return noInstance(name)
 			}
 			return err
 		}

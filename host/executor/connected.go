@@ -3,7 +3,6 @@ package executor
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/wahost/wahost/abi"
 	"github.com/wahost/wahost/storage"
@@ -123,6 +122,3 @@ func (e *Executor) HandlePaired(ctx context.Context, instanceID, jid string) err
 	}
 	return nil
 }
-
-// elapsed is now minus t in milliseconds, for payloads.
-func elapsed(now, t time.Time) int64 { return now.Sub(t).Milliseconds() }

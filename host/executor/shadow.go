@@ -102,7 +102,7 @@ func (e *Executor) shadow(ctx context.Context, p disconnect.Policy, in *abi.Inpu
 		result = "fault"
 	} else {
 		s.Decision = d.AppendJSON(nil)
-		s.Differs = differs(&active.Decision, &d)
+		s.Differs = active.Decision.Differences(&d)
 		if len(s.Differs) > 0 {
 			result = "different"
 		}
@@ -110,27 +110,6 @@ func (e *Executor) shadow(ctx context.Context, p disconnect.Policy, in *abi.Inpu
 	e.cfg.Metrics.shadowed(result)
 	doc, _ = json.Marshal(s)
 	return doc, sha, s
-}
-
-// differs names the fields the host acts on where a and b disagree.
-func differs(a, b *abi.Decision) []string {
-	var out []string
-	if a.Action != b.Action {
-		out = append(out, "action")
-	}
-	if a.DelayMS != b.DelayMS {
-		out = append(out, "delay_ms")
-	}
-	if a.Step != b.Step {
-		out = append(out, "step")
-	}
-	if a.Cleanup != b.Cleanup {
-		out = append(out, "cleanup")
-	}
-	if a.End != b.End {
-		out = append(out, "end")
-	}
-	return out
 }
 
 func newShadowCounter() *prometheus.CounterVec {

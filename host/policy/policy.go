@@ -51,17 +51,20 @@ type Override struct {
 	Settings       abi.Settings
 }
 
-// override is a loaded Override.
-type override struct {
-	name, module, sha string
-	settings          abi.Settings
-	slot              *runtime.Slot
+// slotPolicy is a runtime slot as a disconnect.Policy: each answer names
+// the module that gave it.
+type slotPolicy struct{ slot *runtime.Slot }
+
+func (p slotPolicy) Decide(ctx context.Context, input []byte) (disconnect.Answer, error) {
+	out, ref, err := p.slot.DecideRef(ctx, input)
+	return disconnect.Answer{Out: out, Module: ref.Name, SHA256: ref.SHA256}, err
 }
 
-// Decide implements disconnect.Policy.
-func (o *override) Decide(ctx context.Context, input []byte) (disconnect.Answer, error) {
-	out, ref, err := o.slot.DecideRef(ctx, input)
-	return disconnect.Answer{Out: out, Module: ref.Name, SHA256: ref.SHA256}, err
+// override is a loaded Override.
+type override struct {
+	slotPolicy
+	name, module, sha string
+	settings          abi.Settings
 }
 
 func (s Spec) limits() abi.Limits { return abi.Limits{MaxDelay: s.MaxDelay} }
@@ -302,7 +305,7 @@ func (m *Manager) loadOverrides(ctx context.Context, spec Spec) (next map[string
 		if _, err := slot.Swap(mod); err != nil {
 			return fail(fmt.Errorf("override %s: %w", name, err))
 		}
-		next[name] = &override{name: name, module: o.Module, sha: src.SHA256, settings: settings, slot: slot}
+		next[name] = &override{slotPolicy: slotPolicy{slot}, name: name, module: o.Module, sha: src.SHA256, settings: settings}
 		changed = true
 	}
 	for name := range cur {
@@ -343,8 +346,7 @@ func (m *Manager) HasOverride(name string) bool {
 // Decide runs input through the active module; it implements
 // disconnect.Policy.
 func (m *Manager) Decide(ctx context.Context, input []byte) (disconnect.Answer, error) {
-	out, ref, err := m.active.DecideRef(ctx, input)
-	return disconnect.Answer{Out: out, Module: ref.Name, SHA256: ref.SHA256}, err
+	return slotPolicy{m.active}.Decide(ctx, input)
 }
 
 // Candidate returns the shadow policy, or nil when none is configured.
@@ -352,25 +354,11 @@ func (m *Manager) Candidate() disconnect.Policy {
 	if !m.hasCand.Load() {
 		return nil
 	}
-	return candidate{m.candidate}
-}
-
-type candidate struct{ s *runtime.Slot }
-
-func (c candidate) Decide(ctx context.Context, input []byte) (disconnect.Answer, error) {
-	out, ref, err := c.s.DecideRef(ctx, input)
-	return disconnect.Answer{Out: out, Module: ref.Name, SHA256: ref.SHA256}, err
+	return slotPolicy{m.candidate}
 }
 
 // Settings returns the settings in force, for every input.
 func (m *Manager) Settings() abi.Settings { return *m.settings.Load() }
-
-// Limits returns the decision limits in force.
-func (m *Manager) Limits() abi.Limits {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.applied.limits()
-}
 
 // Loaded reports whether an active module is in place.
 func (m *Manager) Loaded() bool { return m.active.Stats().Current != nil }

@@ -131,7 +131,7 @@ func Run(ctx context.Context, recs []Record, decide Decide, limits abi.Limits) (
 		if recorded.Action == abi.ActionReconnect && replayed.Action == abi.ActionReconnect {
 			s.ByDelay[DelayBucket(recorded.DelayMS)+"→"+DelayBucket(replayed.DelayMS)]++
 		}
-		cs.Differs = Differs(&recorded, &replayed)
+		cs.Differs = recorded.Differences(&replayed)
 		if len(cs.Differs) == 0 {
 			s.Same++
 			continue
@@ -164,27 +164,6 @@ func history(before []Record, r Record) []abi.HistoryEntry {
 	}
 	slices.Reverse(h)
 	return h
-}
-
-// Differs names the fields the host acts on where a and b disagree.
-func Differs(a, b *abi.Decision) []string {
-	var out []string
-	if a.Action != b.Action {
-		out = append(out, "action")
-	}
-	if a.DelayMS != b.DelayMS {
-		out = append(out, "delay_ms")
-	}
-	if a.Step != b.Step {
-		out = append(out, "step")
-	}
-	if a.Cleanup != b.Cleanup {
-		out = append(out, "cleanup")
-	}
-	if a.End != b.End {
-		out = append(out, "end")
-	}
-	return out
 }
 
 // DelayBucket names the range a reconnect delay falls in.
