@@ -111,8 +111,8 @@ func TestFromWhatsApp(t *testing.T) {
 		{
 			name: "edit, unwrapped", info: dm,
 			msg: &waE2E.Message{EditedMessage: &waE2E.FutureProofMessage{Message: &waE2E.Message{ProtocolMessage: &waE2E.ProtocolMessage{
-				Type: waE2E.ProtocolMessage_MESSAGE_EDIT.Enum(),
-				Key:  &waCommon.MessageKey{RemoteJID: proto.String(ownJID), FromMe: proto.Bool(true), ID: proto.String("E")},
+				Type:          waE2E.ProtocolMessage_MESSAGE_EDIT.Enum(),
+				Key:           &waCommon.MessageKey{RemoteJID: proto.String(ownJID), FromMe: proto.Bool(true), ID: proto.String("E")},
 				EditedMessage: &waE2E.Message{Conversation: proto.String("new")}}}}},
 			want: message.Incoming{Event: message.EventEdit, Type: "protocolMessage", Text: "new",
 				Target: &message.Key{Chat: peerJID, ID: "E"}},

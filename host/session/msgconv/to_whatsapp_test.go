@@ -85,8 +85,8 @@ func TestToWhatsApp(t *testing.T) {
 				Mimetype: proto.String("audio/ogg; codecs=opus"), PTT: proto.Bool(true)}},
 		},
 		{
-			name: "document with reply",
-			out:  message.Outgoing{To: peerJID, Kind: message.KindDocument, Media: &message.Media{FileName: "a.pdf", MIMEType: "application/pdf", Caption: "c"}, ReplyTo: &message.Key{ID: "Q1"}, Mentions: []string{thirdJID}},
+			name:   "document with reply",
+			out:    message.Outgoing{To: peerJID, Kind: message.KindDocument, Media: &message.Media{FileName: "a.pdf", MIMEType: "application/pdf", Caption: "c"}, ReplyTo: &message.Key{ID: "Q1"}, Mentions: []string{thirdJID}},
 			quoted: quoted,
 			want: &waE2E.Message{DocumentMessage: &waE2E.DocumentMessage{URL: proto.String(upload.URL), DirectPath: proto.String(upload.DirectPath),
 				MediaKey: []byte{1}, FileEncSHA256: []byte{2}, FileSHA256: []byte{3}, FileLength: proto.Uint64(42),
