@@ -64,6 +64,8 @@ type Server struct {
 	baseCtx   context.Context // parent of every connection; cancelled by Close
 	cancel    context.CancelFunc
 	serveErr  chan error
+	dir       directory // users, keys, groups, media, queues and faults: the relay's world
+	mediaAuth string    // the auth token media_conn hands out and uploads must carry
 }
 
 // NewServer installs the package root key (InstallRootKey), listens on
@@ -101,10 +103,13 @@ func NewServer(cfg Config) (*Server, error) {
 		certChain: chain,
 		serveErr:  make(chan error, 1),
 		wake:      make(chan struct{}),
+		dir:       newDirectory(),
+		mediaAuth: newRef(),
 	}
 	s.baseCtx, s.cancel = context.WithCancel(context.Background())
 	mux := http.NewServeMux()
 	mux.HandleFunc(WebsocketPath, s.serveWebsocket)
+	s.routeMedia(mux)
 	s.hs = &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -224,7 +229,9 @@ func (s *Server) serveWebsocket(w http.ResponseWriter, r *http.Request) {
 	}
 	c.payload, c.clientStatic = res.payload, res.clientStatic
 	script := s.admit(c)
+	s.replaceOlder(c)
 	c.serve(script)
+	s.logout(c)
 }
 
 // admit publishes a connection that completed its handshake and picks its
