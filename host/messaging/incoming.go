@@ -74,7 +74,7 @@ func (s *Service) incomingEvent(ctx context.Context, inst storage.Instance, in m
 		}
 		return evolution.EventDelete, doc.Key
 	}
-	if in.HasMedia && s.cfg.Base64 != nil && s.cfg.Base64(inst) {
+	if in.HasMedia && s.cfg.Base64 != nil && s.cfg.Base64(ctx, inst) {
 		data, _, err := s.cfg.Session.Download(ctx, inst.ID, in.Message)
 		if err != nil {
 			s.cfg.Logger.WarnContext(ctx, "downloading media for the webhook; sent without base64",

@@ -52,7 +52,7 @@ type Config struct {
 	HistoryLimit int
 	// Base64 reports whether an instance's webhooks carry media inline
 	// (message.base64); nil means never.
-	Base64 func(inst storage.Instance) bool
+	Base64 func(ctx context.Context, inst storage.Instance) bool
 	// HTTPClient fetches media URLs; default a client with MediaTimeout.
 	HTTPClient *http.Client
 	Clock      clock.Clock
