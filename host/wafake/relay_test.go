@@ -68,3 +68,97 @@ func TestDirectMessages(t *testing.T) {
 	}
 	bob.WaitReceipt(t, reply.ID, types.ReceiptTypeDelivered)
 }
+
+// TestOwnDevices checks that a user's other devices get a copy of what
+// one of them sends (IsFromMe, in the peer's chat), and that a device
+// linked later is reached once the devices notification has dropped the
+// sender's cached device list.
+func TestOwnDevices(t *testing.T) {
+	t.Parallel()
+	srv := wafaketest.NewServer(t, wafake.Config{})
+	alicePhone := wafaketest.User(t, srv, "15550000011")
+	bobPhone := wafaketest.User(t, srv, "15550000012")
+	alice1 := wafaketest.LinkDevice(t, srv, alicePhone)
+	alice2 := wafaketest.LinkDevice(t, srv, alicePhone)
+	bob1 := wafaketest.LinkDevice(t, srv, bobPhone)
+
+	first := send(t, alice1, bobPhone.JID, text("one"))
+	bob1.WaitMessage(t, first.ID)
+	copied := alice2.WaitMessage(t, first.ID)
+	if !copied.Info.IsFromMe || copied.Info.Chat != bobPhone.JID || copied.Message.GetConversation() != "one" {
+		t.Errorf("own copy: IsFromMe=%v Chat=%s text=%q", copied.Info.IsFromMe, copied.Info.Chat, copied.Message.GetConversation())
+	}
+
+	bob2 := wafaketest.LinkDevice(t, srv, bobPhone)
+	wafaketest.AwaitRelayed(t, srv, func(r wafake.Relayed) bool {
+		return r.Tag == "notification" && r.From == bob2.JID && r.To == alice1.JID
+	})
+	second := send(t, alice1, bobPhone.JID, text("two"))
+	for _, d := range []*wafaketest.Device{bob1, bob2, alice2} {
+		if m := d.WaitMessage(t, second.ID); m.Message.GetConversation() != "two" {
+			t.Errorf("%s got %q", d.JID, m.Message.GetConversation())
+		}
+	}
+}
+
+// TestOfflineRecipient checks that a message for a device that is offline
+// waits on the server and reaches it when it logs in again.
+func TestOfflineRecipient(t *testing.T) {
+	t.Parallel()
+	srv := wafaketest.NewServer(t, wafake.Config{})
+	alice := wafaketest.LinkDevice(t, srv, wafaketest.User(t, srv, "15550000021"))
+	bob := wafaketest.LinkDevice(t, srv, wafaketest.User(t, srv, "15550000022"))
+
+	mark := bob.Events.Len()
+	srv.LiveConn(bob.JID).Drop()
+	wafaketest.WaitFrom(t, bob.Events, mark, func(*events.Disconnected) bool { return true })
+
+	resp := send(t, alice, bob.Phone.JID, text("while you were away"))
+	if n := srv.Queued(bob.JID); n != 1 {
+		t.Fatalf("Queued(bob) = %d, want 1", n)
+	}
+	mark = bob.Events.Len()
+	bob.Reconnect(t)
+	if m := bob.WaitMessage(t, resp.ID); m.Message.GetConversation() != "while you were away" {
+		t.Errorf("bob got %q", m.Message.GetConversation())
+	}
+	done := wafaketest.WaitFrom(t, bob.Events, mark, func(*events.OfflineSyncCompleted) bool { return true })
+	if done.Count != 1 {
+		t.Errorf("OfflineSyncCompleted.Count = %d, want 1", done.Count)
+	}
+	alice.WaitReceipt(t, resp.ID, types.ReceiptTypeDelivered)
+	if r := wafaketest.AwaitRelayed(t, srv, wafake.RelayedMessage(resp.ID, bob.JID)); !r.Queued {
+		t.Errorf("relayed record not marked Queued")
+	}
+}
+
+// TestReactionEditRevoke checks that reactions, edits and revokes (plain
+// messages to the server) reach the peer as such.
+func TestReactionEditRevoke(t *testing.T) {
+	t.Parallel()
+	srv := wafaketest.NewServer(t, wafake.Config{})
+	alice := wafaketest.LinkDevice(t, srv, wafaketest.User(t, srv, "15550000031"))
+	bob := wafaketest.LinkDevice(t, srv, wafaketest.User(t, srv, "15550000032"))
+	chat := bob.Phone.JID
+
+	orig := send(t, alice, chat, text("typo"))
+	bob.WaitMessage(t, orig.ID)
+
+	react := send(t, bob, alice.Phone.JID, bob.Client.BuildReaction(alice.Phone.JID, alice.Phone.JID, orig.ID, "👍"))
+	if r := alice.WaitMessage(t, react.ID).Message.GetReactionMessage(); r.GetText() != "👍" || r.GetKey().GetID() != orig.ID {
+		t.Errorf("reaction: %v", r)
+	}
+
+	edit := send(t, alice, chat, alice.Client.BuildEdit(chat, orig.ID, text("fixed")))
+	got := bob.WaitMessage(t, edit.ID)
+	pm := got.Message.GetProtocolMessage()
+	if !got.IsEdit || pm.GetType() != waE2E.ProtocolMessage_MESSAGE_EDIT || pm.GetEditedMessage().GetConversation() != "fixed" {
+		t.Errorf("edit: IsEdit=%v %v", got.IsEdit, pm)
+	}
+
+	revoke := send(t, alice, chat, alice.Client.BuildRevoke(chat, types.EmptyJID, orig.ID))
+	pm = bob.WaitMessage(t, revoke.ID).Message.GetProtocolMessage()
+	if pm.GetType() != waE2E.ProtocolMessage_REVOKE || pm.GetKey().GetID() != orig.ID {
+		t.Errorf("revoke: %v", pm)
+	}
+}
