@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/wahost/wahost/host/message"
+	"github.com/wahost/wahost/host/messaging/evolution"
 	"github.com/wahost/wahost/storage"
 )
 
@@ -183,4 +184,25 @@ func (s *Service) ProfilePictureURL(ctx context.Context, instanceID, jid string)
 		return "", err
 	}
 	return s.cfg.Session.ProfilePictureURL(ctx, instanceID, jid)
+}
+
+// Content is a stored message's content as Evolution's message object:
+// an outgoing message's converted from its request (media without its
+// bytes), an incoming one's as received.
+func Content(m storage.Message) json.RawMessage {
+	if isOutgoing(m) {
+		var out message.Outgoing
+		if json.Unmarshal(m.Payload, &out) == nil {
+			out.ID, out.To = m.ID, m.Chat
+			_, content := evolution.Content(out)
+			return content
+		}
+	}
+	var doc struct {
+		Message json.RawMessage `json:"message"`
+	}
+	if json.Unmarshal(m.Payload, &doc) == nil && len(doc.Message) > 0 {
+		return doc.Message
+	}
+	return nil
 }
