@@ -44,7 +44,9 @@ func (s *session) IsOnWhatsApp(_ context.Context, _ string, phones []string) ([]
 	return out, nil
 }
 
-func (s *session) MarkRead(context.Context, string, string, string, []string, time.Time) error { return nil }
+func (s *session) MarkRead(context.Context, string, string, string, []string, time.Time) error {
+	return nil
+}
 
 func (s *session) SendPresence(context.Context, string, string, message.Presence) error { return nil }
 
