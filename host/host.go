@@ -235,7 +235,7 @@ func New(ctx context.Context, opts Options) (h *Host, err error) {
 		return nil, err
 	}
 	if h.api, err = api.New(api.Config{
-		Store: h.store, Executor: exec, Sessions: sessionsAPI{h.sessions}, QR: h.qr, Policy: h.policy,
+		Store: h.store, Executor: exec, Sessions: sessionsAPI{m: h.sessions, qr: h.qr}, QR: h.qr, Policy: h.policy,
 		Reload:   func(ctx context.Context) (policy.Reload, error) { return h.Reload(ctx, "api") },
 		Webhooks: h.hooks, HasPolicy: h.policy.HasOverride, Diagnose: h.diagnose, Ready: h.ready, Gatherer: h.reg,
 		APIKey: h.apiKey, MaxBody: cfg.HTTP.MaxBody, Logger: h.log,
