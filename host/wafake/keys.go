@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 
+	"go.mau.fi/whatsmeow"
 	waBinary "go.mau.fi/whatsmeow/binary"
 	"go.mau.fi/whatsmeow/types"
 )
@@ -94,7 +95,9 @@ func (k *deviceKeys) bundleLocked(dev types.JID) waBinary.Node {
 }
 
 // answerEncrypt answers the "encrypt" iqs: a key upload (set), the count
-// of one-time keys stored for the asking device, and bundle fetches.
+// of one-time keys stored for the asking device (see
+// Config.FullInitialUpload for a device that has stored none), and bundle
+// fetches.
 func (s *Server) answerEncrypt(c *Conn, req *waBinary.Node) waBinary.Node {
 	dev := c.DeviceJID()
 	if req.AttrGetter().OptionalString("type") == "set" {
@@ -110,6 +113,11 @@ func (s *Server) answerEncrypt(c *Conn, req *waBinary.Node) waBinary.Node {
 		n := 0
 		if k := s.dir.keys[dev]; k != nil {
 			n = len(k.oneTime)
+		} else if !s.cfg.FullInitialUpload {
+			// Nothing stored yet: "almost out" makes whatsmeow upload a
+			// normal batch of 50, where 0 would make a fresh device
+			// generate and upload 812 (about a second per login).
+			n = whatsmeow.MinPreKeyCount - 1
 		}
 		s.dir.mu.Unlock()
 		return ResultNode(req, waBinary.Node{Tag: "count", Attrs: waBinary.Attrs{"value": n}})
@@ -151,4 +159,16 @@ func (s *Server) storeKeys(dev types.JID, up *deviceKeys) {
 	if !had {
 		s.notifyDevicesChanged(dev)
 	}
+}
+
+// PreKeyCount returns how many one-time prekeys of dev the server holds
+// (each bundle fetched by another device consumes one); -1 when dev has
+// uploaded no keys.
+func (s *Server) PreKeyCount(dev types.JID) int {
+	s.dir.mu.Lock()
+	defer s.dir.mu.Unlock()
+	if k := s.dir.keys[dev]; k != nil {
+		return len(k.oneTime)
+	}
+	return -1
 }

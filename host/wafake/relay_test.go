@@ -50,6 +50,9 @@ func TestDirectMessages(t *testing.T) {
 	if resp.Timestamp.IsZero() {
 		t.Errorf("SendResponse.Timestamp is zero; the ack's t was not read")
 	}
+	if n := srv.PreKeyCount(bob.JID); n != 49 {
+		t.Errorf("PreKeyCount(bob) = %d after one bundle, want 49", n)
+	}
 	got := bob.WaitMessage(t, resp.ID)
 	if got.Message.GetConversation() != "hello bob" || got.Info.Sender != alice.JID ||
 		got.Info.Chat != alice.Phone.JID || got.Info.IsFromMe || got.Info.PushName != alice.Phone.PushName {

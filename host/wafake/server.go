@@ -40,6 +40,13 @@ type Config struct {
 	// HandshakeTimeout bounds each Noise handshake; zero means
 	// DefaultHandshakeTimeout.
 	HandshakeTimeout time.Duration
+	// FullInitialUpload reports a prekey count of 0 to a device that has
+	// uploaded no keys yet, as WhatsApp does, so that a freshly linked
+	// whatsmeow device uploads its initial 812 keys. By default such a
+	// device is told MinPreKeyCount-1 and uploads a batch of 50, which is
+	// enough for tests and saves about a second per new device. Once keys
+	// are stored the count is always the real one.
+	FullInitialUpload bool
 }
 
 // Server is a fake WhatsApp web endpoint on a local TCP port. It accepts the
