@@ -49,6 +49,14 @@ func newTrafficRig(t *testing.T, cfg session.Config) *trafficRig {
 	r.id, r.me, r.dev = inst.ID, phone.JID, *dev.ID
 	r.peer = wafaketest.LinkDevice(t, r.env.Server, wafaketest.User(t, r.env.Server, "15550002002"))
 	connectOpen(t, r.env, r.id, 1)
+	// Before the peer's cleanup closes the server: the clients idle, then
+	// the Manager's client closed locally (see wafaketest.NewClient).
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), wafaketest.Timeout)
+		defer cancel()
+		_ = r.env.Server.Settle(ctx)
+		_ = r.env.Manager.Close()
+	})
 	return r
 }
 
