@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"net/http"
 	"testing"
 	"time"
 
+	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/proto/waE2E"
 	"go.mau.fi/whatsmeow/types"
 	"google.golang.org/protobuf/proto"
@@ -151,6 +153,42 @@ func TestMessagingEndToEnd(t *testing.T) {
 	code, list := w.call("GET", "/v1/instances/sales/messages?chat="+peerNumber, nil)
 	if msgs, _ := list["messages"].([]any); code != http.StatusOK || len(msgs) != 3 {
 		t.Fatalf("list = %d %v", code, list)
+	}
+
+	// Media in: inline in the webhook when the instance asks for base64,
+	// and on demand through the API.
+	if code, body := w.call("PUT", "/v1/instances/sales/settings", map[string]any{
+		"webhook": map[string]any{"url": w.hooks.URL, "base64": true}}); code != http.StatusOK {
+		t.Fatalf("settings = %d %v", code, body)
+	}
+	pic := bytes.Repeat([]byte("peer-photo"), 300)
+	upl, err := peer.Client.Upload(ctx, pic, whatsmeow.MediaImage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err = peer.Client.SendMessage(ctx, me.JID, &waE2E.Message{ImageMessage: &waE2E.ImageMessage{
+		URL: proto.String(upl.URL), DirectPath: proto.String(upl.DirectPath), MediaKey: upl.MediaKey,
+		FileEncSHA256: upl.FileEncSHA256, FileSHA256: upl.FileSHA256, FileLength: proto.Uint64(upl.FileLength),
+		Mimetype: proto.String("image/jpeg"), Caption: proto.String("from the peer"),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	up = w.messageEvent("messages.upsert", resp.ID, nil)
+	if inline, _ := up["message"].(map[string]any)["base64"].(string); inline != base64.StdEncoding.EncodeToString(pic) ||
+		up["messageType"] != "imageMessage" {
+		t.Fatalf("messages.upsert of an image: type %v, base64 %d characters", up["messageType"], len(inline))
+	}
+	req, _ := http.NewRequest("GET", w.base+"/v1/instances/sales/messages/"+resp.ID+"/media", nil)
+	req.Header.Set("apikey", apiKey)
+	media, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got2, _ := io.ReadAll(media.Body)
+	media.Body.Close()
+	if media.StatusCode != http.StatusOK || !bytes.Equal(got2, pic) || media.Header.Get("Content-Type") != "image/jpeg" {
+		t.Fatalf("media = %d, %d bytes, %s", media.StatusCode, len(got2), media.Header.Get("Content-Type"))
 	}
 
 	w.clk.Advance(time.Millisecond)
