@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -276,5 +277,30 @@ func TestExpiryEndToEnd(t *testing.T) {
 	fail := w.messageEvent("messages.update", late, hasStatus("ERROR"))
 	if fail["reason"] != "expired" || w.status("sales", late) != "failed" {
 		t.Fatalf("messages.update %v", fail)
+	}
+}
+
+// TestLogoutFailsQueueEndToEnd: a message waits while the session is
+// down; the reconnect's login is refused (401), the policy logs the
+// instance out, and the message fails "logged_out" in that unit of work;
+// a send after it is refused with the instance's state.
+func TestLogoutFailsQueueEndToEnd(t *testing.T) {
+	w := newWorld(t, nil)
+	me := wafaketest.User(t, w.srv, "5511955580001")
+	peer := wafaketest.User(t, w.srv, "5511955580002")
+	conn := w.pairAs("sales", me)
+
+	w.dropSession(conn)
+	queued := w.send("sales", map[string]any{"to": peer.JID.User, "text": "lost with the logout"})
+	w.srv.Enqueue(wafake.Failure(401, nil))
+	w.reconnectDue("sales")
+	fail := w.messageEvent("messages.update", queued, hasStatus("ERROR"))
+	if fail["reason"] != "logged_out" || w.status("sales", queued) != "failed" {
+		t.Fatalf("messages.update %v", fail)
+	}
+	w.hooks.await("logout.instance", func(e webhook.Envelope) bool { return e.Event == "logout.instance" })
+	code, body := w.call("POST", "/v1/instances/sales/messages", map[string]any{"to": peer.JID.User, "text": "x"})
+	if code != http.StatusConflict || !strings.Contains(body["error"].(map[string]any)["message"].(string), "logged out") {
+		t.Fatalf("send after the logout = %d %v", code, body)
 	}
 }
