@@ -119,7 +119,7 @@ func (h *Host) config() *config.Config {
 const HostInstance = "00000000-0000-0000-0000-000000000000"
 
 // New loads the config and opens everything; Run serves.
-func New(ctx context.Context, opts Options) (h *Host, err error) {
+func New(ctx context.Context, opts Options) (*Host, error) {
 	cfg, err := config.Load(opts.ConfigPath, opts.Environ, opts.Flags)
 	if err != nil {
 		return nil, err
@@ -130,21 +130,33 @@ func New(ctx context.Context, opts Options) (h *Host, err error) {
 	if opts.ProbeAddr == "" {
 		opts.ProbeAddr = DefaultProbeAddr
 	}
-	h = &Host{opts: opts, cfg: cfg, clock: clock.Real(), reg: prometheus.NewRegistry(),
+	h := &Host{opts: opts, cfg: cfg, clock: clock.Real(), reg: prometheus.NewRegistry(),
 		reloads: make(chan reloadRequest), probeAddr: opts.ProbeAddr}
 	if opts.Clock != nil {
 		h.clock = opts.Clock
 	}
 	h.log, h.level = newLogger(cfg.Log, opts.Logger, opts.Stdout)
-	defer func() {
-		if err != nil {
-			_ = h.close(context.WithoutCancel(ctx))
-		}
-	}()
+	if err := h.open(ctx); err != nil {
+		// Close what was opened before the failure, in reverse order.
+		_ = h.close(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	return h, nil
+}
+
+// open opens, in order, everything New returns; on failure the caller
+// closes what open appended to h.closers.
+func (h *Host) open(ctx context.Context) (err error) {
+	cfg, opts := h.cfg, h.opts
 	h.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
+	// The port first: it is the cheapest check and the commonest mistake.
+	if h.listener, err = net.Listen("tcp", cfg.HTTP.Addr); err != nil {
+		return &config.KeyError{Key: "http.addr", Err: fmt.Errorf("cannot listen on %s: %w", cfg.HTTP.Addr, err)}
+	}
+
 	if h.dir, err = datadir.Open(cfg.DataDir); err != nil {
-		return nil, err
+		return err
 	}
 	driver := backend.DriverSQLite
 	if cfg.Database.URL != "" {
@@ -153,18 +165,18 @@ func New(ctx context.Context, opts Options) (h *Host, err error) {
 	if h.store, err = backend.OpenStore(ctx, backend.StoreConfig{
 		Driver: driver, URL: cfg.Database.URL, Schema: cfg.Database.Schema, MaxConns: cfg.Database.MaxConns,
 	}, h.dir); err != nil {
-		return nil, err
+		return err
 	}
 	h.closers = append(h.closers, func(context.Context) error { return h.store.Close() })
 	if h.cache, err = backend.OpenCache(backend.CacheConfig{
 		RedisAddr: cfg.Cache.RedisAddr, RedisUsername: cfg.Cache.RedisUsername,
 		RedisPassword: cfg.Cache.RedisPassword, RedisDB: cfg.Cache.RedisDB, Prefix: cfg.Cache.Prefix,
 	}); err != nil {
-		return nil, err
+		return err
 	}
 	h.closers = append(h.closers, func(context.Context) error { return h.cache.Close() })
 	if h.devices, err = sessionstore.Open(ctx, h.store, nil); err != nil {
-		return nil, err
+		return err
 	}
 	h.closers = append(h.closers, func(context.Context) error { return h.devices.Close() })
 
@@ -177,11 +189,11 @@ func New(ctx context.Context, opts Options) (h *Host, err error) {
 		Logger:     h.log,
 		Registerer: h.reg,
 	}); err != nil {
-		return nil, err
+		return err
 	}
 	h.closers = append(h.closers, h.policy.Close)
 	if _, err := h.policy.Apply(ctx, specOf(cfg), "start"); err != nil {
-		return nil, fmt.Errorf("loading the policy: %w", err)
+		return fmt.Errorf("loading the policy: %w", err)
 	}
 
 	if h.hooks, err = webhook.New(webhook.Config{
@@ -190,10 +202,10 @@ func New(ctx context.Context, opts Options) (h *Host, err error) {
 		Lease:  cfg.Webhook.Lease,
 		Logger: h.log, Registerer: h.reg,
 	}); err != nil {
-		return nil, err
+		return err
 	}
 	if err := h.hooks.Load(ctx); err != nil {
-		return nil, err
+		return err
 	}
 	h.purger = purge.New(purge.Config{Queue: h.store, Cache: h.cache, Logger: h.log})
 
@@ -232,7 +244,7 @@ func New(ctx context.Context, opts Options) (h *Host, err error) {
 	h.sessions.SetHandler(tap{exec: exec, qr: h.qr})
 
 	if h.apiKey, err = h.loadAPIKey(); err != nil {
-		return nil, err
+		return err
 	}
 	if h.api, err = api.New(api.Config{
 		Store: h.store, Executor: exec, Sessions: sessionsAPI{h.sessions}, QR: h.qr, Policy: h.policy,
@@ -240,12 +252,9 @@ func New(ctx context.Context, opts Options) (h *Host, err error) {
 		Webhooks: h.hooks, HasPolicy: h.policy.HasOverride, Diagnose: h.diagnose, Ready: h.ready, Gatherer: h.reg,
 		APIKey: h.apiKey, MaxBody: cfg.HTTP.MaxBody, Logger: h.log,
 	}); err != nil {
-		return nil, err
+		return err
 	}
-	if h.listener, err = net.Listen("tcp", cfg.HTTP.Addr); err != nil {
-		return nil, &config.KeyError{Key: "http.addr", Err: fmt.Errorf("cannot listen: %w", err)}
-	}
-	return h, nil
+	return nil
 }
 
 // Addr is the address the API listens on.

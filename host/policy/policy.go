@@ -156,8 +156,11 @@ func (m *Manager) Apply(ctx context.Context, spec Spec, trigger string) (Reload,
 	if err != nil {
 		r.Error = err.Error()
 		m.metrics.reloads.WithLabelValues("failed").Inc()
-		m.log.ErrorContext(ctx, "policy reload rejected; the previous policy stays active",
-			"trigger", trigger, "module", spec.Module, "error", err)
+		msg := "policy reload rejected; the previous policy stays active"
+		if m.active.Stats().Current == nil {
+			msg = "policy rejected; no policy is loaded"
+		}
+		m.log.ErrorContext(ctx, msg, "trigger", trigger, "module", spec.Module, "error", err)
 	} else {
 		r.OK = true
 		if r.Changed {
