@@ -17,6 +17,9 @@ const (
 	MaxURLBytes     = 2 << 10  // webhook and picture URLs
 	MaxTokenLen     = 64       // statuses, kinds, actions, rules, event names, owners
 	MaxEvents       = 64       // entries of InstanceSettings.WebhookEvents
+
+	MaxMessagePayloadBytes = 32 << 20 // a message's payload (base64 media can be inside)
+	MaxMessageKeyLen       = 128      // a message id or idempotency key
 )
 
 // Validate checks a new instance: its ID when set, its name and its state.
@@ -94,6 +97,64 @@ func (e OutboxEvent) Validate() error {
 		checkToken("event", e.Event, eventToken),
 		checkJSON("payload", e.Payload, MaxPayloadBytes, false),
 	)
+}
+
+// Validate checks a message before it is inserted. Seq and the timestamps
+// the store sets are not looked at.
+func (m Message) Validate() error {
+	if err := ValidateID("instance_id", m.InstanceID); err != nil {
+		return err
+	}
+	if err := ValidateMessageKey("id", m.ID); err != nil {
+		return err
+	}
+	if m.IdempotencyKey != "" {
+		if err := ValidateMessageKey("idempotency_key", m.IdempotencyKey); err != nil {
+			return err
+		}
+	}
+	if m.Chat == "" {
+		return &InputError{Field: "chat", Reason: "empty"}
+	}
+	if err := ValidateMessageStatus(m.Status); err != nil {
+		return err
+	}
+	if m.Status == MessageQueued && !m.FromMe {
+		return &InputError{Field: "status", Reason: "only outgoing messages are queued"}
+	}
+	return firstErr(
+		checkText("chat", m.Chat, MaxTextBytes),
+		checkText("sender", m.Sender, MaxTextBytes),
+		checkText("type", m.Type, MaxTokenLen),
+		checkText("reason", m.Reason, MaxTextBytes),
+		checkJSON("payload", m.Payload, MaxMessagePayloadBytes, true),
+		checkCount("attempts", m.Attempts),
+	)
+}
+
+// ValidateMessageKey checks a message id or idempotency key: 1 to
+// MaxMessageKeyLen printable ASCII characters, no spaces.
+func ValidateMessageKey(field, key string) error {
+	if key == "" {
+		return &InputError{Field: field, Reason: "empty"}
+	}
+	if len(key) > MaxMessageKeyLen {
+		return &TooLargeError{Field: field, Size: len(key), Max: MaxMessageKeyLen}
+	}
+	for i := 0; i < len(key); i++ {
+		if c := key[i]; c <= ' ' || c > '~' {
+			return &InputError{Field: field, Reason: "character " + quoteByte(c) + " not allowed"}
+		}
+	}
+	return nil
+}
+
+// ValidateMessageStatus checks that s is a known status.
+func ValidateMessageStatus(s MessageStatus) error {
+	if s.Rank() < 0 {
+		return &InputError{Field: "status", Reason: "unknown message status " + strconv.Quote(string(s))}
+	}
+	return nil
 }
 
 // Validate checks settings before they are stored.
