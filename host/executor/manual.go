@@ -33,7 +33,7 @@ func (e *Executor) ForceReconnect(ctx context.Context, instanceID string, clean 
 		if err != nil {
 			return err
 		}
-		cur.Status, cur.Attempt, cur.Step = storage.StatusConnecting, 0, 0
+		cur.Status, cur.Attempt, cur.Step, cur.Reconnect = storage.StatusConnecting, 0, 0, nil
 		if clean {
 			cur.OwnerJID, cur.QRCount = "", 0
 		}
@@ -67,7 +67,7 @@ func (e *Executor) Reset(ctx context.Context, instanceID string) (CleanupReport,
 		if err != nil {
 			return err
 		}
-		cur.Status, cur.Attempt, cur.Step, cur.QRCount = storage.StatusClose, 0, 0, 0
+		cur.Status, cur.Attempt, cur.Step, cur.QRCount, cur.Reconnect = storage.StatusClose, 0, 0, 0, nil
 		cur.OwnerJID, cur.ProfileName, cur.ProfilePictureURL = "", "", ""
 		if cur, err = tx.UpdateInstance(ctx, cur); err != nil {
 			return err
