@@ -23,9 +23,11 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -101,6 +103,8 @@ type Host struct {
 	listener  net.Listener
 
 	reloads chan reloadRequest
+	hup     chan os.Signal // SIGHUP, subscribed in New so that an early one cannot kill the process
+	served  chan struct{}  // closed when the API server returns
 	closers []func(context.Context) error
 
 	cfgMu     sync.Mutex // guards cfg after New, stopWatch
@@ -136,6 +140,9 @@ func New(ctx context.Context, opts Options) (*Host, error) {
 		h.clock = opts.Clock
 	}
 	h.log, h.level = newLogger(cfg.Log, opts.Logger, opts.Stdout)
+	h.hup = make(chan os.Signal, 1)
+	signal.Notify(h.hup, syscall.SIGHUP)
+	h.closers = append(h.closers, func(context.Context) error { signal.Stop(h.hup); return nil })
 	if err := h.open(ctx); err != nil {
 		// Close what was opened before the failure, in reverse order.
 		_ = h.close(context.WithoutCancel(ctx))
@@ -263,22 +270,49 @@ func (h *Host) Addr() string { return h.listener.Addr().String() }
 // APIKey is the key the API requires.
 func (h *Host) APIKey() string { return h.apiKey }
 
-// Run serves until ctx ends, then shuts down in order: the API stops
-// taking requests, sessions close, background work drains, stores close.
+// Run serves until ctx ends, then stops everything within
+// http.shutdown_timeout, in order: the API stops taking requests, sessions
+// close, reconnects and changes waiting for the store finish, webhooks
+// drain, stores close. A failure to start stops what had started.
 func (h *Host) Run(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
+	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errc := make(chan error, 4)
+	errc := make(chan error, 8)
 	goRun := func(name string, fn func(context.Context) error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := fn(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			if err := fn(runCtx); err != nil && !errors.Is(err, context.Canceled) {
 				errc <- fmt.Errorf("%s: %w", name, err)
 			}
 		}()
 	}
+	srv := &http.Server{
+		Handler: h.api, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
+		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(h.log.Handler(), slog.LevelWarn),
+	}
+	runErr := h.start(runCtx, goRun, srv, errc)
+	switch {
+	case runErr != nil && ctx.Err() != nil:
+		runErr = nil // stopped while starting
+	case runErr != nil:
+		h.log.Error("start failed", "error", runErr)
+	default:
+		h.banner()
+		select {
+		case <-runCtx.Done():
+		case runErr = <-errc:
+			h.log.Error("stopping", "error", runErr)
+		}
+	}
+	return errors.Join(runErr, h.stop(ctx, cancel, &wg, srv))
+}
+
+// start starts the long-running parts in order; the stop undoes whatever
+// it started.
+func (h *Host) start(ctx context.Context, goRun func(string, func(context.Context) error), srv *http.Server, errc chan<- error) error {
 	if err := h.sched.Start(ctx); err != nil {
 		return err
 	}
@@ -291,40 +325,102 @@ func (h *Host) Run(ctx context.Context) error {
 	if err := h.watch(ctx, h.config()); err != nil {
 		h.log.Warn("config watching is off", "error", err)
 	}
-	if err := h.sessions.Start(ctx); err != nil {
-		return fmt.Errorf("resuming sessions: %w", err)
+	// A database that blips between New and Run delays the start; it does
+	// not end the process.
+	if err := h.untilReachable(ctx, "resuming reconnects", func() error {
+		_, err := h.exec.Resume(ctx)
+		return err
+	}); err != nil {
+		return err
 	}
-
-	srv := &http.Server{
-		Handler: h.api, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
-		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute,
-		ErrorLog: slog.NewLogLogger(h.log.Handler(), slog.LevelWarn),
+	if err := h.untilReachable(ctx, "resuming sessions", func() error { return h.sessions.Start(ctx) }); err != nil {
+		return err
 	}
+	h.served = make(chan struct{})
 	go func() {
+		defer close(h.served)
 		if err := srv.Serve(h.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("http: %w", err)
 		}
 	}()
-	h.banner()
+	return nil
+}
 
-	var runErr error
-	select {
-	case <-ctx.Done():
-	case runErr = <-errc:
-		h.log.Error("stopping", "error", runErr)
+// untilReachable runs fn, again with back-off while the store is
+// unreachable, until it succeeds, fails otherwise or ctx ends.
+func (h *Host) untilReachable(ctx context.Context, what string, fn func() error) error {
+	wait := 100 * time.Millisecond
+	for {
+		err := fn()
+		if err == nil || !errors.Is(err, storage.ErrUnavailable) {
+			if err != nil {
+				return fmt.Errorf("%s: %w", what, err)
+			}
+			return nil
+		}
+		h.log.Warn("store unreachable; retrying", "step", what, "retry_in", wait, "error", err)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%s: %w", what, err)
+		case <-t.C:
+		}
+		wait = min(2*wait, 5*time.Second)
 	}
+}
+
+// stop ends everything Run started under one deadline, then closes the
+// stores. Work the deadline cuts short is recorded well enough to resume:
+// reconnects are persisted, webhooks are claimed again after their lease.
+func (h *Host) stop(parent context.Context, cancel context.CancelFunc, wg *sync.WaitGroup, srv *http.Server) error {
 	h.log.Info("shutting down")
-	stop, stopCancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	stop, stopCancel := context.WithTimeout(context.WithoutCancel(parent), h.config().HTTP.ShutdownTimeout)
 	defer stopCancel()
-	_ = srv.Shutdown(stop)
-	if err := h.sessions.Close(); err != nil {
-		h.log.Warn("closing sessions", "error", err)
+	var errs []error
+	note := func(what string, err error) {
+		if err != nil {
+			errs = append(errs, fmt.Errorf("stopping %s: %w", what, err))
+		}
 	}
-	_ = h.sched.Stop(stop)
-	_ = h.purger.Stop(stop)
+	note("the API", srv.Shutdown(stop))
+	if h.served != nil {
+		select { // Serve returns at once after Shutdown
+		case <-h.served:
+		case <-stop.Done():
+		}
+	}
+	note("sessions", within(stop, h.sessions.Close))
+	note("the reconnect scheduler", h.sched.Stop(stop))
+	note("the executor", h.exec.Stop(stop))
+	note("the purger", h.purger.Stop(stop))
 	cancel()
-	wg.Wait()
-	return errors.Join(runErr, h.close(stop))
+	hooksDone := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(hooksDone)
+	}()
+	select {
+	case <-hooksDone:
+	case <-stop.Done():
+		h.hooks.Abort() // deliveries cut short go out again after their lease
+		<-hooksDone
+		note("the webhook drain", stop.Err())
+	}
+	note("stores", h.close(stop))
+	return errors.Join(errs...)
+}
+
+// within runs fn and waits for it until ctx ends.
+func within(ctx context.Context, fn func() error) error {
+	done := make(chan error, 1)
+	go func() { done <- fn() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func (h *Host) close(ctx context.Context) error {
