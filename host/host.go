@@ -254,7 +254,7 @@ func (h *Host) open(ctx context.Context) (err error) {
 		return err
 	}
 	if h.api, err = api.New(api.Config{
-		Store: h.store, Executor: exec, Sessions: sessionsAPI{h.sessions}, QR: h.qr, Policy: h.policy,
+		Store: h.store, Executor: exec, Sessions: sessionsAPI{m: h.sessions, qr: h.qr}, QR: h.qr, Policy: h.policy,
 		Reload:   func(ctx context.Context) (policy.Reload, error) { return h.Reload(ctx, "api") },
 		Webhooks: h.hooks, HasPolicy: h.policy.HasOverride, Diagnose: h.diagnose, Ready: h.ready, Gatherer: h.reg,
 		APIKey: h.apiKey, MaxBody: cfg.HTTP.MaxBody, Logger: h.log,

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/url"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -17,6 +18,7 @@ const (
 	MaxURLBytes     = 2 << 10  // webhook and picture URLs
 	MaxTokenLen     = 64       // statuses, kinds, actions, rules, event names, owners
 	MaxEvents       = 64       // entries of InstanceSettings.WebhookEvents
+	MaxHeaders      = 32       // entries of InstanceSettings.WebhookHeaders
 
 	MaxMessagePayloadBytes = 32 << 20 // a message's payload (base64 media can be inside)
 	MaxMessageKeyLen       = 128      // a message id or idempotency key
@@ -176,10 +178,42 @@ func (s InstanceSettings) Validate() error {
 			return err
 		}
 	}
+	if len(s.WebhookHeaders) > MaxHeaders {
+		return &InputError{Field: "webhook_headers", Reason: "more than " + strconv.Itoa(MaxHeaders) + " entries"}
+	}
+	for name, value := range s.WebhookHeaders {
+		if !headerName(name) {
+			return &InputError{Field: "webhook_headers", Reason: strconv.Quote(name) + " is not a header name"}
+		}
+		if err := checkText("webhook_headers", value, MaxTextBytes); err != nil {
+			return err
+		}
+		if strings.ContainsAny(value, "\r\n") {
+			return &InputError{Field: "webhook_headers", Reason: "the value of " + name + " has a line break"}
+		}
+	}
+	if s.TokenSHA256 != "" && (len(s.TokenSHA256) != 64 || strings.Trim(s.TokenSHA256, "0123456789abcdef") != "") {
+		return &InputError{Field: "token_sha256", Reason: "must be 64 lower-case hex digits"}
+	}
 	return firstErr(
 		checkText("policy_override", s.PolicyOverride, MaxTextBytes),
 		checkCount("qr_limit", s.QRLimit),
+		checkText("token", s.Token, MaxTextBytes),
 	)
+}
+
+// headerName reports whether name is an HTTP header field name (RFC 9110
+// token).
+func headerName(name string) bool {
+	if name == "" || len(name) > MaxTokenLen {
+		return false
+	}
+	for _, r := range name {
+		if r > 0x7e || r <= ' ' || strings.ContainsRune("\"(),/:;<=>?@[\\]{}", r) {
+			return false
+		}
+	}
+	return true
 }
 
 // ValidateOwner checks a lease owner (host id) or worker name.

@@ -82,6 +82,8 @@ type QRCode struct {
 	// Code is the text to encode; PNG is the image as base64 (may be
 	// empty).
 	Code, PNG string
+	// PairingCode is the code a login by phone number showed, if any.
+	PairingCode string
 }
 
 // HandleQR counts a QR code and announces it (qrcode.updated). When the
@@ -117,9 +119,11 @@ func (e *Executor) HandleQR(ctx context.Context, instanceID string, qr QRCode) (
 			return err
 		}
 		e.remember(cur)
-		return e.cfg.Webhooks.Enqueue(ctx, tx, cur, EventQRCodeUpdated, qrUpdated{
-			QRCode: qrPayload{Instance: cur.Name, Code: qr.Code, Base64: qr.PNG, Count: cur.QRCount},
-		})
+		q := qrPayload{Instance: cur.Name, Code: qr.Code, Base64: qr.PNG, Count: cur.QRCount}
+		if qr.PairingCode != "" {
+			q.PairingCode = &qr.PairingCode
+		}
+		return e.cfg.Webhooks.Enqueue(ctx, tx, cur, EventQRCodeUpdated, qrUpdated{QRCode: q})
 	}, e.cfg.Webhooks.Nudge)
 	if err != nil {
 		return false, fmt.Errorf("recording qr code of %s: %w", inst.Name, err)

@@ -43,7 +43,7 @@ type Options struct {
 	// Server configures the fake WhatsApp server.
 	Server wafake.Config
 	// Manager configures the Manager; Store, Devices, Logger and, unless
-	// set, HTTPClient (to Server) are filled in.
+	// set, HTTPClient and MediaHTTPClient (to Server) are filled in.
 	Manager session.Config
 }
 
@@ -90,6 +90,9 @@ func New(t testing.TB, opts Options) *Env {
 	cfg.Store, cfg.Devices, cfg.Logger = e.Store, devs, logger
 	if cfg.HTTPClient == nil && e.Server != nil {
 		cfg.HTTPClient = e.Server.HTTPClient()
+	}
+	if cfg.MediaHTTPClient == nil && e.Server != nil {
+		cfg.MediaHTTPClient = e.Server.HTTPClient()
 	}
 	e.Manager = session.New(cfg)
 	e.Manager.SetHandler(e.Handler)
