@@ -238,7 +238,7 @@ func (h *Host) open(ctx context.Context) (err error) {
 	exec = executor.New(executor.Config{
 		Store: h.store,
 		Decider: disconnect.New(h.policy, disconnect.Options{
-			Limits: abi.Limits{MaxDelay: cfg.Policy.MaxDelay}, Metrics: disconnect.NewMetrics(h.reg), Logger: h.log,
+			LiveLimits: h.policy.Limits, Metrics: disconnect.NewMetrics(h.reg), Logger: h.log,
 		}),
 		Scheduler: h.sched, Sessions: h.sessions, Webhooks: h.hooks, Purger: h.purger, Files: h.dir,
 		Settings: func(storage.Instance) abi.Settings { return h.policy.Settings() },
