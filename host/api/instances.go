@@ -78,7 +78,11 @@ func (b *settingsBody) apply(s *storage.InstanceSettings, hasPolicy func(string)
 			if strings.TrimSpace(ev) == "" || len(ev) > 64 {
 				return badRequest("webhook.events: %q is not an event name", ev)
 			}
-			events = append(events, webhook.EventName(ev)) // CONNECTION_UPDATE → connection.update
+			name := webhook.EventName(ev) // CONNECTION_UPDATE → connection.update
+			if !knownEvent(name) {
+				return badRequest("webhook.events: %q is not a known event; known: %s", ev, knownEventList())
+			}
+			events = append(events, name)
 		}
 		s.WebhookURL, s.WebhookEvents, s.WebhookByEvents = b.Webhook.URL, events, b.Webhook.ByEvents
 	}
