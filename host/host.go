@@ -39,6 +39,7 @@ import (
 	"github.com/wahost/wahost/host/config"
 	"github.com/wahost/wahost/host/disconnect"
 	"github.com/wahost/wahost/host/executor"
+	"github.com/wahost/wahost/host/messaging"
 	"github.com/wahost/wahost/host/policy"
 	"github.com/wahost/wahost/host/reconnect"
 	"github.com/wahost/wahost/host/session"
@@ -94,6 +95,7 @@ type Host struct {
 	exec      *executor.Executor
 	sched     *reconnect.Scheduler
 	sessions  *session.Manager
+	messages  *messaging.Service
 	hooks     *webhook.Dispatcher
 	purger    *purge.Purger
 	api       *api.Server
@@ -233,8 +235,14 @@ func (h *Host) open(ctx context.Context) (err error) {
 	h.sessions = session.New(session.Config{
 		Store: h.store, Devices: h.devices, HTTPClient: wa, Logger: h.log, Clock: sessionClock,
 		InactivityTimeout: cfg.Session.InactivityTimeout, KeepAliveLimit: cfg.Session.KeepAliveLimit,
+		MediaHTTPClient: opts.WhatsAppClient, Traffic: traffic{h}, Cache: h.cache, SendTimeout: cfg.Messages.SendTimeout,
+		HistorySync: cfg.Messages.HistorySync, HistoryLimit: cfg.Messages.HistoryLimit,
 	})
 	h.closers = append(h.closers, func(context.Context) error { return h.sessions.Close() })
+	if h.messages, err = h.newMessaging(cfg); err != nil {
+		return err
+	}
+	h.closers = append(h.closers, h.messages.Stop)
 	exec = executor.New(executor.Config{
 		Store: h.store,
 		Decider: disconnect.New(h.policy, disconnect.Options{
@@ -245,10 +253,11 @@ func (h *Host) open(ctx context.Context) (err error) {
 		QRLimit:  cfg.Session.QRLimit, Clock: h.clock, Logger: h.log, Candidate: h.policy.Candidate,
 		Override: h.policy.Override,
 		Metrics:  executor.NewMetrics(h.reg, h.sched.Len),
+		OnEnd:    h.messages.FailQueued,
 	})
 	h.exec = exec
 	h.qr = newQRHub(h.clock.Now)
-	h.sessions.SetHandler(tap{exec: exec, qr: h.qr})
+	h.sessions.SetHandler(openTap{tap: tap{exec: exec, qr: h.qr}, messages: h.messages})
 
 	if h.apiKey, err = h.loadAPIKey(); err != nil {
 		return err
@@ -258,6 +267,7 @@ func (h *Host) open(ctx context.Context) (err error) {
 		Reload:   func(ctx context.Context) (policy.Reload, error) { return h.Reload(ctx, "api") },
 		Webhooks: h.hooks, HasPolicy: h.policy.HasOverride, Diagnose: h.diagnose, Ready: h.ready, Gatherer: h.reg,
 		APIKey: h.apiKey, MaxBody: cfg.HTTP.MaxBody, Logger: h.log,
+		Messages: h.messages, MaxMedia: cfg.Messages.MaxMedia,
 	}); err != nil {
 		return err
 	}
@@ -333,6 +343,9 @@ func (h *Host) start(ctx context.Context, goRun func(string, func(context.Contex
 	}); err != nil {
 		return err
 	}
+	if err := h.untilReachable(ctx, "resuming the message queue", func() error { return h.messages.Start(ctx) }); err != nil {
+		return err
+	}
 	if err := h.untilReachable(ctx, "resuming sessions", func() error { return h.sessions.Start(ctx) }); err != nil {
 		return err
 	}
@@ -391,6 +404,7 @@ func (h *Host) stop(parent context.Context, cancel context.CancelFunc, wg *sync.
 		}
 	}
 	note("sessions", within(stop, h.sessions.Close))
+	note("the message queue", h.messages.Stop(stop))
 	note("the reconnect scheduler", h.sched.Stop(stop))
 	note("the executor", h.exec.Stop(stop))
 	note("the purger", h.purger.Stop(stop))
@@ -448,7 +462,8 @@ func (h *Host) ready(ctx context.Context) error {
 	return nil
 }
 
-// maintain prunes old history and delivered webhooks once an hour.
+// maintain prunes old history, delivered webhooks and messages past
+// messages.retention once an hour.
 func (h *Host) maintain(ctx context.Context) error {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
@@ -461,6 +476,11 @@ func (h *Host) maintain(ctx context.Context) error {
 		}
 		if _, err := h.store.PruneDelivered(ctx, before); err != nil {
 			h.log.Warn("pruning delivered webhooks", "error", err)
+		}
+		if n, err := h.messages.Prune(ctx, h.clock.Now().Add(-h.config().Messages.Retention)); err != nil {
+			h.log.Warn("pruning messages", "error", err)
+		} else if n > 0 {
+			h.log.Info("pruned messages", "rows", n)
 		}
 		select {
 		case <-ctx.Done():

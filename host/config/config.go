@@ -144,6 +144,9 @@ type Messages struct {
 	Retention time.Duration `koanf:"retention"`
 	// HistoryLimit bounds the messages stored from one history batch.
 	HistoryLimit int `koanf:"history_limit"`
+	// HistorySync downloads the history WhatsApp offers after a pairing
+	// (messages.set, chats.set, contacts.set).
+	HistorySync bool `koanf:"history_sync"`
 }
 
 // Policy configures the disconnect policy.

@@ -30,9 +30,10 @@ type trafficRig struct {
 	env     *sessiontest.Env
 	traffic *sessiontest.Traffic
 	cache   storage.Cache
-	id      string    // the instance
-	me      types.JID // the instance's account
-	dev     types.JID // the instance's device
+	id      string        // the instance
+	me      types.JID     // the instance's account
+	phone   *wafake.Phone // the account's phone
+	dev     types.JID     // the instance's device
 	peer    *wafaketest.Device
 }
 
@@ -46,9 +47,17 @@ func newTrafficRig(t *testing.T, cfg session.Config) *trafficRig {
 	r.env = sessiontest.New(t, sessiontest.Options{Manager: cfg})
 	phone := wafaketest.User(t, r.env.Server, "15550002001")
 	inst, dev := r.env.Instance(t, "traffic", storage.StatusOpen, phone)
-	r.id, r.me, r.dev = inst.ID, phone.JID, *dev.ID
+	r.id, r.me, r.dev, r.phone = inst.ID, phone.JID, *dev.ID, phone
 	r.peer = wafaketest.LinkDevice(t, r.env.Server, wafaketest.User(t, r.env.Server, "15550002002"))
 	connectOpen(t, r.env, r.id, 1)
+	// Before the peer's cleanup closes the server: the clients idle, then
+	// the Manager's client closed locally (see wafaketest.NewClient).
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), wafaketest.Timeout)
+		defer cancel()
+		_ = r.env.Server.Settle(ctx)
+		_ = r.env.Manager.Close()
+	})
 	return r
 }
 

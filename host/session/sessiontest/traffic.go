@@ -130,6 +130,27 @@ func (tr *Traffic) Attempted(t testing.TB, id string, n int) {
 	})
 }
 
+// History returns the history batches received so far.
+func (tr *Traffic) History() []message.History {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	return append([]message.History(nil), tr.history...)
+}
+
+// HistoryMessages waits until the history batches hold n messages in all,
+// and returns the batches.
+func (tr *Traffic) HistoryMessages(t testing.TB, n int) []message.History {
+	t.Helper()
+	tr.await(t, fmt.Sprintf("%d history messages", n), func() bool {
+		c := 0
+		for _, h := range tr.history {
+			c += len(h.Messages)
+		}
+		return c >= n
+	})
+	return tr.History()
+}
+
 // Receipt waits for a receipt of type typ naming id, and returns it.
 func (tr *Traffic) Receipt(t testing.TB, id string, typ message.ReceiptType) message.Receipt {
 	t.Helper()
