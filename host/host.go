@@ -23,9 +23,11 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -105,6 +107,8 @@ type Host struct {
 	listener  net.Listener
 
 	reloads chan reloadRequest
+	hup     chan os.Signal // SIGHUP, subscribed in New so that an early one cannot kill the process
+	served  chan struct{}  // closed when the API server returns
 	closers []func(context.Context) error
 
 	cfgMu     sync.Mutex // guards cfg after New, stopWatch
@@ -123,7 +127,7 @@ func (h *Host) config() *config.Config {
 const HostInstance = "00000000-0000-0000-0000-000000000000"
 
 // New loads the config and opens everything; Run serves.
-func New(ctx context.Context, opts Options) (h *Host, err error) {
+func New(ctx context.Context, opts Options) (*Host, error) {
 	cfg, err := config.Load(opts.ConfigPath, opts.Environ, opts.Flags)
 	if err != nil {
 		return nil, err
@@ -134,21 +138,36 @@ func New(ctx context.Context, opts Options) (h *Host, err error) {
 	if opts.ProbeAddr == "" {
 		opts.ProbeAddr = DefaultProbeAddr
 	}
-	h = &Host{opts: opts, cfg: cfg, clock: clock.Real(), reg: prometheus.NewRegistry(),
+	h := &Host{opts: opts, cfg: cfg, clock: clock.Real(), reg: prometheus.NewRegistry(),
 		reloads: make(chan reloadRequest), probeAddr: opts.ProbeAddr}
 	if opts.Clock != nil {
 		h.clock = opts.Clock
 	}
 	h.log, h.level = newLogger(cfg.Log, opts.Logger, opts.Stdout)
-	defer func() {
-		if err != nil {
-			_ = h.close(context.WithoutCancel(ctx))
-		}
-	}()
+	h.hup = make(chan os.Signal, 1)
+	signal.Notify(h.hup, syscall.SIGHUP)
+	h.closers = append(h.closers, func(context.Context) error { signal.Stop(h.hup); return nil })
+	if err := h.open(ctx); err != nil {
+		// Close what was opened before the failure, in reverse order.
+		_ = h.close(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	return h, nil
+}
+
+// open opens, in order, everything New returns; on failure the caller
+// closes what open appended to h.closers.
+func (h *Host) open(ctx context.Context) (err error) {
+	cfg, opts := h.cfg, h.opts
 	h.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
+	// The port first: it is the cheapest check and the commonest mistake.
+	if h.listener, err = net.Listen("tcp", cfg.HTTP.Addr); err != nil {
+		return &config.KeyError{Key: "http.addr", Err: fmt.Errorf("cannot listen on %s: %w", cfg.HTTP.Addr, err)}
+	}
+
 	if h.dir, err = datadir.Open(cfg.DataDir); err != nil {
-		return nil, err
+		return err
 	}
 	driver := backend.DriverSQLite
 	if cfg.Database.URL != "" {
@@ -157,18 +176,18 @@ func New(ctx context.Context, opts Options) (h *Host, err error) {
 	if h.store, err = backend.OpenStore(ctx, backend.StoreConfig{
 		Driver: driver, URL: cfg.Database.URL, Schema: cfg.Database.Schema, MaxConns: cfg.Database.MaxConns,
 	}, h.dir); err != nil {
-		return nil, err
+		return err
 	}
 	h.closers = append(h.closers, func(context.Context) error { return h.store.Close() })
 	if h.cache, err = backend.OpenCache(backend.CacheConfig{
 		RedisAddr: cfg.Cache.RedisAddr, RedisUsername: cfg.Cache.RedisUsername,
 		RedisPassword: cfg.Cache.RedisPassword, RedisDB: cfg.Cache.RedisDB, Prefix: cfg.Cache.Prefix,
 	}); err != nil {
-		return nil, err
+		return err
 	}
 	h.closers = append(h.closers, func(context.Context) error { return h.cache.Close() })
 	if h.devices, err = sessionstore.Open(ctx, h.store, nil); err != nil {
-		return nil, err
+		return err
 	}
 	h.closers = append(h.closers, func(context.Context) error { return h.devices.Close() })
 
@@ -181,11 +200,11 @@ func New(ctx context.Context, opts Options) (h *Host, err error) {
 		Logger:     h.log,
 		Registerer: h.reg,
 	}); err != nil {
-		return nil, err
+		return err
 	}
 	h.closers = append(h.closers, h.policy.Close)
 	if _, err := h.policy.Apply(ctx, specOf(cfg), "start"); err != nil {
-		return nil, fmt.Errorf("loading the policy: %w", err)
+		return fmt.Errorf("loading the policy: %w", err)
 	}
 
 	if h.hooks, err = webhook.New(webhook.Config{
@@ -194,10 +213,10 @@ func New(ctx context.Context, opts Options) (h *Host, err error) {
 		Lease: cfg.Webhook.Lease, RetryRule: cfg.Webhook.RetryRule, ExposeAPIKey: cfg.Webhook.ExposeAPIKey,
 		Logger: h.log, Registerer: h.reg,
 	}); err != nil {
-		return nil, err
+		return err
 	}
 	if err := h.hooks.Load(ctx); err != nil {
-		return nil, err
+		return err
 	}
 	h.purger = purge.New(purge.Config{Queue: h.store, Cache: h.cache, Logger: h.log})
 
@@ -223,13 +242,13 @@ func New(ctx context.Context, opts Options) (h *Host, err error) {
 	})
 	h.closers = append(h.closers, func(context.Context) error { return h.sessions.Close() })
 	if h.messages, err = h.newMessaging(cfg); err != nil {
-		return nil, err
+		return err
 	}
 	h.closers = append(h.closers, h.messages.Stop)
 	exec = executor.New(executor.Config{
 		Store: h.store,
 		Decider: disconnect.New(h.policy, disconnect.Options{
-			Limits: abi.Limits{MaxDelay: cfg.Policy.MaxDelay}, Metrics: disconnect.NewMetrics(h.reg), Logger: h.log,
+			LiveLimits: h.policy.Limits, Metrics: disconnect.NewMetrics(h.reg), Logger: h.log,
 		}),
 		Scheduler: h.sched, Sessions: h.sessions, Webhooks: h.hooks, Purger: h.purger, Files: h.dir,
 		Settings: func(storage.Instance) abi.Settings { return h.policy.Settings() },
@@ -243,7 +262,7 @@ func New(ctx context.Context, opts Options) (h *Host, err error) {
 	h.sessions.SetHandler(openTap{tap: tap{exec: exec, qr: h.qr}, messages: h.messages})
 
 	if h.apiKey, err = h.loadAPIKey(); err != nil {
-		return nil, err
+		return err
 	}
 	if h.api, err = api.New(api.Config{
 		Store: h.store, Executor: exec, Sessions: sessionsAPI{m: h.sessions, qr: h.qr}, QR: h.qr, Policy: h.policy,
@@ -252,15 +271,12 @@ func New(ctx context.Context, opts Options) (h *Host, err error) {
 		APIKey: h.apiKey, MaxBody: cfg.HTTP.MaxBody, Logger: h.log,
 		Messages: h.messages, MaxMedia: cfg.Messages.MaxMedia,
 	}); err != nil {
-		return nil, err
+		return err
 	}
 	if h.evolution, err = h.newEvolution(cfg); err != nil {
-		return nil, err
+		return err
 	}
-	if h.listener, err = net.Listen("tcp", cfg.HTTP.Addr); err != nil {
-		return nil, &config.KeyError{Key: "http.addr", Err: fmt.Errorf("cannot listen: %w", err)}
-	}
-	return h, nil
+	return nil
 }
 
 // Addr is the address the API listens on.
@@ -269,22 +285,49 @@ func (h *Host) Addr() string { return h.listener.Addr().String() }
 // APIKey is the key the API requires.
 func (h *Host) APIKey() string { return h.apiKey }
 
-// Run serves until ctx ends, then shuts down in order: the API stops
-// taking requests, sessions close, background work drains, stores close.
+// Run serves until ctx ends, then stops everything within
+// http.shutdown_timeout, in order: the API stops taking requests, sessions
+// close, reconnects and changes waiting for the store finish, webhooks
+// drain, stores close. A failure to start stops what had started.
 func (h *Host) Run(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
+	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errc := make(chan error, 4)
+	errc := make(chan error, 8)
 	goRun := func(name string, fn func(context.Context) error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := fn(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			if err := fn(runCtx); err != nil && !errors.Is(err, context.Canceled) {
 				errc <- fmt.Errorf("%s: %w", name, err)
 			}
 		}()
 	}
+	srv := &http.Server{
+		Handler: h.evolution.Wrap(h.api), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
+		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(h.log.Handler(), slog.LevelWarn),
+	}
+	runErr := h.start(runCtx, goRun, srv, errc)
+	switch {
+	case runErr != nil && ctx.Err() != nil:
+		runErr = nil // stopped while starting
+	case runErr != nil:
+		h.log.Error("start failed", "error", runErr)
+	default:
+		h.banner()
+		select {
+		case <-runCtx.Done():
+		case runErr = <-errc:
+			h.log.Error("stopping", "error", runErr)
+		}
+	}
+	return errors.Join(runErr, h.stop(ctx, cancel, &wg, srv))
+}
+
+// start starts the long-running parts in order; the stop undoes whatever
+// it started.
+func (h *Host) start(ctx context.Context, goRun func(string, func(context.Context) error), srv *http.Server, errc chan<- error) error {
 	if err := h.sched.Start(ctx); err != nil {
 		return err
 	}
@@ -297,44 +340,106 @@ func (h *Host) Run(ctx context.Context) error {
 	if err := h.watch(ctx, h.config()); err != nil {
 		h.log.Warn("config watching is off", "error", err)
 	}
-	if err := h.messages.Start(ctx); err != nil {
-		return fmt.Errorf("resuming the message queue: %w", err)
+	// A database that blips between New and Run delays the start; it does
+	// not end the process.
+	if err := h.untilReachable(ctx, "resuming reconnects", func() error {
+		_, err := h.exec.Resume(ctx)
+		return err
+	}); err != nil {
+		return err
 	}
-	if err := h.sessions.Start(ctx); err != nil {
-		return fmt.Errorf("resuming sessions: %w", err)
+	if err := h.untilReachable(ctx, "resuming the message queue", func() error { return h.messages.Start(ctx) }); err != nil {
+		return err
 	}
-
-	srv := &http.Server{
-		Handler: h.evolution.Wrap(h.api), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
-		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute,
-		ErrorLog: slog.NewLogLogger(h.log.Handler(), slog.LevelWarn),
+	if err := h.untilReachable(ctx, "resuming sessions", func() error { return h.sessions.Start(ctx) }); err != nil {
+		return err
 	}
+	h.served = make(chan struct{})
 	go func() {
+		defer close(h.served)
 		if err := srv.Serve(h.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("http: %w", err)
 		}
 	}()
-	h.banner()
+	return nil
+}
 
-	var runErr error
-	select {
-	case <-ctx.Done():
-	case runErr = <-errc:
-		h.log.Error("stopping", "error", runErr)
+// untilReachable runs fn, again with back-off while the store is
+// unreachable, until it succeeds, fails otherwise or ctx ends.
+func (h *Host) untilReachable(ctx context.Context, what string, fn func() error) error {
+	wait := 100 * time.Millisecond
+	for {
+		err := fn()
+		if err == nil || !errors.Is(err, storage.ErrUnavailable) {
+			if err != nil {
+				return fmt.Errorf("%s: %w", what, err)
+			}
+			return nil
+		}
+		h.log.Warn("store unreachable; retrying", "step", what, "retry_in", wait, "error", err)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%s: %w", what, err)
+		case <-t.C:
+		}
+		wait = min(2*wait, 5*time.Second)
 	}
+}
+
+// stop ends everything Run started under one deadline, then closes the
+// stores. Work the deadline cuts short is recorded well enough to resume:
+// reconnects are persisted, webhooks are claimed again after their lease.
+func (h *Host) stop(parent context.Context, cancel context.CancelFunc, wg *sync.WaitGroup, srv *http.Server) error {
 	h.log.Info("shutting down")
-	stop, stopCancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	stop, stopCancel := context.WithTimeout(context.WithoutCancel(parent), h.config().HTTP.ShutdownTimeout)
 	defer stopCancel()
-	_ = srv.Shutdown(stop)
-	if err := h.sessions.Close(); err != nil {
-		h.log.Warn("closing sessions", "error", err)
+	var errs []error
+	note := func(what string, err error) {
+		if err != nil {
+			errs = append(errs, fmt.Errorf("stopping %s: %w", what, err))
+		}
 	}
-	_ = h.messages.Stop(stop)
-	_ = h.sched.Stop(stop)
-	_ = h.purger.Stop(stop)
+	note("the API", srv.Shutdown(stop))
+	if h.served != nil {
+		select { // Serve returns at once after Shutdown
+		case <-h.served:
+		case <-stop.Done():
+		}
+	}
+	note("sessions", within(stop, h.sessions.Close))
+	note("the message queue", h.messages.Stop(stop))
+	note("the reconnect scheduler", h.sched.Stop(stop))
+	note("the executor", h.exec.Stop(stop))
+	note("the purger", h.purger.Stop(stop))
 	cancel()
-	wg.Wait()
-	return errors.Join(runErr, h.close(stop))
+	hooksDone := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(hooksDone)
+	}()
+	select {
+	case <-hooksDone:
+	case <-stop.Done():
+		h.hooks.Abort() // deliveries cut short go out again after their lease
+		<-hooksDone
+		note("the webhook drain", stop.Err())
+	}
+	note("stores", h.close(stop))
+	return errors.Join(errs...)
+}
+
+// within runs fn and waits for it until ctx ends.
+func within(ctx context.Context, fn func() error) error {
+	done := make(chan error, 1)
+	go func() { done <- fn() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func (h *Host) close(ctx context.Context) error {

@@ -3,10 +3,7 @@ package host
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/signal"
 	"slices"
-	"syscall"
 
 	"github.com/wahost/wahost/host/config"
 	"github.com/wahost/wahost/host/policy"
@@ -50,15 +47,12 @@ func (h *Host) Reload(ctx context.Context, trigger string) (policy.Reload, error
 // reloadLoop is the one goroutine that changes the configuration in force:
 // file changes, SIGHUP and the API all come through here, in order.
 func (h *Host) reloadLoop(ctx context.Context) error {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	for {
 		var req reloadRequest
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-hup:
+		case <-h.hup:
 			req = reloadRequest{trigger: "sighup"}
 		case req = <-h.reloads:
 		}
@@ -126,7 +120,9 @@ func restartKeys(old, cur *config.Config) []string {
 		}
 	}
 	add(old.DataDir != cur.DataDir, "data_dir")
-	add(old.HTTP != cur.HTTP, "http")
+	oldHTTP, curHTTP := old.HTTP, cur.HTTP
+	oldHTTP.ShutdownTimeout = curHTTP.ShutdownTimeout // read at stop time: live
+	add(oldHTTP != curHTTP, "http")
 	add(old.Database != cur.Database, "database")
 	add(old.Cache != cur.Cache, "cache")
 	add(old.Session != cur.Session, "session")

@@ -37,6 +37,18 @@ type Instance struct {
 	DisconnectionAt         *time.Time
 	DisconnectionReasonCode int
 	DisconnectionObject     json.RawMessage // JSON object or nil
+
+	// Reconnect is the reconnect a decision scheduled and that has not
+	// led to an open session or another decision yet; nil when none.
+	Reconnect *PendingReconnect
+}
+
+// PendingReconnect is a decided reconnect: when it is due and the
+// escalation step to carry out first. It is written in the decision's unit
+// of work and honoured by a restart.
+type PendingReconnect struct {
+	Due  time.Time
+	Step int
 }
 
 // Disconnect is one row of the disconnect history: what happened, and what

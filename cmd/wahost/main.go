@@ -12,6 +12,9 @@ import (
 )
 
 func main() {
+	// SIGHUP reloads once the host runs; until then it must not end the
+	// process (its default action), so it is caught from the first moment.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGHUP)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := cli.Run(ctx, os.Args[1:], cli.Stdio{In: os.Stdin, Out: os.Stdout, Err: os.Stderr})
 	stop()

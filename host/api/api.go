@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -124,6 +125,8 @@ type Config struct {
 
 // Server is the API's http.Handler.
 type Server struct {
+	settingsMu sync.Mutex // serialises settings updates
+
 	cfg    Config
 	mux    *http.ServeMux
 	routes []Route

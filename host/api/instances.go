@@ -81,7 +81,11 @@ func (b *settingsBody) apply(s *storage.InstanceSettings, hasPolicy func(string)
 			if strings.TrimSpace(ev) == "" || len(ev) > 64 {
 				return badRequest("webhook.events: %q is not an event name", ev)
 			}
-			events = append(events, webhook.EventName(ev)) // CONNECTION_UPDATE → connection.update
+			name := webhook.EventName(ev) // CONNECTION_UPDATE → connection.update
+			if !knownEvent(name) {
+				return badRequest("webhook.events: %q is not a known event; known: %s", ev, knownEventList())
+			}
+			events = append(events, name)
 		}
 		s.WebhookURL, s.WebhookEvents, s.WebhookByEvents = b.Webhook.URL, events, b.Webhook.ByEvents
 		s.WebhookBase64 = b.Webhook.Base64
@@ -188,14 +192,11 @@ func (s *Server) deleteInstance(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	rep, err := s.cfg.Executor.Reset(r.Context(), inst.ID)
-	if err != nil {
-		return err
-	}
 	if err := s.cfg.Sessions.Remove(r.Context(), inst.ID); err != nil {
 		return err
 	}
-	if err := s.cfg.Store.DeleteInstance(r.Context(), inst.ID); err != nil {
+	rep, err := s.cfg.Executor.Remove(r.Context(), inst.ID)
+	if err != nil {
 		return err
 	}
 	s.cfg.Webhooks.ForgetInstance(inst.ID)
@@ -280,7 +281,15 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 	if err := s.cfg.Sessions.Logout(r.Context(), inst.ID); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"instance": inst.Name, "status": "logging_out"})
+	res, err := s.cfg.Executor.LoggedOutByAPI(r.Context(), inst.ID)
+	if err != nil {
+		return err
+	}
+	out := map[string]any{"instance": inst.Name, "status": res.Instance.Status, "decision": json.RawMessage(res.Outcome.Doc)}
+	if res.Cleanup != nil {
+		out["cleanup"] = res.Cleanup
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -416,14 +425,26 @@ func (s *Server) putSettings(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	set, err := s.cfg.Store.Settings(r.Context(), inst.ID)
+	// One writer at a time here, and the instance's row locked in the
+	// database for other hosts: a concurrent update is never lost, and
+	// memory follows the database in commit order.
+	s.settingsMu.Lock()
+	defer s.settingsMu.Unlock()
+	var set storage.InstanceSettings
+	err = s.cfg.Store.InTx(r.Context(), func(tx storage.Tx) error {
+		if _, err := tx.Instance(r.Context(), inst.ID); err != nil {
+			return err
+		}
+		var err error
+		if set, err = s.cfg.Store.Settings(r.Context(), inst.ID); err != nil {
+			return err
+		}
+		if err := body.apply(&set, s.cfg.HasPolicy); err != nil {
+			return err
+		}
+		return tx.PutSettings(r.Context(), inst.ID, set)
+	})
 	if err != nil {
-		return err
-	}
-	if err := body.apply(&set, s.cfg.HasPolicy); err != nil {
-		return err
-	}
-	if err := s.cfg.Store.PutSettings(r.Context(), inst.ID, set); err != nil {
 		return err
 	}
 	s.cfg.Webhooks.SetInstance(inst.ID, set)

@@ -46,6 +46,9 @@ type HTTP struct {
 	APIKey string `koanf:"api_key"`
 	// MaxBody caps request bodies, in bytes.
 	MaxBody int64 `koanf:"max_body"`
+	// ShutdownTimeout bounds the whole stop: requests, sessions, work in
+	// flight and the webhook drain.
+	ShutdownTimeout time.Duration `koanf:"shutdown_timeout"`
 }
 
 // Log configures logging.
@@ -197,7 +200,7 @@ type PolicyOverride struct {
 func Default() Config {
 	return Config{
 		DataDir:  "./data",
-		HTTP:     HTTP{Addr: "127.0.0.1:8080", MaxBody: 1 << 20},
+		HTTP:     HTTP{Addr: "127.0.0.1:8080", MaxBody: 1 << 20, ShutdownTimeout: 25 * time.Second},
 		Log:      Log{Level: "info", Format: "text"},
 		Database: Database{HistoryRetention: 30 * 24 * time.Hour},
 		Webhook: Webhook{
@@ -437,6 +440,9 @@ func (c *Config) Validate() error {
 	case "text", "json":
 	default:
 		bad("log.format", "%q is not text or json", c.Log.Format)
+	}
+	if c.HTTP.ShutdownTimeout < time.Second || c.HTTP.ShutdownTimeout > 10*time.Minute {
+		bad("http.shutdown_timeout", "%s is out of range (1s to 10m)", c.HTTP.ShutdownTimeout)
 	}
 	if c.HTTP.MaxBody < 1024 {
 		bad("http.max_body", "%d bytes is too small (at least 1024)", c.HTTP.MaxBody)

@@ -48,7 +48,7 @@ type Outcome struct {
 // Decider makes decisions. It is safe for concurrent use.
 type Decider struct {
 	policy   Policy
-	limits   abi.Limits
+	limits   func() abi.Limits
 	metrics  *Metrics
 	logger   *slog.Logger
 	now      func() time.Time
@@ -60,6 +60,9 @@ type Decider struct {
 type Options struct {
 	// Limits bound what a decision may ask for.
 	Limits abi.Limits
+	// LiveLimits, if set, is asked for the limits at every decision
+	// instead of Limits (policy.max_delay is reloaded live).
+	LiveLimits func() abi.Limits
 	// Metrics records decisions; nil records nothing.
 	Metrics *Metrics
 	// Logger logs faults. Default slog.Default().
@@ -76,11 +79,16 @@ func New(p Policy, opts Options) *Decider {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Decider{policy: p, limits: opts.Limits, metrics: opts.Metrics, logger: opts.Logger, now: opts.Now}
+	limits := opts.LiveLimits
+	if limits == nil {
+		l := opts.Limits
+		limits = func() abi.Limits { return l }
+	}
+	return &Decider{policy: p, limits: limits, metrics: opts.Metrics, logger: opts.Logger, now: opts.Now}
 }
 
-// Limits returns the limits decisions are validated against.
-func (d *Decider) Limits() abi.Limits { return d.limits }
+// Limits returns the limits decisions are validated against now.
+func (d *Decider) Limits() abi.Limits { return d.limits() }
 
 // Decide decides one disconnect. It always returns a valid decision.
 func (d *Decider) Decide(ctx context.Context, in *abi.Input) Outcome {
@@ -101,9 +109,10 @@ func (d *Decider) DecideWith(ctx context.Context, p Policy, in *abi.Input) Outco
 	d.bufs.Put(bp)
 
 	out := Outcome{Module: ans.Module, SHA256: ans.SHA256}
+	limits := d.limits()
 	if err == nil {
 		var dec abi.Decision
-		if dec, err = abi.ParseDecision(ans.Out, d.limits); err == nil {
+		if dec, err = abi.ParseDecision(ans.Out, limits); err == nil {
 			out.Decision, out.Doc = dec, dec.AppendJSON(nil)
 		} else {
 			err = &InvalidDecisionError{Doc: ans.Out, Err: err}
@@ -112,6 +121,9 @@ func (d *Decider) DecideWith(ctx context.Context, p Policy, in *abi.Input) Outco
 	if err != nil {
 		out.Fallback, out.Fault = true, err
 		out.Decision = d.fallback.Fallback(in)
+		if maxMS := effectiveMax(limits).Milliseconds(); out.Decision.Action == abi.ActionReconnect && out.Decision.DelayMS > maxMS {
+			out.Decision.DelayMS = maxMS // the fallback obeys the limit too
+		}
 		out.Doc = out.Decision.AppendJSON(nil)
 		d.logger.LogAttrs(ctx, slog.LevelWarn, "policy could not decide; fallback used",
 			slog.String("instance", in.Instance.Name), slog.String("module", ans.Module),
@@ -134,3 +146,10 @@ func (e *InvalidDecisionError) Unwrap() error { return e.Err }
 
 // ErrNoPolicy is the fault when no module is loaded.
 var ErrNoPolicy = errors.New("no policy module loaded")
+
+func effectiveMax(l abi.Limits) time.Duration {
+	if l.MaxDelay <= 0 {
+		return abi.DefaultMaxDelay
+	}
+	return l.MaxDelay
+}

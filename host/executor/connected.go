@@ -2,6 +2,7 @@ package executor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/wahost/wahost/abi"
@@ -21,36 +22,54 @@ type Opened struct {
 func (e *Executor) HandleConnected(ctx context.Context, instanceID string, o Opened) (storage.Instance, error) {
 	now := e.cfg.Clock.Now()
 	prev, reopened := e.takeReopen(instanceID)
-	var inst storage.Instance
-	err := e.cfg.Store.InTx(ctx, func(tx storage.Tx) error {
-		cur, err := tx.Instance(ctx, instanceID)
-		if err != nil {
-			return err
-		}
-		cur.Status, cur.Attempt, cur.Step, cur.QRCount = storage.StatusOpen, 0, 0, 0
+	change := func(cur *storage.Instance) {
+		cur.Status, cur.Attempt, cur.Step, cur.QRCount, cur.Reconnect = storage.StatusOpen, 0, 0, 0, nil
 		if o.JID != "" {
 			cur.OwnerJID = o.JID
 		}
 		if o.PushName != "" {
 			cur.ProfileName = o.PushName
 		}
-		if inst, err = tx.UpdateInstance(ctx, cur); err != nil {
+	}
+	var committed storage.Instance // written by the unit of work; read only when it ran here
+	deferred, err := e.commit(ctx, instanceID, "connected", func(ctx context.Context, tx storage.Tx) error {
+		cur, err := tx.Instance(ctx, instanceID)
+		if err != nil {
 			return err
 		}
-		if err := e.cfg.Webhooks.Enqueue(ctx, tx, inst, EventConnectionUpdate, connUpdate(inst, "open", 200)); err != nil {
+		change(&cur)
+		if cur, err = tx.UpdateInstance(ctx, cur); err != nil {
+			return err
+		}
+		committed = cur
+		e.remember(cur)
+		if err := e.cfg.Webhooks.Enqueue(ctx, tx, cur, EventConnectionUpdate, connUpdate(cur, "open", 200)); err != nil {
 			return err
 		}
 		if reopened {
-			return e.cfg.Webhooks.Enqueue(ctx, tx, inst, EventReconnectionSuccess, reconnectionSuccess{
-				Instance: inst.Name, PreviousDisconnectCode: prev.code, ReconnectionTime: now.Sub(prev.at).Milliseconds(),
+			return e.cfg.Webhooks.Enqueue(ctx, tx, cur, EventReconnectionSuccess, reconnectionSuccess{
+				Instance: cur.Name, PreviousDisconnectCode: prev.code, ReconnectionTime: now.Sub(prev.at).Milliseconds(),
 			})
 		}
 		return nil
-	})
+	}, e.cfg.Webhooks.Nudge)
 	if err != nil {
-		return inst, fmt.Errorf("recording that %s opened: %w", instanceID, err)
+		return storage.Instance{}, fmt.Errorf("recording that %s opened: %w", instanceID, err)
 	}
-	e.cfg.Webhooks.Nudge()
+	inst := committed
+	if deferred {
+		e.mu.Lock()
+		known, ok := e.known[instanceID]
+		if ok {
+			change(&known)
+			e.known[instanceID] = known
+		}
+		e.mu.Unlock()
+		inst = known
+		if !ok {
+			inst = storage.Instance{ID: instanceID}
+		}
+	}
 	if reopened {
 		e.cfg.Metrics.reopened(now.Sub(prev.at))
 	}
@@ -71,13 +90,15 @@ type QRCode struct {
 // instance has shown as many codes as its limit allows, the code is not
 // shown: the policy decides a qr_limit event instead, and ok is false.
 func (e *Executor) HandleQR(ctx context.Context, instanceID string, qr QRCode) (ok bool, err error) {
-	inst, err := e.cfg.Store.Instance(ctx, instanceID)
+	inst, stale, err := e.instance(ctx, instanceID)
 	if err != nil {
 		return false, fmt.Errorf("qr code of %s: %w", instanceID, err)
 	}
-	limit, err := e.qrLimit(ctx, inst)
-	if err != nil {
-		return false, err
+	limit := e.cfg.QRLimit
+	if !stale {
+		if limit, err = e.qrLimit(ctx, inst); err != nil && !errors.Is(err, storage.ErrUnavailable) {
+			return false, err
+		}
 	}
 	if limit > 0 && inst.QRCount >= limit {
 		_, err := e.HandleDisconnect(ctx, instanceID, Report{
@@ -87,7 +108,7 @@ func (e *Executor) HandleQR(ctx context.Context, instanceID string, qr QRCode) (
 		})
 		return false, err
 	}
-	err = e.cfg.Store.InTx(ctx, func(tx storage.Tx) error {
+	deferred, err := e.commit(ctx, instanceID, "qr", func(ctx context.Context, tx storage.Tx) error {
 		cur, err := tx.Instance(ctx, instanceID)
 		if err != nil {
 			return err
@@ -97,30 +118,38 @@ func (e *Executor) HandleQR(ctx context.Context, instanceID string, qr QRCode) (
 		if cur, err = tx.UpdateInstance(ctx, cur); err != nil {
 			return err
 		}
+		e.remember(cur)
 		q := qrPayload{Instance: cur.Name, Code: qr.Code, Base64: qr.PNG, Count: cur.QRCount}
 		if qr.PairingCode != "" {
 			q.PairingCode = &qr.PairingCode
 		}
 		return e.cfg.Webhooks.Enqueue(ctx, tx, cur, EventQRCodeUpdated, qrUpdated{QRCode: q})
-	})
+	}, e.cfg.Webhooks.Nudge)
 	if err != nil {
 		return false, fmt.Errorf("recording qr code of %s: %w", inst.Name, err)
 	}
-	e.cfg.Webhooks.Nudge()
+	if deferred {
+		inst.QRCount++
+		inst.Status = storage.StatusConnecting
+		e.remember(inst)
+	}
 	return true, nil
 }
 
 // HandlePaired records the account a QR or phone-code pairing linked.
 func (e *Executor) HandlePaired(ctx context.Context, instanceID, jid string) error {
-	err := e.cfg.Store.InTx(ctx, func(tx storage.Tx) error {
+	_, err := e.commit(ctx, instanceID, "paired", func(ctx context.Context, tx storage.Tx) error {
 		cur, err := tx.Instance(ctx, instanceID)
 		if err != nil {
 			return err
 		}
 		cur.OwnerJID = jid
-		_, err = tx.UpdateInstance(ctx, cur)
+		cur, err = tx.UpdateInstance(ctx, cur)
+		if err == nil {
+			e.remember(cur)
+		}
 		return err
-	})
+	}, nil)
 	if err != nil {
 		return fmt.Errorf("recording pairing of %s: %w", instanceID, err)
 	}

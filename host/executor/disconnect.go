@@ -30,6 +30,10 @@ type Result struct {
 	Instance   storage.Instance
 	// Cleanup reports a logout's cleanup; nil for a reconnect.
 	Cleanup *CleanupReport
+	// Deferred is true when the store was unreachable: the decision is
+	// carried out and will be recorded (Disconnect then has no ID) when
+	// the store is back.
+	Deferred bool
 }
 
 // ErrEnding is returned for an instance whose session is being ended.
@@ -46,12 +50,11 @@ func (e *Executor) HandleDisconnect(ctx context.Context, instanceID string, rep 
 	if rep.Event.Cause == "" {
 		rep.Event.Cause = abi.CauseNone
 	}
-	st := e.cfg.Store
-	inst, err := st.Instance(ctx, instanceID)
+	inst, stale, err := e.instance(ctx, instanceID)
 	if err != nil {
 		return Result{}, fmt.Errorf("disconnect of %s: %w", instanceID, err)
 	}
-	in, override, err := e.input(ctx, inst, rep)
+	in, override, err := e.input(ctx, inst, rep, stale)
 	if err != nil {
 		return Result{}, err
 	}
@@ -71,14 +74,13 @@ func (e *Executor) HandleDisconnect(ctx context.Context, instanceID string, rep 
 		}
 	}
 	now := e.cfg.Clock.Now()
+	var due time.Time
+	if d.Action == abi.ActionReconnect {
+		due = now.Add(time.Duration(d.DelayMS) * time.Millisecond)
+	}
 
-	var res Result
-	res.Outcome = out
-	err = st.InTx(ctx, func(tx storage.Tx) error {
-		cur, err := tx.Instance(ctx, instanceID)
-		if err != nil {
-			return err
-		}
+	// change applies the decision to the instance's stored state.
+	change := func(cur *storage.Instance) (state string) {
 		obj := disconnectionObject(&rep.Event, &out)
 		at := storage.Timestamp(now)
 		cur.DisconnectionAt, cur.DisconnectionReasonCode, cur.DisconnectionObject = &at, rep.Event.Code, obj
@@ -86,27 +88,43 @@ func (e *Executor) HandleDisconnect(ctx context.Context, instanceID string, rep 
 		if d.QRCount != nil {
 			cur.QRCount = *d.QRCount
 		}
-		state := "close"
+		state = "close"
 		if d.Action == abi.ActionReconnect {
 			cur.Status = storage.StatusConnecting
 			cur.Step = max(cur.Step, d.Step)
+			cur.Reconnect = &storage.PendingReconnect{Due: storage.Timestamp(due), Step: d.Step}
 		} else {
-			cur.Status, cur.Attempt, cur.Step = storage.StatusClose, 0, 0
+			cur.Status, cur.Attempt, cur.Step, cur.Reconnect = storage.StatusClose, 0, 0, nil
 			if d.End == abi.EndQRLimit {
 				cur.Status, cur.QRCount, state = storage.StatusRefused, 0, "refused"
 			}
 		}
+		return state
+	}
+	row := storage.Disconnect{
+		InstanceID: instanceID, At: now, Kind: string(rep.Event.Kind), Code: rep.Event.Code,
+		Raw: rep.Event.Raw, Message: rep.Event.Message, Cause: string(rep.Event.Cause),
+		Decision: out.Doc, Action: string(d.Action), Rule: d.Rule, PolicySHA256: out.SHA256,
+		Fallback: out.Fallback, Latency: out.Latency, Attempt: in.Attempt, Step: max(d.Step, 0),
+		JitterSeed: in.JitterSeed, Shadow: shadowDoc, ShadowSHA256: shadowSHA, Input: recordedInput(in),
+	}
+
+	var res Result
+	res.Outcome = out
+	res.Instance = inst
+	change(&res.Instance)
+	var recorded storage.Disconnect
+	deferred, err := e.commit(ctx, instanceID, "disconnect", func(ctx context.Context, tx storage.Tx) error {
+		cur, err := tx.Instance(ctx, instanceID)
+		if err != nil {
+			return err
+		}
+		state := change(&cur)
 		if cur, err = tx.UpdateInstance(ctx, cur); err != nil {
 			return err
 		}
-		res.Instance = cur
-		if res.Disconnect, err = tx.RecordDisconnect(ctx, storage.Disconnect{
-			InstanceID: instanceID, At: now, Kind: string(rep.Event.Kind), Code: rep.Event.Code,
-			Raw: rep.Event.Raw, Message: rep.Event.Message, Cause: string(rep.Event.Cause),
-			Decision: out.Doc, Action: string(d.Action), Rule: d.Rule, PolicySHA256: out.SHA256,
-			Fallback: out.Fallback, Latency: out.Latency, Attempt: in.Attempt, Step: max(d.Step, 0),
-			JitterSeed: in.JitterSeed, Shadow: shadowDoc, ShadowSHA256: shadowSHA, Input: recordedInput(in),
-		}); err != nil {
+		e.remember(cur)
+		if recorded, err = tx.RecordDisconnect(ctx, row); err != nil {
 			return err
 		}
 		if d.Action != abi.ActionReconnect && e.cfg.OnEnd != nil {
@@ -115,11 +133,16 @@ func (e *Executor) HandleDisconnect(ctx context.Context, instanceID string, rep 
 			}
 		}
 		return e.announce(ctx, tx, cur, &rep.Event, &out, in.Attempt, state)
-	})
+	}, e.cfg.Webhooks.Nudge)
 	if err != nil {
 		return res, fmt.Errorf("recording disconnect of %s: %w", inst.Name, err)
 	}
-	e.cfg.Webhooks.Nudge()
+	if deferred {
+		e.remember(res.Instance)
+	} else {
+		res.Disconnect = recorded
+	}
+	res.Deferred = deferred
 	if shadowDoc != nil && (shadow.Fault != "" || len(shadow.Differs) > 0) {
 		e.shadows.add(ShadowDiff{
 			At: now.UTC(), InstanceID: inst.ID, Instance: inst.Name, Kind: rep.Event.Kind, Code: rep.Event.Code,
@@ -138,9 +161,7 @@ func (e *Executor) HandleDisconnect(ctx context.Context, instanceID string, rep 
 	switch d.Action {
 	case abi.ActionReconnect:
 		e.noteReopen(instanceID, rep.Event.Code, now)
-		e.cfg.Scheduler.Schedule(reconnect.Job{
-			InstanceID: instanceID, Step: d.Step, Due: now.Add(time.Duration(d.DelayMS) * time.Millisecond),
-		})
+		e.cfg.Scheduler.Schedule(reconnect.Job{InstanceID: instanceID, Step: d.Step, Due: due})
 	case abi.ActionLogout:
 		rep := e.endSession(ctx, res.Instance, rep.Event.Code, d.Cleanup)
 		res.Cleanup = &rep
@@ -157,21 +178,34 @@ func logLevel(d *abi.Decision) slog.Level {
 
 // input builds the policy's input for one disconnect, and returns the
 // instance's override policy when it has one (nil: the host's policy).
-func (e *Executor) input(ctx context.Context, inst storage.Instance, rep Report) (*abi.Input, disconnect.Policy, error) {
+// With stale, the store is unreachable: the decision is made on the
+// last known state, without history or instance settings.
+func (e *Executor) input(ctx context.Context, inst storage.Instance, rep Report, stale bool) (*abi.Input, disconnect.Policy, error) {
 	now := e.cfg.Clock.Now()
-	recent, err := e.cfg.Store.RecentDisconnects(ctx, inst.ID, now.Add(-HistoryWindow), abi.MaxHistory)
-	if err != nil {
-		return nil, nil, fmt.Errorf("reading history of %s: %w", inst.Name, err)
+	var recent []storage.Disconnect
+	var set storage.InstanceSettings
+	if !stale {
+		var err error
+		if recent, err = e.cfg.Store.RecentDisconnects(ctx, inst.ID, now.Add(-HistoryWindow), abi.MaxHistory); err != nil {
+			if !errors.Is(err, storage.ErrUnavailable) {
+				return nil, nil, fmt.Errorf("reading history of %s: %w", inst.Name, err)
+			}
+			stale = true
+		}
+	}
+	if !stale {
+		var err error
+		if set, err = e.instanceSettings(ctx, inst); err != nil {
+			if !errors.Is(err, storage.ErrUnavailable) {
+				return nil, nil, err
+			}
+		}
 	}
 	hist := make([]abi.HistoryEntry, 0, len(recent))
 	for _, r := range slices.Backward(recent) {
 		hist = append(hist, abi.HistoryEntry{
 			AtMS: r.At.UnixMilli(), Kind: abi.Kind(r.Kind), Code: r.Code, Action: abi.Action(r.Action), Step: r.Step,
 		})
-	}
-	set, err := e.instanceSettings(ctx, inst)
-	if err != nil {
-		return nil, nil, err
 	}
 	qrLimit := e.cfg.QRLimit
 	if set.QRLimit > 0 {

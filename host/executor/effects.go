@@ -99,22 +99,6 @@ func (e *Executor) cleanup(ctx context.Context, inst storage.Instance, scope abi
 	return rep
 }
 
-// maxConcurrentReconnects bounds the reconnects being carried out at once;
-// the scheduler's rate limit spreads them, this bounds their goroutines.
-const maxConcurrentReconnects = 64
-
-// Fire is the scheduler's callback: it starts carrying out a due
-// reconnect without blocking the scheduler.
-func (e *Executor) Fire(job reconnect.Job) {
-	e.reconnecting <- struct{}{}
-	go func() {
-		defer func() { <-e.reconnecting }()
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		e.RunReconnect(ctx, job)
-	}()
-}
-
 // RunReconnect carries out a reconnect: the escalation step, then the
 // connect. A connect that fails comes back from the session layer as a new
 // disconnect, decided like any other.

@@ -108,12 +108,20 @@ type Config struct {
 type Executor struct {
 	cfg Config
 
-	mu      sync.Mutex // guards opening, ending
+	mu      sync.Mutex // guards opening, ending, known, backlog, fired, runners, stopped and wg.Add
 	opening map[string]reopen
 	ending  map[string]bool
+	known   map[string]storage.Instance // last state read or written, to decide while the store is away
+	backlog map[string][]unit           // units of work waiting for the store, per instance in order
+	fired   []reconnect.Job             // due reconnects waiting for a runner
+	runners int
+	stopped bool
 
-	reconnecting chan struct{} // semaphore of running reconnects
-	shadows      shadowLog
+	ctx     context.Context // parent of the executor's goroutines; cancelled by Stop
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	drained chan struct{} // signalled when the backlog empties
+	shadows shadowLog
 }
 
 // reopen remembers a disconnect that a reconnect is meant to repair, for
@@ -137,8 +145,10 @@ func New(cfg Config) *Executor {
 	if cfg.Random == nil {
 		cfg.Random = randomSeed
 	}
+	ctx, cancel := context.WithCancel(context.Background())
 	return &Executor{
 		cfg: cfg, opening: make(map[string]reopen), ending: make(map[string]bool),
-		reconnecting: make(chan struct{}, maxConcurrentReconnects),
+		known: make(map[string]storage.Instance), backlog: make(map[string][]unit),
+		ctx: ctx, cancel: cancel, drained: make(chan struct{}, 1),
 	}
 }

@@ -121,7 +121,7 @@ var quiet = slog.New(slog.DiscardHandler)
 type env struct {
 	t        testing.TB
 	ctx      context.Context
-	store    *sqlite.Store
+	store    storage.Store
 	clock    *clock.Fake
 	sched    *reconnect.Scheduler
 	sessions *sessions
@@ -134,19 +134,25 @@ type env struct {
 
 func newEnv(t testing.TB, p disconnect.Policy, opts ...func(*executor.Config)) *env {
 	t.Helper()
-	ctx := context.Background()
 	root := t.TempDir()
-	st, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(root, "wahost.db")})
+	st, err := sqlite.Open(context.Background(), sqlite.Config{Path: filepath.Join(root, "wahost.db")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	dir, err := datadir.Open(root)
+	return newEnvOn(t, st, clock.NewFake(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)), p, opts...)
+}
+
+// newEnvOn is newEnv on a given store and clock.
+func newEnvOn(t testing.TB, st storage.Store, clk *clock.Fake, p disconnect.Policy, opts ...func(*executor.Config)) *env {
+	t.Helper()
+	ctx := context.Background()
+	dir, err := datadir.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	e := &env{
-		t: t, ctx: ctx, store: st, clock: clock.NewFake(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)),
+		t: t, ctx: ctx, store: st, clock: clk,
 		sessions: &sessions{connects: make(chan string, 8)}, outbox: &outbox{}, dir: dir,
 	}
 	e.cache = memcache.New(e.clock.Now)
@@ -164,6 +170,13 @@ func newEnv(t testing.TB, p disconnect.Policy, opts ...func(*executor.Config)) *
 	}
 	ex = executor.New(cfg)
 	e.exec = ex
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := ex.Stop(ctx); err != nil {
+			t.Errorf("executor.Stop: %v", err)
+		}
+	})
 	return e
 }
 

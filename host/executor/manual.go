@@ -33,7 +33,7 @@ func (e *Executor) ForceReconnect(ctx context.Context, instanceID string, clean 
 		if err != nil {
 			return err
 		}
-		cur.Status, cur.Attempt, cur.Step = storage.StatusConnecting, 0, 0
+		cur.Status, cur.Attempt, cur.Step, cur.Reconnect = storage.StatusConnecting, 0, 0, nil
 		if clean {
 			cur.OwnerJID, cur.QRCount = "", 0
 		}
@@ -61,13 +61,12 @@ func (e *Executor) Reset(ctx context.Context, instanceID string) (CleanupReport,
 	if err != nil {
 		return CleanupReport{}, fmt.Errorf("reset of %s: %w", instanceID, err)
 	}
-	rep := e.endSession(ctx, inst, 0, abi.ScopeAll)
 	err = e.cfg.Store.InTx(ctx, func(tx storage.Tx) error {
 		cur, err := tx.Instance(ctx, instanceID)
 		if err != nil {
 			return err
 		}
-		cur.Status, cur.Attempt, cur.Step, cur.QRCount = storage.StatusClose, 0, 0, 0
+		cur.Status, cur.Attempt, cur.Step, cur.QRCount, cur.Reconnect = storage.StatusClose, 0, 0, 0, nil
 		cur.OwnerJID, cur.ProfileName, cur.ProfilePictureURL = "", "", ""
 		if cur, err = tx.UpdateInstance(ctx, cur); err != nil {
 			return err
@@ -85,9 +84,62 @@ func (e *Executor) Reset(ctx context.Context, instanceID string) (CleanupReport,
 		return e.cfg.Webhooks.Enqueue(ctx, tx, cur, EventConnectionUpdate, connUpdate(cur, "close", 0))
 	})
 	if err != nil {
-		return rep, fmt.Errorf("reset of %s: %w", inst.Name, err)
+		return CleanupReport{}, fmt.Errorf("reset of %s: %w", inst.Name, err)
 	}
+	// Only once the reset is recorded are keys, cache and files removed.
+	rep := e.endSession(ctx, inst, 0, abi.ScopeAll)
 	e.cfg.Webhooks.Nudge()
 	e.cfg.Metrics.manual("reset")
 	return rep, nil
+}
+
+// EventRemoveInstance announces an instance's removal.
+const EventRemoveInstance = "remove.instance"
+
+// Remove ends the instance's session, cleans everything (keys, cache,
+// files), then deletes the instance and queues remove.instance in one unit
+// of work. Call it once the session layer has forgotten the instance.
+func (e *Executor) Remove(ctx context.Context, instanceID string) (CleanupReport, error) {
+	if e.isEnding(instanceID) {
+		return CleanupReport{}, fmt.Errorf("removal of %s: %w", instanceID, ErrEnding)
+	}
+	inst, err := e.cfg.Store.Instance(ctx, instanceID)
+	if err != nil {
+		return CleanupReport{}, fmt.Errorf("removal of %s: %w", instanceID, err)
+	}
+	rep := e.endSession(ctx, inst, 0, abi.ScopeAll)
+	err = e.cfg.Store.InTx(ctx, func(tx storage.Tx) error {
+		if err := tx.DeleteInstance(ctx, instanceID); err != nil {
+			return err
+		}
+		return e.cfg.Webhooks.Enqueue(ctx, tx, inst, EventRemoveInstance, removed{Instance: inst.Name, CleanupReport: rep})
+	})
+	if err != nil {
+		return rep, fmt.Errorf("removal of %s: %w", inst.Name, err)
+	}
+	e.cfg.Webhooks.Nudge()
+	e.mu.Lock()
+	delete(e.known, instanceID)
+	e.mu.Unlock()
+	e.cfg.Metrics.manual("remove")
+	return rep, nil
+}
+
+// removed is remove.instance: the instance is gone, with what its
+// cleanup removed.
+type removed struct {
+	Instance string `json:"instance"`
+	CleanupReport
+}
+
+// LoggedOutByAPI carries out a logout the API asked for, once the session
+// layer has unlinked the device: the same decision, history row (its raw
+// reason says the API asked), webhooks and cleanup as a logout WhatsApp
+// sends.
+func (e *Executor) LoggedOutByAPI(ctx context.Context, instanceID string) (Result, error) {
+	return e.HandleDisconnect(ctx, instanceID, Report{
+		Event: abi.Event{Kind: abi.KindLoggedOut, Code: abi.CodeLoggedOut, Cause: abi.CauseNone,
+			Raw: "api logout", Message: "logged out through the API (POST /v1/instances/{name}/logout)"},
+		Phase: abi.PhaseOpen,
+	})
 }

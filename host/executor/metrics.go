@@ -18,6 +18,8 @@ type Metrics struct {
 	cleanups    *prometheus.CounterVec
 	manuals     *prometheus.CounterVec
 	shadows     *prometheus.CounterVec
+	storeErrors *prometheus.CounterVec
+	backlog     *prometheus.GaugeVec
 }
 
 // NewMetrics creates the metrics and registers them on reg; pending, if
@@ -44,8 +46,15 @@ func NewMetrics(reg prometheus.Registerer, pending func() int) *Metrics {
 			Name: "wahost_manual_operations_total", Help: "Manual recovery operations, by operation.",
 		}, []string{"operation"}),
 		shadows: newShadowCounter(),
+		storeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wahost_store_errors_total", Help: "Units of work the store could not take (unreachable), by unit; each is retried.",
+		}, []string{"unit"}),
+		backlog: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "wahost_store_backlog", Help: "Units of work waiting for the store to be reachable again.",
+		}, nil),
 	}
-	reg.MustRegister(m.disconnects, m.actions, m.reconnects, m.reopenTime, m.cleanups, m.manuals, m.shadows)
+	reg.MustRegister(m.disconnects, m.actions, m.reconnects, m.reopenTime, m.cleanups, m.manuals, m.shadows,
+		m.storeErrors, m.backlog)
 	if pending != nil {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "wahost_pending_reconnects", Help: "Reconnects scheduled and not yet started.",
@@ -91,4 +100,16 @@ func (m *Metrics) shadowed(result string) {
 		return
 	}
 	m.shadows.WithLabelValues(result).Inc()
+}
+
+func (m *Metrics) storeError(unit string) {
+	if m != nil {
+		m.storeErrors.WithLabelValues(unit).Inc()
+	}
+}
+
+func (m *Metrics) setBacklog(n int) {
+	if m != nil {
+		m.backlog.WithLabelValues().Set(float64(n))
+	}
 }

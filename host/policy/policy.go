@@ -93,8 +93,9 @@ type Manager struct {
 	candidate *runtime.Slot
 	log       *slog.Logger
 
-	mu        sync.Mutex // serialises Apply
-	applied   Spec       // guarded by mu: the spec in force
+	mu        sync.Mutex   // serialises Apply
+	applied   Spec         // guarded by mu: the spec in force
+	maxDelay  atomic.Int64 // applied.MaxDelay, read by every decision without mu
 	hasCand   atomic.Bool
 	settings  atomic.Pointer[abi.Settings]
 	overrides atomic.Pointer[map[string]*override]
@@ -156,8 +157,11 @@ func (m *Manager) Apply(ctx context.Context, spec Spec, trigger string) (Reload,
 	if err != nil {
 		r.Error = err.Error()
 		m.metrics.reloads.WithLabelValues("failed").Inc()
-		m.log.ErrorContext(ctx, "policy reload rejected; the previous policy stays active",
-			"trigger", trigger, "module", spec.Module, "error", err)
+		msg := "policy reload rejected; the previous policy stays active"
+		if m.active.Stats().Current == nil {
+			msg = "policy rejected; no policy is loaded"
+		}
+		m.log.ErrorContext(ctx, msg, "trigger", trigger, "module", spec.Module, "error", err)
 	} else {
 		r.OK = true
 		if r.Changed {
@@ -263,6 +267,7 @@ func (m *Manager) apply(ctx context.Context, spec Spec) (Reload, error) {
 	settings := spec.Settings
 	m.settings.Store(&settings)
 	m.applied = spec
+	m.maxDelay.Store(int64(spec.MaxDelay))
 	r.Changed = true
 	return r, nil
 }
@@ -468,4 +473,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		reg.MustRegister(m.reloads, m.swapSeconds)
 	}
 	return m
+}
+
+// Limits are the limits of the spec in force (policy.max_delay), which a
+// reload changes.
+func (m *Manager) Limits() abi.Limits {
+	return abi.Limits{MaxDelay: time.Duration(m.maxDelay.Load())}
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/wahost/wahost/abi"
 	"github.com/wahost/wahost/host/policy"
@@ -322,5 +323,20 @@ func TestOverrides(t *testing.T) {
 	}
 	if m.HasOverride("vip") {
 		t.Fatal("an override left the spec but stayed")
+	}
+}
+
+// TestLimitsFollowReload: policy.max_delay is live; the limits decisions
+// are checked against follow each applied spec.
+func TestLimitsFollowReload(t *testing.T) {
+	ctx := context.Background()
+	m := newManager(t, "")
+	for _, d := range []time.Duration{time.Hour, 2 * time.Hour} {
+		if _, err := m.Apply(ctx, policy.Spec{Module: builtin.DefaultName, MaxDelay: d}, "file"); err != nil {
+			t.Fatal(err)
+		}
+		if got := m.Limits().MaxDelay; got != d {
+			t.Fatalf("Limits().MaxDelay = %v after applying %v", got, d)
+		}
 	}
 }

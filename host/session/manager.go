@@ -191,7 +191,8 @@ func (m *Manager) SetHandler(h Handler) { m.handler = h }
 const startParallelism = 8
 
 // Start reconnects, in the background, every instance whose stored status
-// is open or connecting and that has a paired device. It returns once the
+// is open or connecting, that has a paired device and no decided reconnect
+// pending (executor.Resume schedules those at their decided time). It returns once the
 // instances are listed; failures to connect are reported to the Handler
 // like any other.
 func (m *Manager) Start(ctx context.Context) error {
@@ -206,6 +207,9 @@ func (m *Manager) Start(ctx context.Context) error {
 	for _, inst := range insts {
 		if inst.Status != storage.StatusOpen && inst.Status != storage.StatusConnecting {
 			continue
+		}
+		if inst.Reconnect != nil {
+			continue // a decided reconnect: the executor resumes it at its time
 		}
 		dev, err := m.findDevice(ctx, inst)
 		if err != nil {

@@ -23,15 +23,24 @@ const (
 
 // Run delivers events until ctx is done, then lets deliveries under way
 // finish, hands the events it claimed but had not started back to the
-// outbox and returns nil. It returns an error only when called while
-// already running.
+// outbox and returns nil; Abort cuts the deliveries short. It returns an
+// error only when called while already running.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	if !d.running.CompareAndSwap(false, true) {
 		return errors.New("webhook: run: the dispatcher is already running")
 	}
 	defer d.running.Store(false)
 
-	bg := context.WithoutCancel(ctx)
+	bg, abort := context.WithCancel(context.WithoutCancel(ctx))
+	defer abort()
+	d.abortMu.Lock()
+	d.abort = abort
+	d.abortMu.Unlock()
+	defer func() {
+		d.abortMu.Lock()
+		d.abort = nil
+		d.abortMu.Unlock()
+	}()
 	jobs := make(chan job)
 	results := make(chan result)
 	rec := newRecorder(bg, d)

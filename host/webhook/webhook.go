@@ -100,6 +100,20 @@ type Dispatcher struct {
 	renewBelow time.Duration // a lease with less left is renewed before an attempt
 	nudge      chan struct{}
 	running    atomic.Bool
+
+	abortMu sync.Mutex         // guards abort
+	abort   context.CancelFunc // cancels the deliveries of the current Run
+}
+
+// Abort cancels the deliveries and outbox writes of a Run that is
+// draining, so that a stop deadline bounds it: the events it did not
+// record as delivered are claimed again after their lease.
+func (d *Dispatcher) Abort() {
+	d.abortMu.Lock()
+	defer d.abortMu.Unlock()
+	if d.abort != nil {
+		d.abort()
+	}
 }
 
 // New returns a dispatcher; Run starts its workers.

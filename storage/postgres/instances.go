@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -11,20 +12,25 @@ import (
 
 const instanceCols = `id::text, name, status, owner_jid, profile_name, profile_picture_url,
 	qr_count, attempt, step, created_at, updated_at,
-	disconnection_at, disconnection_reason_code, disconnection_object`
+	disconnection_at, disconnection_reason_code, disconnection_object, reconnect_due, reconnect_step`
 
 func scanInstance(row pgx.Row) (storage.Instance, error) {
 	var in storage.Instance
 	var obj []byte
+	var due *time.Time
+	var step int
 	err := row.Scan(&in.ID, &in.Name, &in.Status, &in.OwnerJID, &in.ProfileName, &in.ProfilePictureURL,
 		&in.QRCount, &in.Attempt, &in.Step, &in.CreatedAt, &in.UpdatedAt,
-		&in.DisconnectionAt, &in.DisconnectionReasonCode, &obj)
+		&in.DisconnectionAt, &in.DisconnectionReasonCode, &obj, &due, &step)
 	if err != nil {
 		return storage.Instance{}, err
 	}
 	in.CreatedAt = storage.Timestamp(in.CreatedAt)
 	in.UpdatedAt = storage.Timestamp(in.UpdatedAt)
 	in.DisconnectionAt = utc(in.DisconnectionAt)
+	if due != nil {
+		in.Reconnect = &storage.PendingReconnect{Due: storage.Timestamp(*due), Step: step}
+	}
 	if len(obj) > 0 {
 		in.DisconnectionObject = obj
 	}
@@ -109,12 +115,14 @@ func (o ops) UpdateInstance(ctx context.Context, in storage.Instance) (storage.I
 	out, err := scanInstance(o.q.QueryRow(ctx, `UPDATE wahost_instances SET
 		status = $2, owner_jid = $3, profile_name = $4, profile_picture_url = $5,
 		qr_count = $6, attempt = $7, step = $8, updated_at = $9,
-		disconnection_at = $10, disconnection_reason_code = $11, disconnection_object = $12
+		disconnection_at = $10, disconnection_reason_code = $11, disconnection_object = $12,
+		reconnect_due = $13, reconnect_step = $14
 	WHERE id = $1
 	RETURNING `+instanceCols,
 		in.ID, in.Status, in.OwnerJID, in.ProfileName, in.ProfilePictureURL,
 		in.QRCount, in.Attempt, in.Step, o.stamp(),
-		utc(in.DisconnectionAt), in.DisconnectionReasonCode, jsonArg(in.DisconnectionObject)))
+		utc(in.DisconnectionAt), in.DisconnectionReasonCode, jsonArg(in.DisconnectionObject),
+		reconnectDue(in.Reconnect), reconnectStep(in.Reconnect)))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return storage.Instance{}, storage.NotFound("instance", in.ID)
 	}
@@ -134,4 +142,19 @@ func (o ops) DeleteInstance(ctx context.Context, id string) error {
 		return storage.NotFound("instance", id)
 	}
 	return nil
+}
+
+func reconnectDue(r *storage.PendingReconnect) *time.Time {
+	if r == nil {
+		return nil
+	}
+	t := storage.Timestamp(r.Due)
+	return &t
+}
+
+func reconnectStep(r *storage.PendingReconnect) int {
+	if r == nil {
+		return 0
+	}
+	return max(r.Step, 0)
 }

@@ -4,28 +4,34 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"time"
 
 	"github.com/wahost/wahost/storage"
 )
 
 const instanceCols = `id, name, status, owner_jid, profile_name, profile_picture_url,
 	qr_count, attempt, step, created_at, updated_at,
-	disconnection_at, disconnection_reason_code, disconnection_object`
+	disconnection_at, disconnection_reason_code, disconnection_object, reconnect_due, reconnect_step`
 
 func scanInstance(row scanner) (storage.Instance, error) {
 	var in storage.Instance
 	var created, updated int64
 	var discAt sql.NullInt64
 	var obj sql.NullString
+	var due sql.NullInt64
+	var step int
 	err := row.Scan(&in.ID, &in.Name, &in.Status, &in.OwnerJID, &in.ProfileName, &in.ProfilePictureURL,
 		&in.QRCount, &in.Attempt, &in.Step, &created, &updated,
-		&discAt, &in.DisconnectionReasonCode, &obj)
+		&discAt, &in.DisconnectionReasonCode, &obj, &due, &step)
 	if err != nil {
 		return storage.Instance{}, err
 	}
 	in.CreatedAt, in.UpdatedAt = fromMicros(created), fromMicros(updated)
 	in.DisconnectionAt = nullMicros(discAt)
 	in.DisconnectionObject = jsonOut(obj)
+	if at := nullMicros(due); at != nil {
+		in.Reconnect = &storage.PendingReconnect{Due: *at, Step: step}
+	}
 	return in, nil
 }
 
@@ -118,12 +124,14 @@ func (o ops) UpdateInstance(ctx context.Context, in storage.Instance) (storage.I
 	out, err := scanInstance(o.w.queryRow(ctx, `UPDATE wahost_instances SET
 		status = ?, owner_jid = ?, profile_name = ?, profile_picture_url = ?,
 		qr_count = ?, attempt = ?, step = ?, updated_at = ?,
-		disconnection_at = ?, disconnection_reason_code = ?, disconnection_object = ?
+		disconnection_at = ?, disconnection_reason_code = ?, disconnection_object = ?,
+		reconnect_due = ?, reconnect_step = ?
 	WHERE id = ?
 	RETURNING `+instanceCols,
 		in.Status, in.OwnerJID, in.ProfileName, in.ProfilePictureURL,
 		in.QRCount, in.Attempt, in.Step, o.stamp(),
-		microsArg(in.DisconnectionAt), in.DisconnectionReasonCode, jsonArg(in.DisconnectionObject), in.ID))
+		microsArg(in.DisconnectionAt), in.DisconnectionReasonCode, jsonArg(in.DisconnectionObject),
+		microsArg(reconnectDue(in.Reconnect)), reconnectStep(in.Reconnect), in.ID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return storage.Instance{}, storage.NotFound("instance", in.ID)
 	}
@@ -143,4 +151,18 @@ func (o ops) DeleteInstance(ctx context.Context, id string) error {
 		return storage.NotFound("instance", id)
 	}
 	return nil
+}
+
+func reconnectDue(r *storage.PendingReconnect) *time.Time {
+	if r == nil {
+		return nil
+	}
+	return &r.Due
+}
+
+func reconnectStep(r *storage.PendingReconnect) int {
+	if r == nil {
+		return 0
+	}
+	return max(r.Step, 0)
 }

@@ -65,10 +65,21 @@ func testInstances(t *testing.T, s storage.Store, c *Clock) {
 		t.Fatalf("DisconnectionAt = %v, want %v", reread.DisconnectionAt, at)
 	}
 
+	// A pending reconnect is kept with its due time and step.
+	due := c.Now().Add(time.Hour + 123*time.Microsecond)
+	reread.Reconnect = &storage.PendingReconnect{Due: due, Step: 2}
+	pending := try(s.UpdateInstance(ctx, reread)).must(t)
+	if pending.Reconnect == nil || !pending.Reconnect.Due.Equal(storage.Timestamp(due)) || pending.Reconnect.Step != 2 {
+		t.Fatalf("Reconnect = %+v, want due %v step 2", pending.Reconnect, due)
+	}
+	if got := try(s.Instance(ctx, created.ID)).must(t); !reflect.DeepEqual(got, pending) {
+		t.Fatalf("re-read = %+v, want %+v", got, pending)
+	}
+
 	// Clearing the disconnection fields stores NULLs again.
-	reread.DisconnectionAt, reread.DisconnectionObject = nil, nil
+	reread.DisconnectionAt, reread.DisconnectionObject, reread.Reconnect = nil, nil, nil
 	cleared := try(s.UpdateInstance(ctx, reread)).must(t)
-	if cleared.DisconnectionAt != nil || cleared.DisconnectionObject != nil {
+	if cleared.DisconnectionAt != nil || cleared.DisconnectionObject != nil || cleared.Reconnect != nil {
 		t.Fatalf("cleared = %+v", cleared)
 	}
 

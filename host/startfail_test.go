@@ -1,0 +1,84 @@
+package host_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/wahost/wahost/host"
+	"github.com/wahost/wahost/storage/testenv"
+)
+
+// TestNewFailsWithoutPanicking: a start that fails returns its error (it
+// used to panic on a nil host) and closes what it opened, so the same
+// data directory opens again at once.
+func TestNewFailsWithoutPanicking(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	refused, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refusedAddr := refused.Addr().String()
+	refused.Close()
+
+	cases := []struct {
+		name  string
+		flags map[string]any
+		want  string
+	}{
+		{"port in use", map[string]any{"http.addr": busy.Addr().String()}, "http.addr"},
+		{"policy module missing", map[string]any{"policy.module": "/nonexistent.wasm"}, "nonexistent.wasm"},
+		{"postgres refuses", map[string]any{"database.url": "postgres://postgres@" + refusedAddr + "/test?sslmode=disable&connect_timeout=5"}, refusedAddr},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dataDir := t.TempDir()
+			flags := map[string]any{
+				"data_dir": dataDir, "http.addr": "127.0.0.1:0", "http.api_key": apiKey,
+				"policy.cache_dir": testenv.CompileCacheDir(),
+			}
+			for k, v := range c.flags {
+				flags[k] = v
+			}
+			opts := host.Options{Flags: flags, Stdout: io.Discard, Logger: slog.New(slog.DiscardHandler)}
+			h, err := host.New(context.Background(), opts)
+			if err == nil {
+				t.Fatal("New succeeded")
+			}
+			if h != nil {
+				t.Fatalf("New returned a host with error %v", err)
+			}
+			if !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error %q does not name %q", err, c.want)
+			}
+			// Everything New opened was closed: the same data directory
+			// and address open again.
+			opts.Flags = map[string]any{"data_dir": dataDir, "http.addr": "127.0.0.1:0", "http.api_key": apiKey,
+				"policy.cache_dir": testenv.CompileCacheDir()}
+			h, err = host.New(context.Background(), opts)
+			if err != nil {
+				t.Fatalf("second New on the same data directory: %v", err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- h.Run(ctx) }()
+			resp, err := http.Get("http://" + h.Addr() + "/readyz")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
