@@ -114,4 +114,9 @@ func TestLoginFailuresAndNetworkEndToEnd(t *testing.T) {
 		conn = w.accept()
 		w.next("connection.update", func(e webhook.Envelope) bool { return e.Instance == name && state(e) == "open" })
 	}
+	// Every instance has a device of its own and connects once at a
+	// time: WhatsApp never had to replace a connection.
+	if n := nw.srv.Conflicts(); n != 0 {
+		t.Fatalf("%d connections were replaced by a second connection of their device", n)
+	}
 }

@@ -13,21 +13,22 @@ import (
 // needs: registered users, each device's uploaded keys, groups, stored
 // media, live connections, offline queues and fault settings.
 type directory struct {
-	mu        sync.Mutex                // guards every field below
-	users     map[string]*user          // by phone number (JID.User)
-	keys      map[types.JID]*deviceKeys // by device JID
-	removed   map[types.JID]bool        // devices unlinked with RemoveDevice
-	online    map[types.JID]*Conn       // the logged-in connection of each device
-	pending   map[types.JID][]queued    // stanzas waiting for a device
-	faults    map[types.JID]*faults
-	groups    map[types.JID]*group
-	media     map[string][]byte             // uploaded blobs by id
-	conns     map[types.JID]int             // connections per device JID
-	live      map[types.JID]*Conn           // the newest open connection of each device
-	watchers  map[string]map[types.JID]bool // devices that fetched a user's device list, by phone number
-	conflicts int
-	ids       int
-	relayed   relayLog
+	mu         sync.Mutex                // guards every field below
+	users      map[string]*user          // by phone number (JID.User)
+	keys       map[types.JID]*deviceKeys // by device JID
+	removed    map[types.JID]bool        // devices unlinked with RemoveDevice
+	online     map[types.JID]*Conn       // the logged-in connection of each device
+	pending    map[types.JID][]queued    // stanzas waiting for a device
+	faults     map[types.JID]*faults
+	groups     map[types.JID]*group
+	media      map[string][]byte             // uploaded blobs by id
+	conns      map[types.JID]int             // connections per device JID
+	live       map[types.JID]*Conn           // the newest open connection of each device
+	watchers   map[string]map[types.JID]bool // devices that fetched a user's device list, by phone number
+	lastDevice map[string]uint16             // the highest device number paired through the server, by phone number
+	conflicts  int
+	ids        int
+	relayed    relayLog
 }
 
 // user is a registered WhatsApp account.
@@ -40,18 +41,19 @@ type user struct {
 
 func newDirectory() directory {
 	return directory{
-		users:    make(map[string]*user),
-		keys:     make(map[types.JID]*deviceKeys),
-		removed:  make(map[types.JID]bool),
-		online:   make(map[types.JID]*Conn),
-		pending:  make(map[types.JID][]queued),
-		faults:   make(map[types.JID]*faults),
-		groups:   make(map[types.JID]*group),
-		media:    make(map[string][]byte),
-		conns:    make(map[types.JID]int),
-		live:     make(map[types.JID]*Conn),
-		watchers: make(map[string]map[types.JID]bool),
-		relayed:  relayLog{changed: make(chan struct{})},
+		users:      make(map[string]*user),
+		keys:       make(map[types.JID]*deviceKeys),
+		removed:    make(map[types.JID]bool),
+		online:     make(map[types.JID]*Conn),
+		pending:    make(map[types.JID][]queued),
+		faults:     make(map[types.JID]*faults),
+		groups:     make(map[types.JID]*group),
+		media:      make(map[string][]byte),
+		conns:      make(map[types.JID]int),
+		live:       make(map[types.JID]*Conn),
+		watchers:   make(map[string]map[types.JID]bool),
+		lastDevice: make(map[string]uint16),
+		relayed:    relayLog{changed: make(chan struct{})},
 	}
 }
 
@@ -84,6 +86,32 @@ func (d *directory) devicesLocked(userJID types.JID) []types.JID {
 	}
 	slices.SortFunc(out, func(a, b types.JID) int { return int(a.Device) - int(b.Device) })
 	return out
+}
+
+// nextDevice allocates the JIDs of a device that phone links through
+// this server. Like WhatsApp, the server numbers an account's devices: the
+// number is past every device of that phone number the server has seen
+// (paired, connected or with uploaded keys), whichever Phone value links
+// it, so two pairings of one number never share a device JID.
+func (s *Server) nextDevice(phone *Phone) (jid, lid types.JID) {
+	s.dir.mu.Lock()
+	defer s.dir.mu.Unlock()
+	user := phone.JID.User
+	last := s.dir.lastDevice[user]
+	for dev := range s.dir.keys {
+		if dev.User == user && dev.Server == types.DefaultUserServer {
+			last = max(last, dev.Device)
+		}
+	}
+	for dev := range s.dir.conns {
+		if dev.User == user && dev.Server == types.DefaultUserServer {
+			last = max(last, dev.Device)
+		}
+	}
+	phone.skipDevices(last)
+	jid, lid = phone.nextDevice()
+	s.dir.lastDevice[user] = jid.Device
+	return jid, lid
 }
 
 // RegisterUser makes phone (digits, an optional leading "+") a registered

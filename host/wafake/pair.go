@@ -88,7 +88,7 @@ func (c *Conn) Pair(ctx context.Context, phone *Phone, qrCode string) (types.JID
 		return types.EmptyJID, ErrQRMismatch
 	}
 
-	jid, lid := phone.nextDevice()
+	jid, lid := c.srv.nextDevice(phone)
 	ident, err := phone.signDevice(qr.IdentityKey[:], uint32(jid.Device), c.srv.cfg.Now())
 	if err != nil {
 		return types.EmptyJID, err

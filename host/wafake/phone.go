@@ -62,10 +62,24 @@ func (p *Phone) AccountKey() [32]byte { return *p.key.Pub }
 
 // nextDevice allocates the JIDs of the next linked device.
 func (p *Phone) nextDevice() (jid, lid types.JID) {
-	n := uint16(p.devices.Add(1))
+	return p.deviceJIDs(uint16(p.devices.Add(1)))
+}
+
+// deviceJIDs returns the JIDs of the account's device number n.
+func (p *Phone) deviceJIDs(n uint16) (jid, lid types.JID) {
 	jid = types.JID{User: p.JID.User, Device: n, Server: types.DefaultUserServer}
 	lid = types.JID{User: p.LID.User, Device: n, Server: types.HiddenUserServer}
 	return jid, lid
+}
+
+// skipDevices makes the phone's next device number greater than n.
+func (p *Phone) skipDevices(n uint16) {
+	for {
+		cur := p.devices.Load()
+		if cur >= uint32(n) || p.devices.CompareAndSwap(cur, uint32(n)) {
+			return
+		}
+	}
 }
 
 // signDevice returns the ADV identity with which the account vouches for

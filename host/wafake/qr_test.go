@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"go.mau.fi/whatsmeow"
+	"go.mau.fi/whatsmeow/types"
 	"go.mau.fi/whatsmeow/types/events"
 
 	"github.com/wahost/wahost/host/wafake"
@@ -109,6 +110,33 @@ func TestPairing(t *testing.T) {
 		t.Errorf("store after pairing: ID %v, Account set %v; want %v", dev.ID, dev.Account != nil, jid)
 	}
 	wafaketest.WaitScript(t, second)
+}
+
+// TestPairingNumbersDevicesPerAccount: two pairings of one phone number,
+// even by two Phone values, get two device numbers from the server, so
+// their connections never replace each other.
+func TestPairingNumbersDevicesPerAccount(t *testing.T) {
+	t.Parallel()
+	srv := wafaketest.NewServer(t, wafake.Config{})
+	var jids []types.JID
+	for range 2 {
+		cli, rec := wafaketest.NewClient(t, wafaketest.NewDevice(t), srv)
+		if err := cli.Connect(); err != nil {
+			t.Fatalf("Connect: %v", err)
+		}
+		qr := wafaketest.Wait[*events.QR](t, rec)
+		ctx, cancel := context.WithTimeout(context.Background(), wafaketest.Timeout)
+		jid, err := wafaketest.Accept(t, srv).Pair(ctx, wafake.NewPhone("15550008888"), qr.Codes[0])
+		cancel()
+		if err != nil {
+			t.Fatalf("Pair: %v", err)
+		}
+		wafaketest.Wait[*events.PairSuccess](t, rec)
+		jids = append(jids, jid)
+	}
+	if jids[0].User != jids[1].User || jids[0].Device == jids[1].Device {
+		t.Fatalf("paired devices %v and %v; want one account, two device numbers", jids[0], jids[1])
+	}
 }
 
 // TestPairRejectsForeignQR checks that a connection only pairs with codes
