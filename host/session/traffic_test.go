@@ -50,15 +50,27 @@ func newTrafficRig(t *testing.T, cfg session.Config) *trafficRig {
 	r.id, r.me, r.dev, r.phone = inst.ID, phone.JID, *dev.ID, phone
 	r.peer = wafaketest.LinkDevice(t, r.env.Server, wafaketest.User(t, r.env.Server, "15550002002"))
 	connectOpen(t, r.env, r.id, 1)
-	// Before the peer's cleanup closes the server: the clients idle, then
-	// the Manager's client closed locally (see wafaketest.NewClient).
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), wafaketest.Timeout)
-		defer cancel()
-		_ = r.env.Server.Settle(ctx)
-		_ = r.env.Manager.Close()
-	})
+	t.Cleanup(r.teardown)
 	return r
+}
+
+// teardown runs before the cleanup of the clients linked so far closes
+// the server: the clients idle, then the Manager's client closed locally
+// (see wafaketest.NewClient). Register it again after linking another.
+func (r *trafficRig) teardown() {
+	ctx, cancel := context.WithTimeout(context.Background(), wafaketest.Timeout)
+	defer cancel()
+	_ = r.env.Server.Settle(ctx)
+	_ = r.env.Manager.Close()
+}
+
+// linkOwnDevice links another device to the instance's account, as the
+// phone is.
+func (r *trafficRig) linkOwnDevice(t *testing.T) *wafaketest.Device {
+	t.Helper()
+	d := wafaketest.LinkDevice(t, r.env.Server, r.phone)
+	t.Cleanup(r.teardown)
+	return d
 }
 
 func ctxT(t *testing.T) context.Context {
