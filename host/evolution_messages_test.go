@@ -173,4 +173,13 @@ func TestEvolutionMessages(t *testing.T) {
 
 	// The receipts of our sends reach the consumer as messages.update.
 	hooks.await("messages.update", func(d any) bool { return d.(map[string]any)["keyId"] == string(idOf(text)) })
+
+	// Logout through the API closes the session, announced.
+	code, raw = evoCall(t, h, "DELETE", "/instance/logout/bot", hash, nil)
+	expect(t, "logout", code, raw, "instance-logout", http.StatusOK)
+	hooks.await("connection.update", func(d any) bool { return d.(map[string]any)["state"] == "close" })
+	code, raw = evoCall(t, h, "GET", "/instance/connectionState/bot", hash, nil)
+	if st := expect(t, "connectionState after logout", code, raw, "instance-connectionState", http.StatusOK); st["instance"].(map[string]any)["state"] != "close" {
+		t.Errorf("state after logout = %s", raw)
+	}
 }
