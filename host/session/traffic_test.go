@@ -40,11 +40,12 @@ type trafficRig struct {
 func newTrafficRig(t *testing.T, cfg session.Config) *trafficRig {
 	t.Helper()
 	r := &trafficRig{traffic: sessiontest.NewTraffic(), cache: memcache.New(time.Now)}
-	cfg.Traffic, cfg.Cache = r.traffic, r.cache
+	cfg.Cache = r.cache
 	if cfg.SendTimeout == 0 {
 		cfg.SendTimeout = wafaketest.Timeout
 	}
 	r.env = sessiontest.New(t, sessiontest.Options{Manager: cfg})
+	r.env.Manager.SetTraffic(r.traffic) // as the host does: the service comes after the Manager
 	phone := wafaketest.User(t, r.env.Server, "15550002001")
 	inst, dev := r.env.Instance(t, "traffic", storage.StatusOpen, phone)
 	r.id, r.me, r.dev, r.phone = inst.ID, phone.JID, *dev.ID, phone
