@@ -125,6 +125,9 @@ type Config struct {
 	// wrote events commits (webhook.Dispatcher.Committed); event streams
 	// wait on it. nil leaves them to EventPoll alone.
 	Commits func() <-chan struct{}
+	// Replay decides recorded disconnects again with another module; nil
+	// answers POST /v1/policy/replay with 503.
+	Replay Replayer
 	// EventPoll is how often an idle event stream reads the store anyway,
 	// for events committed by other hosts. Default 2s.
 	EventPoll time.Duration
@@ -190,6 +193,7 @@ func New(cfg Config) (*Server, error) {
 	s.private("POST /v1/policy/reload", s.policyReload)
 	s.private("GET /v1/policy/shadow", s.shadowDiffs)
 	s.private("GET /v1/events", s.events)
+	s.privateLimit("POST /v1/policy/replay", maxReplayModule, s.policyReplay)
 	s.private("GET /v1/instances/{name}/webhooks", s.instanceWebhooks)
 	s.messageRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
