@@ -97,6 +97,14 @@ func TestConsole(t *testing.T) {
 	eval[bool](e, `(document.getElementById('reload').click(), true)`)
 	e.waitFor("a new generation", fmt.Sprintf(`document.querySelector('#active-slot .generation').textContent !== %q`, gen))
 	e.waitFor("the reload in the history", `[...document.querySelectorAll('#reloads li')].some((li) => li.textContent.includes('applied (api)'))`)
+	// Replaying the recorded disconnects with the built-in module shows
+	// what would change: nothing, as it is the module that decided them.
+	eval[bool](e, `(() => { const i = document.getElementById('replay-module'); i.value = 'builtin:default';
+		i.form.requestSubmit(); return true })()`)
+	e.waitFor("the replay summary", `(document.getElementById('replay-summary')||{}).textContent?.includes('2 disconnects read')`)
+	if got := eval[string](e, `document.getElementById('replay-summary').textContent`); !strings.Contains(got, "2 same, 0 changed, 0 faults") {
+		t.Fatalf("replay summary %q", got)
+	}
 	e.checkPage("policy")
 	e.screenshot("policy")
 
@@ -112,6 +120,8 @@ func TestConsole(t *testing.T) {
 		document.querySelector('article[data-name="sales"] dd .code').textContent === '503'`)
 	e.checkPage("instances")
 	e.screenshot("instances")
+	e.do("phone width", chromedp.EmulateViewport(375, 812))
+	e.screenshot("instances-375px")
 }
 
 func (e *env) signIn(key string) {

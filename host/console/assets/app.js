@@ -81,6 +81,7 @@ const routes = [
 function route() {
   if (!savedKey()) return login();
   leave();
+  document.getElementById("toast").classList.remove("shown");
   const hash = location.hash || "#/instances";
   for (const a of document.querySelectorAll("#nav a")) {
     if (hash.startsWith(a.getAttribute("href"))) a.setAttribute("aria-current", "page");
