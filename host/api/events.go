@@ -74,13 +74,17 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 	w.WriteHeader(http.StatusOK)
 	sw := &sseWriter{w: w, rc: rc}
 	sw.printf("retry: 2000\n\n")
-	if resume && first > 0 && after < first-1 {
-		gap, _ := json.Marshal(map[string]any{
-			"after": after, "first": first,
-			"message": fmt.Sprintf("events %d to %d were delivered and pruned: they cannot be resumed; reload the state from the API", after+1, first-1),
-		})
-		sw.event(first-1, EventGap, gap)
+	switch {
+	case resume && first > 0 && after < first-1:
+		sw.gap(first-1, after, first,
+			fmt.Sprintf("events %d to %d were delivered and pruned: they cannot be resumed; reload the state from the API", after+1, first-1))
 		after = first - 1
+	case resume && after > last:
+		// A position this store never gave: another database, or one
+		// restored from a backup. Go on from its newest event.
+		sw.gap(last, after, first,
+			fmt.Sprintf("event %d is not in this store (its newest is %d): reload the state from the API", after, last))
+		after = last
 	}
 	if err := sw.flush(); err != nil {
 		return nil
@@ -200,6 +204,12 @@ func (sw *sseWriter) printf(format string, args ...any) {
 // compact), so it needs a single data field.
 func (sw *sseWriter) event(id int64, name string, data []byte) {
 	sw.printf("id: %d\nevent: %s\ndata: %s\n\n", id, name, strings.ReplaceAll(string(data), "\n", "\ndata: "))
+}
+
+// gap writes a stream.gap event with id.
+func (sw *sseWriter) gap(id, after, first int64, msg string) {
+	data, _ := json.Marshal(map[string]any{"after": after, "first": first, "message": msg})
+	sw.event(id, EventGap, data)
 }
 
 func (sw *sseWriter) flush() error {

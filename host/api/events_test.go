@@ -270,6 +270,15 @@ func testStreamGap(t *testing.T, e *streamEnv) {
 	e.expect(ch, "a/connection.update/3") // the newest entry is always kept
 	e.emit("b", "connection.update", 4, false)
 	e.expect(ch, "b/connection.update/4")
+
+	// A position beyond the newest (another store) is a gap too, and the
+	// stream goes on from the newest.
+	far, _ := e.open("", "Last-Event-ID", "99")
+	if gap := e.next(far); gap.Event != api.EventGap || gap.ID != 4 || !strings.Contains(gap.Data, "not in this store") {
+		t.Fatalf("first event = %+v, want %s with id 4", gap, api.EventGap)
+	}
+	e.emit("a", "connection.update", 5, false)
+	e.expect(far, "a/connection.update/5")
 }
 
 func testStreamErrors(t *testing.T, e *streamEnv) {
