@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"go.mau.fi/whatsmeow/types"
+
 	"github.com/wahost/wahost/host/evolution/evolutiontest"
 	"github.com/wahost/wahost/host/wafake"
 	"github.com/wahost/wahost/host/wafake/wafaketest"
@@ -248,12 +250,29 @@ func TestEvolutionCompat(t *testing.T) {
 	code, raw = evoCall(t, h, "GET", "/instance/fetchInstances?instanceName=nobody", apiKey, nil)
 	expect(t, "fetchInstances of an unknown name", code, raw, "error", http.StatusNotFound)
 
-	// Logout, then logout again (400), restart of a closed instance (200
-	// with error), delete.
-	code, raw = evoCall(t, h, "DELETE", "/instance/logout/evo", hash, nil)
-	expect(t, "logout", code, raw, "instance-logout", http.StatusOK)
+	// Restart an open instance: it reconnects and answers its state or QR.
+	code, raw = evoCall(t, h, "POST", "/instance/restart/evo", hash, nil)
+	if code != http.StatusOK || bytes.Contains(raw, []byte(`"error":true`)) {
+		t.Fatalf("restart = %d %s", code, raw)
+	}
+	acceptDevice(t, ctx, srv, jid) // the connection after the pairing, which restart closed
+	conn := acceptDevice(t, ctx, srv, jid)
+	hooks.await("connection.update", func(d any) bool { return d.(map[string]any)["state"] == "connecting" })
+
+	// The phone removes the device: the consumer gets status.instance
+	// (and JSON-parses its disconnectionObject), logout.instance and the
+	// close.
+	<-conn.ScriptDone()
+	if err := wafake.DeviceRemoved()(ctx, conn); err != nil {
+		t.Logf("device removed: %v", err)
+	}
+	_, evRaw = hooks.await("status.instance", nil)
+	checkEvent(t, evRaw, "event-status-instance")
 	hooks.await("logout.instance", nil)
 	hooks.await("connection.update", func(d any) bool { return d.(map[string]any)["state"] == "close" })
+
+	// Logout of a closed instance (400), restart of a closed instance (200
+	// with error), delete.
 	code, raw = evoCall(t, h, "DELETE", "/instance/logout/evo", hash, nil)
 	expect(t, "logout when closed", code, raw, "error", http.StatusBadRequest)
 	code, raw = evoCall(t, h, "POST", "/instance/restart/evo", hash, nil)
@@ -296,5 +315,20 @@ func checkEvent(t *testing.T, raw []byte, dataShape string) {
 	_ = json.Unmarshal(raw, &body)
 	if diffs := s.Match(body.Data); len(diffs) > 0 {
 		t.Errorf("data differs from Evolution's (%s): %v\n%s", s.Source, diffs, body.Data)
+	}
+}
+
+// acceptDevice returns the next connection the fake server accepts from
+// the device jid.
+func acceptDevice(t *testing.T, ctx context.Context, srv *wafake.Server, jid types.JID) *wafake.Conn {
+	t.Helper()
+	for {
+		c, err := srv.Accept(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.DeviceJID() == jid {
+			return c
+		}
 	}
 }

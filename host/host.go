@@ -37,6 +37,7 @@ import (
 	"github.com/wahost/wahost/host/api"
 	"github.com/wahost/wahost/host/clock"
 	"github.com/wahost/wahost/host/config"
+	"github.com/wahost/wahost/host/console"
 	"github.com/wahost/wahost/host/disconnect"
 	"github.com/wahost/wahost/host/evolution"
 	"github.com/wahost/wahost/host/executor"
@@ -269,6 +270,7 @@ func (h *Host) open(ctx context.Context) (err error) {
 		Reload:   func(ctx context.Context) (policy.Reload, error) { return h.Reload(ctx, "api") },
 		Webhooks: h.hooks, HasPolicy: h.policy.HasOverride, Diagnose: h.diagnose, Ready: h.ready, Gatherer: h.reg,
 		APIKey: h.apiKey, MaxBody: cfg.HTTP.MaxBody, Logger: h.log,
+		Commits: h.hooks.Committed, Replay: h.policy,
 		Messages: h.messages, MaxMedia: cfg.Messages.MaxMedia,
 	}); err != nil {
 		return err
@@ -304,10 +306,11 @@ func (h *Host) Run(ctx context.Context) error {
 		}()
 	}
 	srv := &http.Server{
-		Handler: h.evolution.Wrap(h.api), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
+		Handler: console.Wrap(h.evolution.Wrap(h.api)), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
 		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(h.log.Handler(), slog.LevelWarn),
 	}
+	srv.RegisterOnShutdown(h.api.CloseStreams) // Shutdown would wait for event streams
 	runErr := h.start(runCtx, goRun, srv, errc)
 	switch {
 	case runErr != nil && ctx.Err() != nil:

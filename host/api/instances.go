@@ -532,7 +532,7 @@ func (s *Server) shadowDiffs(w http.ResponseWriter, _ *http.Request) error {
 	if diffs == nil {
 		diffs = []executor.ShadowDiff{}
 	}
-	body := map[string]any{"diffs": diffs}
+	body := map[string]any{"diffs": diffs, "totals": s.cfg.Executor.ShadowTotals()}
 	if st.Candidate != nil {
 		body["candidate"] = st.Candidate
 	}

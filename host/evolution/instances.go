@@ -7,9 +7,11 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/wahost/wahost/host/executor"
 	"github.com/wahost/wahost/storage"
 )
 
@@ -291,7 +293,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, inst storage.Ins
 
 func (s *Server) delete(w http.ResponseWriter, r *http.Request, inst storage.Instance) error {
 	ctx := r.Context()
-	if _, err := s.cfg.Executor.Reset(ctx, inst.ID); err != nil {
+	if err := s.resetWhenEnded(ctx, inst.ID); err != nil {
 		return badRequest(err.Error())
 	}
 	if err := s.cfg.Sessions.Remove(ctx, inst.ID); err != nil {
@@ -355,4 +357,31 @@ func (s *Server) startLogin(ctx context.Context, inst storage.Instance, number s
 	defer cancel()
 	_, _ = s.cfg.QR.Wait(wait, inst.ID, before)
 	return s.currentQR(inst.ID), nil
+}
+
+// endedWait bounds how long delete waits for a session that is ending (a
+// logout's cleanup) before it resets the instance.
+const endedWait = 30 * time.Second
+
+// resetWhenEnded resets the instance; when it is still ending its session
+// (the phone just logged it out), it waits for the end first, as
+// Evolution's delete right after a logout succeeds.
+func (s *Server) resetWhenEnded(ctx context.Context, instanceID string) error {
+	ctx, cancel := context.WithTimeout(ctx, endedWait)
+	defer cancel()
+	wait := 10 * time.Millisecond
+	for {
+		_, err := s.cfg.Executor.Reset(ctx, instanceID)
+		if !errors.Is(err, executor.ErrEnding) {
+			return err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		wait = min(2*wait, 500*time.Millisecond)
+	}
 }

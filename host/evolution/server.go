@@ -58,6 +58,9 @@ type Config struct {
 	Sessions Sessions
 	QR       QRSource
 	Webhooks Webhooks
+	// Messaging carries the message and chat routes (and setPresence);
+	// nil leaves them unrouted.
+	Messaging Messaging
 	// APIKey is the host's key, Evolution's global AUTHENTICATION_API_KEY.
 	APIKey string
 	// KeepTokens stores instance tokens in clear beside their hash, so
@@ -67,6 +70,9 @@ type Config struct {
 	// MaxBody caps request bodies; default 1 MiB (sendMedia with base64
 	// media needs more: the host passes http.max_body).
 	MaxBody int64
+	// MaxSendBody caps the bodies of the send routes (base64 media);
+	// default MaxBody.
+	MaxSendBody int64
 	// QRWait bounds how long connect and create wait for a QR code;
 	// default 10s.
 	QRWait time.Duration
@@ -95,6 +101,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = 1 << 20
 	}
+	cfg.MaxSendBody = max(cfg.MaxSendBody, cfg.MaxBody)
 	if cfg.QRWait <= 0 {
 		cfg.QRWait = 10 * time.Second
 	}
@@ -114,6 +121,9 @@ func New(cfg Config) (*Server, error) {
 	s.instance("DELETE /instance/delete/{instance}", s.delete)
 	s.instance("POST /webhook/set/{instance}", s.setWebhook)
 	s.instance("GET /webhook/find/{instance}", s.findWebhook)
+	if cfg.Messaging != nil {
+		s.messageRoutes()
+	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, notFound(fmt.Sprintf("Cannot %s %s", r.Method, r.URL.Path)))
 	})
@@ -142,7 +152,11 @@ func (s *Server) Wrap(next http.Handler) http.Handler {
 type handler func(w http.ResponseWriter, r *http.Request, inst storage.Instance) error
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, inst storage.Instance, h handler) {
-	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBody)
+	s.serveLimit(w, r, inst, s.cfg.MaxBody, h)
+}
+
+func (s *Server) serveLimit(w http.ResponseWriter, r *http.Request, inst storage.Instance, limit int64, h handler) {
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	if err := h(w, r, inst); err != nil {
 		e := asError(err)
 		if e.Status >= 500 {
@@ -179,6 +193,11 @@ func (s *Server) list(pattern string, h handler) {
 // token opens them. As Evolution does, an unknown instance is 404 for
 // anyone who sends a key.
 func (s *Server) instance(pattern string, h handler) {
+	s.instanceLimit(pattern, s.cfg.MaxBody, h)
+}
+
+// instanceLimit is instance with its own body limit.
+func (s *Server) instanceLimit(pattern string, limit int64, h handler) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		key := r.Header.Get("apikey")
 		if key == "" {
@@ -198,7 +217,7 @@ func (s *Server) instance(pattern string, h handler) {
 				return
 			}
 		}
-		s.serve(w, r, inst, h)
+		s.serveLimit(w, r, inst, limit, h)
 	})
 }
 

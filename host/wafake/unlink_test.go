@@ -35,6 +35,7 @@ func TestRemoveDevice(t *testing.T) {
 	wafaketest.AwaitRelayed(t, srv, func(r wafake.Relayed) bool {
 		return r.Tag == "notification" && r.From == bob2.JID && r.To == alice.JID
 	})
+	alice.Sync(t)
 	devs, err := alice.Client.GetUserDevices(ctx, []types.JID{bobPhone.JID})
 	if err != nil || len(devs) != 1 || devs[0] != bob1.JID {
 		t.Errorf("bob's devices after unlinking = %v, %v; want [%s]", devs, err, bob1.JID)

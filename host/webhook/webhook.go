@@ -100,6 +100,7 @@ type Dispatcher struct {
 	renewBelow time.Duration // a lease with less left is renewed before an attempt
 	nudge      chan struct{}
 	running    atomic.Bool
+	commits    commitSignal // wakes event stream readers on Nudge
 
 	abortMu sync.Mutex         // guards abort
 	abort   context.CancelFunc // cancels the deliveries of the current Run
@@ -211,6 +212,7 @@ func (d *Dispatcher) WorkerID() string { return d.cfg.WorkerID }
 // Nudge wakes the workers to look for new events; call it after a unit of
 // work that enqueued webhooks commits. It never blocks.
 func (d *Dispatcher) Nudge() {
+	d.commits.broadcast()
 	select {
 	case d.nudge <- struct{}{}:
 	default:

@@ -19,6 +19,7 @@ type Shape struct {
 	Source   string          `json:"source"`
 	Status   int             `json:"status"`
 	Optional []string        `json:"optional"`
+	Free     []string        `json:"free"`
 	Body     json.RawMessage `json:"body"`
 }
 
@@ -57,16 +58,27 @@ func (s Shape) Match(got []byte) []string {
 		return []string{"answer is not JSON: " + err.Error()}
 	}
 	var diffs []string
-	match("", want, have, s.Optional, &diffs)
+	m := matcher{optional: s.Optional, free: s.Free, diffs: &diffs}
+	m.match("", want, have)
 	return diffs
 }
 
-func match(path string, want, got any, optional []string, diffs *[]string) {
+// matcher walks two documents: optional keys may be left out or added;
+// below a free path only the JSON type counts (a message's content).
+type matcher struct {
+	optional, free []string
+	diffs          *[]string
+}
+
+func (m matcher) match(path string, want, got any) {
 	if want == nil || got == nil {
 		return
 	}
 	if kind(want) != kind(got) {
-		*diffs = append(*diffs, fmt.Sprintf("%s: %s, want %s", show(path), kind(got), kind(want)))
+		*m.diffs = append(*m.diffs, fmt.Sprintf("%s: %s, want %s", show(path), kind(got), kind(want)))
+		return
+	}
+	if slices.Contains(m.free, strings.TrimSuffix(join(path, ""), ".")) {
 		return
 	}
 	switch w := want.(type) {
@@ -88,12 +100,12 @@ func match(path string, want, got any, optional []string, diffs *[]string) {
 			gv, inGot := g[k]
 			switch {
 			case inWant && inGot:
-				match(p, wv, gv, optional, diffs)
-			case slices.Contains(optional, p):
+				m.match(p, wv, gv)
+			case slices.Contains(m.optional, p):
 			case inWant:
-				*diffs = append(*diffs, fmt.Sprintf("%s: missing", p))
+				*m.diffs = append(*m.diffs, fmt.Sprintf("%s: missing", p))
 			default:
-				*diffs = append(*diffs, fmt.Sprintf("%s: not in Evolution's answer", p))
+				*m.diffs = append(*m.diffs, fmt.Sprintf("%s: not in Evolution's answer", p))
 			}
 		}
 	case []any:
@@ -102,7 +114,7 @@ func match(path string, want, got any, optional []string, diffs *[]string) {
 			return
 		}
 		for i, gv := range g {
-			match(fmt.Sprintf("%s[%d]", path, i), w[0], gv, optional, diffs)
+			m.match(fmt.Sprintf("%s[%d]", path, i), w[0], gv)
 		}
 	}
 }
