@@ -15,7 +15,7 @@ import (
 
 // TestNewFailsWithoutPanicking: a start that fails returns its error (it
 // used to panic on a nil host) and closes what it opened, so the same
-// data directory opens again at once.
+// data directory opens again at once, and no goroutine is left behind.
 func TestNewFailsWithoutPanicking(t *testing.T) {
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -49,6 +49,10 @@ func TestNewFailsWithoutPanicking(t *testing.T) {
 				flags[k] = v
 			}
 			opts := host.Options{Flags: flags, Stdout: io.Discard, Logger: slog.New(slog.DiscardHandler)}
+			before := map[string]bool{}
+			for _, g := range goroutines() {
+				before[g.id] = true
+			}
 			h, err := host.New(context.Background(), opts)
 			if err == nil {
 				t.Fatal("New succeeded")
@@ -59,6 +63,7 @@ func TestNewFailsWithoutPanicking(t *testing.T) {
 			if !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("error %q does not name %q", err, c.want)
 			}
+			checkNoLeaks(t, before)
 			// Everything New opened was closed: the same data directory
 			// and address open again.
 			opts.Flags = map[string]any{"data_dir": dataDir, "http.addr": "127.0.0.1:0", "http.api_key": apiKey,

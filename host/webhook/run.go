@@ -64,6 +64,10 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	close(jobs)
 	wg.Wait()
 	rec.close()
+	// Keep-alive connections to receivers would outlive the dispatcher
+	// (their read loops, until the receiver or the idle timeout closes
+	// them).
+	d.client.CloseIdleConnections()
 	return nil
 }
 
