@@ -7,13 +7,17 @@
 // Every route but /healthz, /readyz, /metrics and /openapi.yaml needs the
 // API key, sent as the "apikey" header (as Evolution API clients send it)
 // or as "Authorization: Bearer <key>". Errors are JSON objects
-// {"error": {"code": ..., "message": ...}} whose message says what to fix.
+// {"error": {"code": ..., "message": ...}} whose message says what to fix;
+// an internal failure answers 500 with the generic message "internal
+// error" and an "id" under which the cause is logged.
 package api
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/subtle"
 	_ "embed"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -307,18 +311,45 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, executor.ErrEnding):
 		writeError(w, http.StatusConflict, "conflict", err.Error())
 	case errors.Is(err, context.DeadlineExceeded):
-		writeError(w, http.StatusGatewayTimeout, "timeout", err.Error())
+		id := s.logInternal(r, err)
+		writeErrorID(w, http.StatusGatewayTimeout, "timeout", "the request timed out", id)
 	default:
-		s.cfg.Logger.ErrorContext(r.Context(), "api request failed", "method", r.Method, "path", r.URL.Path, "error", err)
-		writeError(w, http.StatusInternalServerError, "internal", "internal error: "+err.Error())
+		id := s.logInternal(r, err)
+		writeErrorID(w, http.StatusInternalServerError, "internal", "internal error", id)
 	}
+}
+
+// logInternal logs an error whose text is for the operator (driver
+// messages name hosts and ports) and returns the id the client gets to
+// quote.
+func (s *Server) logInternal(r *http.Request, err error) string {
+	id := ErrorID()
+	s.cfg.Logger.ErrorContext(r.Context(), "api request failed", "method", r.Method, "path", r.URL.Path,
+		"error_id", id, "error", err)
+	return id
+}
+
+// ErrorID returns a fresh id under which an internal error is logged and
+// answered, so that a client's report leads to the log line.
+func ErrorID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 type errorBody struct {
 	Error struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`
+		ID      string `json:"id,omitempty"`
 	} `json:"error"`
+}
+
+// writeErrorID is writeError for an error logged under id.
+func writeErrorID(w http.ResponseWriter, status int, code, msg, id string) {
+	var b errorBody
+	b.Error.Code, b.Error.Message, b.Error.ID = code, msg, id
+	writeJSON(w, status, b)
 }
 
 func writeError(w http.ResponseWriter, status int, code, msg string) {

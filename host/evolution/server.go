@@ -160,7 +160,12 @@ func (s *Server) serveLimit(w http.ResponseWriter, r *http.Request, inst storage
 	if err := h(w, r, inst); err != nil {
 		e := asError(err)
 		if e.Status >= 500 {
-			s.cfg.Logger.ErrorContext(r.Context(), "evolution request failed", "method", r.Method, "path", r.URL.Path, "error", err)
+			id := api.ErrorID()
+			s.cfg.Logger.ErrorContext(r.Context(), "evolution request failed", "method", r.Method, "path", r.URL.Path,
+				"error_id", id, "error", err)
+			if !errors.As(err, new(*Error)) { // driver text names hosts and ports: the log keeps it
+				e = &Error{Status: e.Status, Message: []any{"internal error (id " + id + ")"}}
+			}
 		}
 		writeError(w, e)
 	}

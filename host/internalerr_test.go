@@ -1,0 +1,48 @@
+package host_test
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/wahost/wahost/host/wafake"
+	"github.com/wahost/wahost/host/wafake/wafaketest"
+	"github.com/wahost/wahost/internal/tcpproxy"
+	"github.com/wahost/wahost/storage/testenv"
+)
+
+// TestInternalErrorsHideTheDatabase: with PostgreSQL cut, both the API
+// and Evolution's routes answer 500 without the driver's text (which
+// names the database's host and port), the API with an error id.
+func TestInternalErrorsHideTheDatabase(t *testing.T) {
+	u, err := url.Parse(testenv.PostgresURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy, err := tcpproxy.New(u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	u.Host = proxy.Addr()
+	h := startHost(t, wafaketest.NewServer(t, wafake.Config{}), map[string]any{
+		"database.url": u.String(), "database.schema": testenv.Name("wahost_test_"),
+	})
+	proxy.Cut()
+	defer proxy.Restore()
+
+	for range 2 { // the pooled connection cut, then a refused dial
+		code, body := h.call("GET", "/v1/instances", nil)
+		e, _ := body["error"].(map[string]any)
+		if code != 500 || e["code"] != "internal" || e["message"] != "internal error" || e["id"] == "" {
+			t.Fatalf("GET /v1/instances = %d %v; want 500, internal error, an id", code, body)
+		}
+		code, raw := evoCall(t, h, "GET", "/instance/fetchInstances", apiKey, nil)
+		if code != 500 || !strings.Contains(string(raw), "internal error (id ") {
+			t.Fatalf("fetchInstances = %d %s; want 500 with an error id", code, raw)
+		}
+		if strings.Contains(string(raw), proxy.Addr()) || strings.Contains(string(raw), "dial") {
+			t.Fatalf("fetchInstances gives the database away: %s", raw)
+		}
+	}
+}
