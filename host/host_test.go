@@ -31,6 +31,7 @@ type receiver struct {
 	secret string
 	mu     sync.Mutex
 	got    []webhook.Envelope
+	paths  []string // the request path of each of got
 	ids    map[string]bool
 	notify chan struct{}
 }
@@ -56,6 +57,7 @@ func newReceiver(t testing.TB, secret string) *receiver {
 		if id := req.Header.Get("X-Wahost-Delivery"); !r.ids[id] {
 			r.ids[id] = true
 			r.got = append(r.got, env)
+			r.paths = append(r.paths, req.URL.Path)
 		}
 		r.mu.Unlock()
 		select {

@@ -111,7 +111,9 @@ func (h *Host) announce(ctx context.Context, event string, r policy.Reload) {
 	h.hooks.Nudge()
 }
 
-// restartKeys names the changed settings a reload cannot apply.
+// restartKeys names the changed settings a reload cannot apply: every key
+// but the live ones (docs/config.md; TestConfigDocMatchesReload keeps the
+// two in step).
 func restartKeys(old, cur *config.Config) []string {
 	var keys []string
 	add := func(changed bool, key string) {
@@ -123,17 +125,25 @@ func restartKeys(old, cur *config.Config) []string {
 	oldHTTP, curHTTP := old.HTTP, cur.HTTP
 	oldHTTP.ShutdownTimeout = curHTTP.ShutdownTimeout // read at stop time: live
 	add(oldHTTP != curHTTP, "http")
-	add(old.Database != cur.Database, "database")
+	add(old.Log.Format != cur.Log.Format, "log.format")
+	oldDB, curDB := old.Database, cur.Database
+	oldDB.HistoryRetention = curDB.HistoryRetention // read by each pruning run: live
+	add(oldDB != curDB, "database")
 	add(old.Cache != cur.Cache, "cache")
 	add(old.Session != cur.Session, "session")
 	add(old.Reconnect != cur.Reconnect, "reconnect")
+	oldMsg, curMsg := old.Messages, cur.Messages
+	oldMsg.Retention = curMsg.Retention // read by each pruning run: live
+	add(oldMsg != curMsg, "messages")
 	add(old.Policy.Timeout != cur.Policy.Timeout || old.Policy.MemoryPages != cur.Policy.MemoryPages ||
 		old.Policy.PoolSize != cur.Policy.PoolSize || old.Policy.CacheDir != cur.Policy.CacheDir ||
 		old.Policy.BreakerFaults != cur.Policy.BreakerFaults || old.Policy.BreakerWindow != cur.Policy.BreakerWindow,
 		"policy engine (timeout, memory_pages, pool_size, cache_dir, breaker_*)")
 	add(old.Webhook.Workers != cur.Webhook.Workers || old.Webhook.Timeout != cur.Webhook.Timeout ||
-		old.Webhook.MaxAttempts != cur.Webhook.MaxAttempts || old.Webhook.Lease != cur.Webhook.Lease,
-		"webhook delivery (workers, timeout, max_attempts, lease)")
+		old.Webhook.MaxAttempts != cur.Webhook.MaxAttempts || old.Webhook.Lease != cur.Webhook.Lease ||
+		old.Webhook.ServerURL != cur.Webhook.ServerURL || old.Webhook.RetryRule != cur.Webhook.RetryRule ||
+		old.Webhook.ExposeAPIKey != cur.Webhook.ExposeAPIKey,
+		"webhook delivery (workers, timeout, max_attempts, lease, server_url, retry_rule, expose_apikey)")
 	return keys
 }
 

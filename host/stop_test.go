@@ -38,6 +38,17 @@ func (s signalling) WithGroup(string) slog.Handler      { return s }
 
 func newHost(t *testing.T, flags map[string]any, log *slog.Logger) *host.Host {
 	t.Helper()
+	return newHostWith(t, "", flags, log)
+}
+
+// newHostConfig is newHost with the config file at path.
+func newHostConfig(t *testing.T, path string) *host.Host {
+	t.Helper()
+	return newHostWith(t, path, nil, nil)
+}
+
+func newHostWith(t *testing.T, path string, flags map[string]any, log *slog.Logger) *host.Host {
+	t.Helper()
 	all := map[string]any{
 		"data_dir": t.TempDir(), "http.addr": "127.0.0.1:0", "http.api_key": apiKey,
 		"policy.cache_dir": testenv.CompileCacheDir(),
@@ -49,7 +60,7 @@ func newHost(t *testing.T, flags map[string]any, log *slog.Logger) *host.Host {
 		log = slog.New(slog.DiscardHandler)
 	}
 	srv := wafaketest.NewServer(t, wafake.Config{})
-	h, err := host.New(context.Background(), host.Options{Flags: all, Stdout: io.Discard, Logger: log,
+	h, err := host.New(context.Background(), host.Options{ConfigPath: path, Flags: all, Stdout: io.Discard, Logger: log,
 		WhatsAppClient: srv.HTTPClient(), ProbeAddr: srv.Addr()})
 	if err != nil {
 		t.Fatal(err)
