@@ -79,6 +79,10 @@ type Options struct {
 	// SessionClock, if set, times the sessions' QR codes, inactivity and
 	// disconnect grace (tests); whatsmeow's own timers keep real time.
 	SessionClock clock.Clock
+	// Check opens everything for a check (serve --check): New does every
+	// start check, a generated API key is neither kept nor printed, and
+	// the caller calls Close instead of Run.
+	Check bool
 }
 
 // Host is a running wahost.
@@ -100,6 +104,7 @@ type Host struct {
 	messages  *messaging.Service
 	hooks     *webhook.Dispatcher
 	purger    *purge.Purger
+	redis     *cacheHealth // nil without Redis
 	api       *api.Server
 	evolution *evolution.Server // Evolution API v2's routes, beside api's
 	qr        *qrHub
@@ -149,8 +154,10 @@ func New(ctx context.Context, opts Options) (*Host, error) {
 	signal.Notify(h.hup, syscall.SIGHUP)
 	h.closers = append(h.closers, func(context.Context) error { signal.Stop(h.hup); return nil })
 	if err := h.open(ctx); err != nil {
-		// Close what was opened before the failure, in reverse order.
+		// Close what was opened before the failure, in reverse order,
+		// and remove a data directory this start created.
 		_ = h.close(context.WithoutCancel(ctx))
+		_ = h.dir.RemoveCreated()
 		return nil, err
 	}
 	return h, nil
@@ -168,7 +175,7 @@ func (h *Host) open(ctx context.Context) (err error) {
 	}
 
 	if h.dir, err = datadir.Open(cfg.DataDir); err != nil {
-		return err
+		return &config.KeyError{Key: "data_dir", Err: err}
 	}
 	driver := backend.DriverSQLite
 	if cfg.Database.URL != "" {
@@ -177,7 +184,7 @@ func (h *Host) open(ctx context.Context) (err error) {
 	if h.store, err = backend.OpenStore(ctx, backend.StoreConfig{
 		Driver: driver, URL: cfg.Database.URL, Schema: cfg.Database.Schema, MaxConns: cfg.Database.MaxConns,
 	}, h.dir); err != nil {
-		return err
+		return storeError(cfg.Database.URL, err)
 	}
 	h.closers = append(h.closers, func(context.Context) error { return h.store.Close() })
 	if h.cache, err = backend.OpenCache(backend.CacheConfig{
@@ -187,6 +194,10 @@ func (h *Host) open(ctx context.Context) (err error) {
 		return err
 	}
 	h.closers = append(h.closers, func(context.Context) error { return h.cache.Close() })
+	if p, ok := h.cache.(pinger); ok && cfg.Cache.RedisAddr != "" {
+		h.redis = newCacheHealth(p, cfg.Cache.RedisAddr, h.log, h.reg)
+		_ = h.redis.check(ctx) // unreachable: said once, retried by Run
+	}
 	if h.devices, err = sessionstore.Open(ctx, h.store, nil); err != nil {
 		return err
 	}
@@ -204,8 +215,8 @@ func (h *Host) open(ctx context.Context) (err error) {
 		return err
 	}
 	h.closers = append(h.closers, h.policy.Close)
-	if _, err := h.policy.Apply(ctx, specOf(cfg), "start"); err != nil {
-		return fmt.Errorf("loading the policy: %w", err)
+	if _, err := h.policy.Apply(ctx, specOf(cfg), policy.TriggerStart); err != nil {
+		return policyError(err)
 	}
 
 	if h.hooks, err = webhook.New(webhook.Config{
@@ -268,8 +279,9 @@ func (h *Host) open(ctx context.Context) (err error) {
 	if h.api, err = api.New(api.Config{
 		Store: h.store, Executor: exec, Sessions: sessionsAPI{m: h.sessions, qr: h.qr}, QR: h.qr, Policy: h.policy,
 		Reload:   func(ctx context.Context) (policy.Reload, error) { return h.Reload(ctx, "api") },
-		Webhooks: h.hooks, HasPolicy: h.policy.HasOverride, Diagnose: h.diagnose, Ready: h.ready, Gatherer: h.reg,
-		APIKey: h.apiKey, MaxBody: cfg.HTTP.MaxBody, Logger: h.log,
+		Webhooks: h.hooks, HasPolicy: h.policy.HasOverride, Diagnose: h.diagnose, Ready: h.ready, Degraded: h.degraded,
+		Gatherer: h.reg,
+		APIKey:   h.apiKey, MaxBody: cfg.HTTP.MaxBody, Logger: h.log,
 		Commits: h.hooks.Committed, Replay: h.policy,
 		Messages: h.messages, MaxMedia: cfg.Messages.MaxMedia,
 	}); err != nil {
@@ -280,6 +292,14 @@ func (h *Host) open(ctx context.Context) (err error) {
 	}
 	return nil
 }
+
+// Close closes what New opened, for a host that is not run (serve
+// --check). Run closes everything itself.
+func (h *Host) Close(ctx context.Context) error { return h.close(ctx) }
+
+// Degraded returns why the host would run degraded (Redis unreachable),
+// or nil.
+func (h *Host) Degraded() error { return h.degraded(context.Background()) }
 
 // Addr is the address the API listens on.
 func (h *Host) Addr() string { return h.listener.Addr().String() }
@@ -340,6 +360,9 @@ func (h *Host) start(ctx context.Context, goRun func(string, func(context.Contex
 	goRun("webhooks", h.hooks.Run)
 	goRun("reload loop", h.reloadLoop)
 	goRun("maintenance", h.maintain)
+	if h.redis != nil {
+		goRun("redis watch", h.redis.run)
+	}
 	if err := h.watch(ctx, h.config()); err != nil {
 		h.log.Warn("config watching is off", "error", err)
 	}
@@ -470,6 +493,15 @@ func (h *Host) ready(ctx context.Context) error {
 	return nil
 }
 
+// degraded is /readyz's reason to answer "degraded": the host serves, a
+// dependency it can do without (Redis) does not answer.
+func (h *Host) degraded(context.Context) error {
+	if h.redis != nil {
+		return h.redis.degraded()
+	}
+	return nil
+}
+
 // maintain prunes old history, delivered webhooks and messages past
 // messages.retention once an hour.
 func (h *Host) maintain(ctx context.Context) error {
@@ -515,6 +547,9 @@ func (h *Host) loadAPIKey() (string, error) {
 	var raw [24]byte
 	_, _ = rand.Read(raw[:])
 	key := hex.EncodeToString(raw[:])
+	if h.opts.Check {
+		return key, nil // a check neither keeps nor prints a key
+	}
 	if err := os.WriteFile(path, []byte(key+"\n"), 0o600); err != nil {
 		return "", fmt.Errorf("saving the API key: %w", err)
 	}

@@ -36,6 +36,10 @@ var (
 	// reached or dropped the connection. The wrapped cause names the
 	// address and the failure; retrying later may succeed.
 	ErrUnavailable = errors.New("storage unavailable")
+	// ErrAccessDenied reports that the database was reached and refused
+	// the connection: unknown user, wrong password, missing database.
+	// Retrying will not help; the configuration must change.
+	ErrAccessDenied = errors.New("database refused the connection")
 	// ErrSchemaTooNew reports a database migrated by a newer wahost than
 	// this binary.
 	ErrSchemaTooNew = errors.New("database schema is newer than this binary")

@@ -110,6 +110,10 @@ type Config struct {
 	Diagnose func(ctx context.Context, inst storage.Instance) any
 	// Ready reports whether the host can serve (database, policy).
 	Ready func(ctx context.Context) error
+	// Degraded, when it returns an error, makes a ready /readyz answer
+	// {"status":"degraded","reason":...} (still 200): a dependency the
+	// host can do without is missing.
+	Degraded func(ctx context.Context) error
 	// Gatherer serves /metrics; nil means the default registry.
 	Gatherer prometheus.Gatherer
 	// APIKey is required on every route but health and metrics.
@@ -399,6 +403,12 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		defer cancel()
 		if err := s.cfg.Ready(ctx); err != nil {
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": err.Error()})
+			return
+		}
+	}
+	if s.cfg.Degraded != nil {
+		if err := s.cfg.Degraded(r.Context()); err != nil {
+			writeJSON(w, http.StatusOK, map[string]string{"status": "degraded", "reason": err.Error()})
 			return
 		}
 	}

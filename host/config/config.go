@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -247,13 +248,13 @@ func Load(path string, environ []string, flags map[string]any) (*Config, error) 
 	if path != "" {
 		fk := koanf.New(".")
 		if err := fk.Load(file.Provider(path), yaml.Parser()); err != nil {
-			return nil, fmt.Errorf("loading config file %s: %w", path, err)
+			return nil, &FileError{Path: path, Err: err}
 		}
 		if err := unknownKeys(fk.Keys(), known); err != nil {
-			return nil, fmt.Errorf("config file %s: %w", path, err)
+			return nil, &FileError{Path: path, Err: err}
 		}
 		if err := k.Merge(fk); err != nil {
-			return nil, fmt.Errorf("loading config file %s: %w", path, err)
+			return nil, &FileError{Path: path, Err: err}
 		}
 	}
 	envMap, err := envValues(environ, known)
@@ -270,7 +271,7 @@ func Load(path string, environ []string, flags map[string]any) (*Config, error) 
 	}
 	var c Config
 	if err := k.UnmarshalWithConf("", &c, koanf.UnmarshalConf{Tag: "koanf"}); err != nil {
-		return nil, fmt.Errorf("reading config: %w", err)
+		return nil, decodeError(err)
 	}
 	if c.Policy.CacheDir == "" {
 		c.Policy.CacheDir = filepath.Join(c.DataDir, "compiled")
@@ -418,6 +419,38 @@ type KeyError struct {
 
 func (e *KeyError) Error() string { return fmt.Sprintf("config key %s: %v", e.Key, e.Err) }
 func (e *KeyError) Unwrap() error { return e.Err }
+
+// FileError is a config file that cannot be read or parsed, or that
+// holds a key wahost does not have.
+type FileError struct {
+	Path string
+	Err  error
+}
+
+func (e *FileError) Error() string { return fmt.Sprintf("config file %s: %v", e.Path, e.Err) }
+func (e *FileError) Unwrap() error { return e.Err }
+
+// decodeQuoted finds the key in a decoder message such as
+// "'webhook.workers' cannot parse value as 'int': …".
+var decodeQuoted = regexp.MustCompile(`'([a-z0-9_.]+)' (.+)`)
+
+// decodeError turns a failure to decode a value into a KeyError naming
+// the key, when the decoder's message names one.
+func decodeError(err error) error {
+	for line := range strings.SplitSeq(err.Error(), "\n") {
+		if m := decodeQuoted.FindStringSubmatch(strings.TrimSpace(line)); m != nil {
+			return &KeyError{Key: m[1], Err: errors.New(m[2])}
+		}
+	}
+	return fmt.Errorf("reading config: %w", err)
+}
+
+// IsConfigError reports whether err is a configuration mistake: a file
+// that cannot be read or parsed, an unknown key, a value of the wrong
+// type or out of range.
+func IsConfigError(err error) bool {
+	return errors.As(err, new(*KeyError)) || errors.As(err, new(*FileError))
+}
 
 // Validate checks every key.
 func (c *Config) Validate() error {

@@ -145,6 +145,10 @@ func New(ctx context.Context, cfg Config) (*Manager, error) {
 	return m, nil
 }
 
+// TriggerStart is the trigger of the first Apply, at start: its failure
+// ends the start, and the caller reports it.
+const TriggerStart = "start"
+
 // Apply makes spec the policy in force. A spec equal to the one in force
 // changes nothing. On error the previous modules and settings stay active.
 func (m *Manager) Apply(ctx context.Context, spec Spec, trigger string) (Reload, error) {
@@ -161,7 +165,9 @@ func (m *Manager) Apply(ctx context.Context, spec Spec, trigger string) (Reload,
 		if m.active.Stats().Current == nil {
 			msg = "policy rejected; no policy is loaded"
 		}
-		m.log.ErrorContext(ctx, msg, "trigger", trigger, "module", spec.Module, "error", err)
+		if trigger != TriggerStart { // a failed start is the caller's to report
+			m.log.ErrorContext(ctx, msg, "trigger", trigger, "module", spec.Module, "error", err)
+		}
 	} else {
 		r.OK = true
 		if r.Changed {

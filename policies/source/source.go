@@ -49,9 +49,18 @@ func Read(ref, wantSHA256 string) (*Module, error) {
 	sum := sha256.Sum256(b)
 	m := &Module{Ref: ref, Wasm: b, SHA256: hex.EncodeToString(sum[:])}
 	if want := strings.ToLower(strings.TrimSpace(wantSHA256)); want != "" && want != m.SHA256 {
-		return nil, fmt.Errorf("policy %s has sha256 %s, but the config pins %s", ref, m.SHA256, want)
+		return nil, &PinError{Ref: ref, Got: m.SHA256, Want: want}
 	}
 	return m, nil
+}
+
+// PinError reports a module whose digest is not the pinned one.
+type PinError struct {
+	Ref, Got, Want string
+}
+
+func (e *PinError) Error() string {
+	return fmt.Sprintf("policy %s has sha256 %s, but the config pins %s", e.Ref, e.Got, e.Want)
 }
 
 func readFile(path string) ([]byte, error) {

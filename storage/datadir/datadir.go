@@ -27,11 +27,12 @@ const (
 
 // Dir is a data directory.
 type Dir struct {
-	root string
+	root    string
+	created string // the outermost directory Open created, or ""
 }
 
 // Open returns the data directory at root, creating it and its instances
-// directory (mode 0700) if missing.
+// directory (mode 0700) if missing, and checks that it is writable.
 func Open(root string) (Dir, error) {
 	if root == "" {
 		return Dir{}, errors.New("datadir: empty path")
@@ -40,10 +41,35 @@ func Open(root string) (Dir, error) {
 	if err != nil {
 		return Dir{}, fmt.Errorf("datadir: %w", err)
 	}
+	created := ""
+	for p := abs; ; p = filepath.Dir(p) {
+		if _, err := os.Lstat(p); err == nil || filepath.Dir(p) == p {
+			break
+		}
+		created = p
+	}
+	d := Dir{root: abs, created: created}
 	if err := os.MkdirAll(filepath.Join(abs, InstancesDir), 0o700); err != nil {
+		_ = d.RemoveCreated()
 		return Dir{}, fmt.Errorf("datadir: %w", err)
 	}
-	return Dir{root: abs}, nil
+	probe, err := os.CreateTemp(abs, ".write-probe-*")
+	if err != nil {
+		_ = d.RemoveCreated()
+		return Dir{}, fmt.Errorf("datadir: %s is not writable: %w", abs, err)
+	}
+	_ = probe.Close()
+	_ = os.Remove(probe.Name())
+	return d, nil
+}
+
+// RemoveCreated removes the directories Open created (none if the data
+// directory existed): a start that fails leaves nothing behind.
+func (d Dir) RemoveCreated() error {
+	if d.created == "" {
+		return nil
+	}
+	return os.RemoveAll(d.created)
 }
 
 // Root is the absolute path of the data directory.

@@ -39,6 +39,10 @@ func wrapErr(op string, err error) error {
 			return fmt.Errorf("postgres: %s: %w", op, &storage.InputError{Field: "value", Reason: pgErr.Message})
 		case pgErr.Code == "54000" || pgErr.Code == "22001":
 			return fmt.Errorf("postgres: %s: %w: %w", op, storage.ErrTooLarge, err)
+		case strings.HasPrefix(pgErr.Code, "28") || pgErr.Code == "3D000":
+			// Invalid authorization (unknown role, wrong password) or
+			// an unknown database: the configuration is wrong.
+			return fmt.Errorf("postgres: %s: %w: %w", op, storage.ErrAccessDenied, err)
 		case unavailableCode(pgErr.Code):
 			return fmt.Errorf("postgres: %s: %w", op, storage.Unavailable(err))
 		}

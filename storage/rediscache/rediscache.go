@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -51,6 +52,7 @@ var _ storage.Cache = (*Cache)(nil)
 // starts and keeps working while Redis is down, and calls fail with
 // storage.ErrUnavailable until it is back.
 func New(cfg Config) (*Cache, error) {
+	quietOnce.Do(func() { redis.SetLogger(quiet{}) })
 	if cfg.Addr == "" {
 		return nil, errors.New("rediscache: empty address")
 	}
@@ -232,3 +234,12 @@ func escapeGlob(s string) string {
 	}
 	return b.String()
 }
+
+// quiet drops go-redis's own log lines (a failed dial, printed to the
+// standard error): every failure reaches the caller as an error naming
+// the server, and is logged there once.
+type quiet struct{}
+
+func (quiet) Printf(context.Context, string, ...any) {}
+
+var quietOnce sync.Once
