@@ -45,13 +45,13 @@ import (
 	"github.com/wahost/wahost/host/policy"
 	"github.com/wahost/wahost/host/reconnect"
 	"github.com/wahost/wahost/host/session"
+	"github.com/wahost/wahost/host/session/sessionstore"
 	"github.com/wahost/wahost/host/webhook"
 	"github.com/wahost/wahost/runtime"
 	"github.com/wahost/wahost/storage"
 	"github.com/wahost/wahost/storage/backend"
 	"github.com/wahost/wahost/storage/datadir"
 	"github.com/wahost/wahost/storage/purge"
-	"github.com/wahost/wahost/storage/sessionstore"
 )
 
 // Options are what the command line passes besides the config.

@@ -11,8 +11,6 @@
 //     several hosts sharing one database;
 //   - storage/sqlite: embedded SQLite (pure Go), the default;
 //   - storage/rediscache and storage/memcache: the per-instance hot cache;
-//   - storage/sessionstore: whatsmeow's own device store on the same
-//     database, and the cleanup of one device's rows;
 //   - storage/purge: retries cache purges that failed while the cache was
 //     down;
 //   - storage/datadir: the layout of the data directory and the removal of

@@ -45,16 +45,19 @@ func TestEveryPackageHasADocComment(t *testing.T) {
 }
 
 // Each heavy dependency lives in the packages that own it, so a reader
-// knows where to look and the rest of the code stays testable without it.
+// knows where to look and the rest of the code stays testable without it:
+// wazero in runtime, whatsmeow in host/session and the fake server, pgx in
+// storage/postgres.
 func TestHeavyDependenciesStayInTheirPackages(t *testing.T) {
 	const mod = "github.com/wahost/wahost/"
 	owners := map[string][]string{
 		"github.com/tetratelabs/wazero": {mod + "runtime"},
-		"go.mau.fi/whatsmeow":           {mod + "host/session", mod + "host/wafake", mod + "storage/sessionstore"},
-		"github.com/jackc/pgx/v5":       {mod + "storage/postgres", mod + "storage/sessionstore"},
+		"go.mau.fi/whatsmeow":           {mod + "host/session", mod + "host/wafake"},
+		"go.mau.fi/libsignal":           {mod + "host/session", mod + "host/wafake"},
+		"github.com/jackc/pgx/v5":       {mod + "storage/postgres"},
 		"github.com/redis/go-redis/v9":  {mod + "storage/rediscache"},
 		"github.com/knadh/koanf":        {mod + "host/config"},
-		"modernc.org/sqlite":            {mod + "storage/sqlite", mod + "storage/sessionstore", mod + "host/wafake"},
+		"modernc.org/sqlite":            {mod + "storage/sqlite", mod + "host/wafake"},
 	}
 	for _, p := range listPackages(t) {
 		for _, imp := range p.Imports {
@@ -71,5 +74,71 @@ func TestHeavyDependenciesStayInTheirPackages(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// abi is the contract policy authors build against (for wasip1 too): the
+// standard library and abi's own packages only.
+func TestABIIsStdlibOnly(t *testing.T) {
+	const abi = "github.com/wahost/wahost/abi"
+	for _, p := range listPackages(t) {
+		if p.ImportPath != abi && !strings.HasPrefix(p.ImportPath, abi+"/") {
+			continue
+		}
+		for _, imp := range p.Imports {
+			first, _, _ := strings.Cut(imp, "/")
+			if strings.Contains(first, ".") && imp != abi && !strings.HasPrefix(imp, abi+"/") {
+				t.Errorf("%s imports %s; abi takes the standard library only", p.ImportPath, imp)
+			}
+		}
+	}
+}
+
+// testSupport are the packages that exist for tests: the fake WhatsApp
+// server and the helpers around it and the real services.
+var testSupport = []string{
+	"github.com/wahost/wahost/host/wafake",
+	"github.com/wahost/wahost/host/wafake/wafaketest",
+	"github.com/wahost/wahost/host/session/sessiontest",
+	"github.com/wahost/wahost/storage/storagetest",
+	"github.com/wahost/wahost/storage/testenv",
+}
+
+// deps lists the packages the wahost binary is built from, with tags.
+func deps(t *testing.T, tags string) map[string]bool {
+	t.Helper()
+	args := []string{"list", "-deps"}
+	if tags != "" {
+		args = append(args, "-tags", tags)
+	}
+	out, err := exec.Command("go", append(args, ".")...).Output()
+	if err != nil {
+		t.Fatalf("go list -deps: %v", err)
+	}
+	m := map[string]bool{}
+	for _, line := range strings.Fields(string(out)) {
+		m[line] = true
+	}
+	return m
+}
+
+// The normal binary carries no test support; the wahost_testserver build
+// carries the fake server (and nothing else of it).
+func TestBinaryHasNoTestSupport(t *testing.T) {
+	normal := deps(t, "")
+	testserver := deps(t, "wahost_testserver")
+	if !normal["github.com/wahost/wahost/host"] {
+		t.Fatal("go list -deps does not list the host: the check would prove nothing")
+	}
+	for _, p := range testSupport {
+		if normal[p] {
+			t.Errorf("the wahost binary depends on %s", p)
+		}
+		if testserver[p] && p != "github.com/wahost/wahost/host/wafake" {
+			t.Errorf("the wahost_testserver binary depends on %s", p)
+		}
+	}
+	if !testserver["github.com/wahost/wahost/host/wafake"] {
+		t.Error("the wahost_testserver build lacks the fake server")
 	}
 }

@@ -71,7 +71,7 @@
 // # Devices
 //
 // Devices live in whatsmeow's SQL store on the host's database
-// (storage/sessionstore). The session reports the device JID
+// (host/session/sessionstore). The session reports the device JID
 // ("5511…:7@s.whatsapp.net") to HandlePaired and HandleConnected, and
 // finds an instance's device again from that JID, stored as the instance's
 // OwnerJID. It keeps the JID when whatsmeow deletes the device on

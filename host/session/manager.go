@@ -12,8 +12,8 @@ import (
 	"github.com/wahost/wahost/host/clock"
 	"github.com/wahost/wahost/host/executor"
 	"github.com/wahost/wahost/host/message"
+	"github.com/wahost/wahost/host/session/sessionstore"
 	"github.com/wahost/wahost/storage"
-	"github.com/wahost/wahost/storage/sessionstore"
 )
 
 // Handler receives what happens to the sessions, one call at a time per

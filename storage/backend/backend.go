@@ -7,6 +7,7 @@ package backend
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -16,7 +17,6 @@ import (
 	"github.com/wahost/wahost/storage/memcache"
 	"github.com/wahost/wahost/storage/postgres"
 	"github.com/wahost/wahost/storage/rediscache"
-	"github.com/wahost/wahost/storage/sessionstore"
 	"github.com/wahost/wahost/storage/sqlite"
 )
 
@@ -41,10 +41,12 @@ type StoreConfig struct {
 }
 
 // Store is an open store and the source of whatsmeow's session store on
-// the same database.
+// the same database (host/session/sessionstore.Source).
 type Store interface {
 	storage.Store
-	sessionstore.Source
+	// SessionDB opens a database/sql handle on the store's database and
+	// names its dialect ("postgres" or "sqlite").
+	SessionDB() (db *sql.DB, dialect string, err error)
 }
 
 // OpenStore opens the configured store, applying migrations; the SQLite

@@ -18,11 +18,11 @@ import (
 	"go.mau.fi/whatsmeow/types"
 
 	"github.com/wahost/wahost/host/session"
+	"github.com/wahost/wahost/host/session/sessionstore"
 	"github.com/wahost/wahost/host/wafake"
 	"github.com/wahost/wahost/host/wafake/wafaketest"
 	"github.com/wahost/wahost/storage"
 	"github.com/wahost/wahost/storage/postgres"
-	"github.com/wahost/wahost/storage/sessionstore"
 	"github.com/wahost/wahost/storage/sqlite"
 	"github.com/wahost/wahost/storage/testenv"
 )

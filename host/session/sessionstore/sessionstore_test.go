@@ -12,8 +12,8 @@ import (
 	"go.mau.fi/whatsmeow/store"
 	"go.mau.fi/whatsmeow/types"
 
+	"github.com/wahost/wahost/host/session/sessionstore"
 	"github.com/wahost/wahost/storage/postgres"
-	"github.com/wahost/wahost/storage/sessionstore"
 	"github.com/wahost/wahost/storage/sqlite"
 	"github.com/wahost/wahost/storage/testenv"
 )

@@ -1,8 +1,9 @@
 // Package sessionstore keeps whatsmeow's own device store in wahost's
 // database and owns the cleanup of one session's keys (cleanup scope
-// "session"). It is the only storage package that imports whatsmeow's
-// sqlstore; it never imports a database driver, taking its database/sql
-// handle from the store in use (storage/postgres or storage/sqlite).
+// "session"). It lives under host/session, where whatsmeow stays, and is
+// the only package that imports whatsmeow's sqlstore; it never imports a
+// database driver, taking its database/sql handle from the store in use
+// (storage/postgres or storage/sqlite, through storage/backend).
 package sessionstore
 
 import (
