@@ -69,10 +69,11 @@ func NewEngine(ctx context.Context, cfg Config) (*Engine, error) {
 	}
 	// The memory cap is enforced by limitedMemory, not WithMemoryLimitPages,
 	// so that refusals are observable. NewRuntimeConfig picks the compiler
-	// on amd64 and arm64, the interpreter elsewhere.
-	rc := wazero.NewRuntimeConfig().
-		WithCompilationCache(cache).
-		WithCloseOnContextDone(true)
+	// on amd64 and arm64, the interpreter elsewhere. Calls are bounded by
+	// fuel (see meter and guard), not WithCloseOnContextDone, whose check
+	// at every loop back-edge exits to Go and costs 3-5x on loop-heavy
+	// guest code.
+	rc := wazero.NewRuntimeConfig().WithCompilationCache(cache)
 	return &Engine{
 		live:     make(map[*Module]struct{}),
 		cfg:      cfg,
@@ -148,6 +149,13 @@ func (m *Module) validateLoad(ctx context.Context, wasm, selfTest []byte) (Stage
 	if err := precheck(wasm); err != nil {
 		return StageCompile, err
 	}
+	if !m.cfg.Unmetered {
+		metered, err := meter(wasm)
+		if err != nil {
+			return StageCompile, fmt.Errorf("adding fuel checks: %w", err)
+		}
+		wasm = metered
+	}
 	var err error
 	if m.compiled, err = m.rt.CompileModule(ctx, wasm); err != nil {
 		return StageCompile, err
@@ -171,7 +179,9 @@ func (m *Module) validateLoad(ctx context.Context, wasm, selfTest []byte) (Stage
 		m.pool.put(inst, false)
 		return StageABIVersion, err
 	}
-	if _, f := m.run(ctx, inst, selfTest, nil); f != nil {
+	_, f := m.run(ctx, inst, selfTest)
+	m.pool.put(inst, f == nil || f.Kind == KindGuestError)
+	if f != nil {
 		return StageSelfTest, m.count(f)
 	}
 	return "", nil
@@ -180,11 +190,12 @@ func (m *Module) validateLoad(ctx context.Context, wasm, selfTest []byte) (Stage
 // checkVersion calls wahost_abi_version and accepts the same major and a
 // minor no newer than the host's.
 func (m *Module) checkVersion(ctx context.Context, inst *instance) error {
-	callCtx, cancel := context.WithTimeout(ctx, m.cfg.CallTimeout)
-	defer cancel()
-	res, err := inst.mod.ExportedFunction(abi.ExportABIVersion).Call(callCtx)
+	refused := inst.mem.refused
+	inst.guard.begin(ctx, m.fuelFor(m.cfg.CallTimeout), m.cfg.CallTimeout)
+	res, err := inst.mod.ExportedFunction(abi.ExportABIVersion).Call(ctx)
+	stopped, spent := inst.guard.end()
 	if err != nil {
-		return m.count(m.classify(ctx, inst, inst.mem.refused, err))
+		return m.count(m.classify(ctx, inst, refused, stopped, spent, err))
 	}
 	m.version = uint32(res[0])
 	major, minor := m.version>>16, m.version&0xffff

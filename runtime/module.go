@@ -83,17 +83,25 @@ func (m *Module) Decide(ctx context.Context, input []byte) ([]byte, error) {
 	if uint64(len(input)) > uint64(m.cfg.MemoryLimitPages)*pageSize || len(input) > math.MaxInt32 {
 		return nil, fmt.Errorf("deciding: input of %d bytes does not fit the memory limit", len(input))
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, m.count(m.newFault(KindCanceled, fmt.Errorf("deciding: %w", err)))
+	}
 	if !m.enter() {
 		return nil, m.count(m.newFault(KindClosed, errModuleClosed))
 	}
-	waitCtx, cancel := context.WithTimeout(ctx, m.cfg.CallTimeout)
-	inst, err := m.pool.get(waitCtx, ctx)
-	cancel()
+	inst, err := m.pool.tryGet()
+	if inst == nil && err == nil {
+		waitCtx, cancel := context.WithTimeout(ctx, m.cfg.CallTimeout)
+		inst, err = m.pool.get(waitCtx, ctx)
+		cancel()
+	}
 	if err != nil {
 		m.leave()
 		return nil, m.count(m.getFault(ctx, err))
 	}
-	out, f := m.run(ctx, inst, input, m.leave)
+	out, f := m.run(ctx, inst, input)
+	m.pool.put(inst, f == nil || f.Kind == KindGuestError)
+	m.leave()
 	if f != nil {
 		return nil, m.count(f)
 	}
