@@ -37,6 +37,9 @@ func runPolicyBench(ctx context.Context, args []string, stdio Stdio) int {
 		tune func(*runtime.Config)
 	}{
 		{"pooled", func(c *runtime.Config) { c.PoolSize = 1 }},
+		// The same module with no interruption at all: what the
+		// termination guarantee (fuel checks, deadline) costs.
+		{"uninterruptible", func(c *runtime.Config) { c.PoolSize = 1; c.Unmetered = true }},
 		// A fresh instance for every call: instantiation and _initialize
 		// included.
 		{"cold", func(c *runtime.Config) { c.PoolSize = 1; c.RecycleAfterCalls = 1 }},
@@ -62,7 +65,7 @@ func runPolicyBench(ctx context.Context, args []string, stdio Stdio) int {
 		}
 		printLatencies(stdio, mode.name, lat)
 		if mode.name == "pooled" {
-			fmt.Fprintf(stdio.Out, "  %-7s %s (compile cache: %s)\n", "load", load.Round(time.Microsecond), orNone(pf.cacheDir))
+			fmt.Fprintf(stdio.Out, "  %-15s %s (compile cache: %s)\n", "load", load.Round(time.Microsecond), orNone(pf.cacheDir))
 		}
 	}
 	var native defaultpolicy.Policy
@@ -102,7 +105,7 @@ func printLatencies(stdio Stdio, name string, lat []time.Duration) {
 	}
 	slices.Sort(lat)
 	mean := total / time.Duration(len(lat))
-	fmt.Fprintf(stdio.Out, "  %-7s %9.0f decisions/s  %8d ns/decision  p50 %s  p99 %s\n", name,
+	fmt.Fprintf(stdio.Out, "  %-15s %9.0f decisions/s  %8d ns/decision  p50 %s  p99 %s\n", name,
 		float64(len(lat))/total.Seconds(), mean.Nanoseconds(),
 		lat[len(lat)/2], lat[len(lat)*99/100])
 }
