@@ -170,7 +170,7 @@ func DecodeDecision(data []byte) (Decision, error) {
 		}
 		switch string(key) {
 		case "v":
-			d.V, err = r.smallInt()
+			d.V, err = small(r.int())
 		case "action":
 			var s []byte
 			if s, err = r.rawString(); err == nil {
@@ -179,7 +179,7 @@ func DecodeDecision(data []byte) (Decision, error) {
 		case "delay_ms":
 			d.DelayMS, err = r.int()
 		case "step":
-			d.Step, err = r.smallInt()
+			d.Step, err = small(r.int())
 		case "cleanup":
 			d.Cleanup, err = decodeScope(&r)
 		case "end":
@@ -188,7 +188,7 @@ func DecodeDecision(data []byte) (Decision, error) {
 			d.End = End(s)
 		case "qr_count":
 			var n int
-			if n, err = r.smallInt(); err == nil {
+			if n, err = small(r.int()); err == nil {
 				d.QRCount = &n
 			}
 		case "rule":

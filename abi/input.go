@@ -199,9 +199,9 @@ func decodeInput(data []byte, in *Input, alias bool) error {
 		case "event":
 			err = decodeEvent(&r, &in.Event)
 		case "attempt":
-			in.Attempt, err = r.smallInt()
+			in.Attempt, err = small(r.int())
 		case "step":
-			in.Step, err = r.smallInt()
+			in.Step, err = small(r.int())
 		case "history":
 			in.History, err = decodeHistory(&r, in.History)
 		case "settings":
@@ -244,9 +244,9 @@ func decodeInstance(r *reader, inst *Instance) error {
 			s, err = r.rawString()
 			inst.Phase = internPhase(s)
 		case "qr_count":
-			inst.QRCount, err = r.smallInt()
+			inst.QRCount, err = small(r.int())
 		case "qr_limit":
-			inst.QRLimit, err = r.smallInt()
+			inst.QRLimit, err = small(r.int())
 		case "connected_ms":
 			inst.ConnectedMS, err = r.int()
 		default:
@@ -273,7 +273,7 @@ func decodeEvent(r *reader, ev *Event) error {
 			s, err = r.rawString()
 			ev.Kind = internKind(s)
 		case "code":
-			ev.Code, err = r.smallInt()
+			ev.Code, err = small(r.int())
 		case "raw":
 			ev.Raw, err = r.str()
 		case "message":
@@ -285,7 +285,7 @@ func decodeEvent(r *reader, ev *Event) error {
 		case "expire_ms":
 			ev.ExpireMS, err = r.int()
 		case "ban_code":
-			ev.BanCode, err = r.smallInt()
+			ev.BanCode, err = small(r.int())
 		default:
 			err = r.skip(0)
 		}
@@ -328,13 +328,13 @@ func decodeHistoryEntry(r *reader, h *HistoryEntry) error {
 			s, err = r.rawString()
 			h.Kind = internKind(s)
 		case "code":
-			h.Code, err = r.smallInt()
+			h.Code, err = small(r.int())
 		case "action":
 			var s []byte
 			s, err = r.rawString()
 			h.Action = internAction(s)
 		case "step":
-			h.Step, err = r.smallInt()
+			h.Step, err = small(r.int())
 		default:
 			err = r.skip(0)
 		}
@@ -345,14 +345,16 @@ func decodeHistoryEntry(r *reader, h *HistoryEntry) error {
 	return err
 }
 
-// smallInt reads an integer that must fit in 32 bits.
-func (r *reader) smallInt() (int, error) {
-	v, err := r.int()
-	if err == nil && (v < -1<<31 || v > 1<<31-1) {
-		err = fmt.Errorf("%d out of 32-bit range", v)
+// small checks that an integer read by reader.int fits in 32 bits:
+// small(r.int()). It inlines.
+func small(v int64, err error) (int, error) {
+	if err == nil && int64(int32(v)) != v {
+		err = outOfRange(v)
 	}
 	return int(v), err
 }
+
+func outOfRange(v int64) error { return fmt.Errorf("%d out of 32-bit range", v) }
 
 // A FieldError names the document field a decoding error is about.
 type FieldError struct {
