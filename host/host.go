@@ -37,6 +37,7 @@ import (
 	"github.com/wahost/wahost/host/config"
 	"github.com/wahost/wahost/host/disconnect"
 	"github.com/wahost/wahost/host/executor"
+	"github.com/wahost/wahost/host/messaging"
 	"github.com/wahost/wahost/host/policy"
 	"github.com/wahost/wahost/host/reconnect"
 	"github.com/wahost/wahost/host/session"
@@ -92,6 +93,7 @@ type Host struct {
 	exec      *executor.Executor
 	sched     *reconnect.Scheduler
 	sessions  *session.Manager
+	messages  *messaging.Service
 	hooks     *webhook.Dispatcher
 	purger    *purge.Purger
 	api       *api.Server
@@ -214,8 +216,14 @@ func New(ctx context.Context, opts Options) (h *Host, err error) {
 	h.sessions = session.New(session.Config{
 		Store: h.store, Devices: h.devices, HTTPClient: wa, Logger: h.log, Clock: sessionClock,
 		InactivityTimeout: cfg.Session.InactivityTimeout, KeepAliveLimit: cfg.Session.KeepAliveLimit,
+		MediaHTTPClient: opts.WhatsAppClient, Traffic: traffic{h}, Cache: h.cache, SendTimeout: cfg.Messages.SendTimeout,
+		HistorySync: cfg.Messages.HistorySync, HistoryLimit: cfg.Messages.HistoryLimit,
 	})
 	h.closers = append(h.closers, func(context.Context) error { return h.sessions.Close() })
+	if h.messages, err = h.newMessaging(cfg); err != nil {
+		return nil, err
+	}
+	h.closers = append(h.closers, h.messages.Stop)
 	exec = executor.New(executor.Config{
 		Store: h.store,
 		Decider: disconnect.New(h.policy, disconnect.Options{
@@ -226,19 +234,21 @@ func New(ctx context.Context, opts Options) (h *Host, err error) {
 		QRLimit:  cfg.Session.QRLimit, Clock: h.clock, Logger: h.log, Candidate: h.policy.Candidate,
 		Override: h.policy.Override,
 		Metrics:  executor.NewMetrics(h.reg, h.sched.Len),
+		OnEnd:    h.messages.FailQueued,
 	})
 	h.exec = exec
 	h.qr = newQRHub(h.clock.Now)
-	h.sessions.SetHandler(tap{exec: exec, qr: h.qr})
+	h.sessions.SetHandler(openTap{tap: tap{exec: exec, qr: h.qr}, messages: h.messages})
 
 	if h.apiKey, err = h.loadAPIKey(); err != nil {
 		return nil, err
 	}
 	if h.api, err = api.New(api.Config{
-		Store: h.store, Executor: exec, Sessions: sessionsAPI{h.sessions}, QR: h.qr, Policy: h.policy,
+		Store: h.store, Executor: exec, Sessions: sessionsAPI{m: h.sessions, qr: h.qr}, QR: h.qr, Policy: h.policy,
 		Reload:   func(ctx context.Context) (policy.Reload, error) { return h.Reload(ctx, "api") },
 		Webhooks: h.hooks, HasPolicy: h.policy.HasOverride, Diagnose: h.diagnose, Ready: h.ready, Gatherer: h.reg,
 		APIKey: h.apiKey, MaxBody: cfg.HTTP.MaxBody, Logger: h.log,
+		Messages: h.messages, MaxMedia: cfg.Messages.MaxMedia,
 	}); err != nil {
 		return nil, err
 	}
@@ -282,6 +292,9 @@ func (h *Host) Run(ctx context.Context) error {
 	if err := h.watch(ctx, h.config()); err != nil {
 		h.log.Warn("config watching is off", "error", err)
 	}
+	if err := h.messages.Start(ctx); err != nil {
+		return fmt.Errorf("resuming the message queue: %w", err)
+	}
 	if err := h.sessions.Start(ctx); err != nil {
 		return fmt.Errorf("resuming sessions: %w", err)
 	}
@@ -311,6 +324,7 @@ func (h *Host) Run(ctx context.Context) error {
 	if err := h.sessions.Close(); err != nil {
 		h.log.Warn("closing sessions", "error", err)
 	}
+	_ = h.messages.Stop(stop)
 	_ = h.sched.Stop(stop)
 	_ = h.purger.Stop(stop)
 	cancel()
@@ -343,7 +357,8 @@ func (h *Host) ready(ctx context.Context) error {
 	return nil
 }
 
-// maintain prunes old history and delivered webhooks once an hour.
+// maintain prunes old history, delivered webhooks and messages past
+// messages.retention once an hour.
 func (h *Host) maintain(ctx context.Context) error {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
@@ -356,6 +371,11 @@ func (h *Host) maintain(ctx context.Context) error {
 		}
 		if _, err := h.store.PruneDelivered(ctx, before); err != nil {
 			h.log.Warn("pruning delivered webhooks", "error", err)
+		}
+		if n, err := h.messages.Prune(ctx, h.clock.Now().Add(-h.config().Messages.Retention)); err != nil {
+			h.log.Warn("pruning messages", "error", err)
+		} else if n > 0 {
+			h.log.Info("pruned messages", "rows", n)
 		}
 		select {
 		case <-ctx.Done():

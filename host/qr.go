@@ -16,14 +16,16 @@ import (
 // qrHub keeps the QR code each instance shows now, for the API, and wakes
 // requests waiting for the next one.
 type qrHub struct {
-	mu      sync.Mutex
+	mu      sync.Mutex // guards latest, pairing, changed
 	latest  map[string]api.QR
+	pairing map[string]string        // the pairing code of a login by phone, until it ends
 	changed map[string]chan struct{} // closed when the instance's entry changes
 	now     func() time.Time
 }
 
 func newQRHub(now func() time.Time) *qrHub {
-	return &qrHub{latest: make(map[string]api.QR), changed: make(map[string]chan struct{}), now: now}
+	return &qrHub{latest: make(map[string]api.QR), pairing: make(map[string]string),
+		changed: make(map[string]chan struct{}), now: now}
 }
 
 func (h *qrHub) notifyLocked(id string) {
@@ -44,7 +46,23 @@ func (h *qrHub) clear(id string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	delete(h.latest, id)
+	delete(h.pairing, id)
 	h.notifyLocked(id)
+}
+
+// setPairing records the pairing code a login by phone showed: the QR
+// codes that follow carry it (qrcode.updated's pairingCode).
+func (h *qrHub) setPairing(id, code string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.pairing[id] = code
+}
+
+// Pairing returns the instance's current pairing code, if any.
+func (h *qrHub) Pairing(id string) string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.pairing[id]
 }
 
 // Latest implements api.QRSource.
@@ -108,6 +126,7 @@ func (t tap) HandleQR(ctx context.Context, id string, qr executor.QRCode) (bool,
 	if qr.PNG == "" {
 		qr.PNG = pngDataURL(qr.Code)
 	}
+	qr.PairingCode = t.qr.Pairing(id)
 	ok, err := t.exec.HandleQR(ctx, id, qr)
 	if err != nil || !ok {
 		t.qr.clear(id)

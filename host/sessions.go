@@ -9,8 +9,12 @@ import (
 	"github.com/wahost/wahost/host/session"
 )
 
-// sessionsAPI presents the session manager to the API.
-type sessionsAPI struct{ m *session.Manager }
+// sessionsAPI presents the session manager to the API. qr, when set,
+// learns the pairing codes of logins by phone.
+type sessionsAPI struct {
+	m  *session.Manager
+	qr *qrHub
+}
 
 func (s sessionsAPI) Connect(ctx context.Context, id string) error {
 	return apiError(s.m.Connect(ctx, id))
@@ -26,6 +30,9 @@ func (s sessionsAPI) Remove(ctx context.Context, id string) error {
 
 func (s sessionsAPI) PairPhone(ctx context.Context, id, phone string) (string, error) {
 	code, err := s.m.PairPhone(ctx, id, phone)
+	if err == nil && s.qr != nil {
+		s.qr.setPairing(id, code)
+	}
 	return code, apiError(err)
 }
 

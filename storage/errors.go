@@ -9,10 +9,14 @@ import (
 // Errors callers branch on. Implementations wrap them, so test with
 // errors.Is.
 var (
-	// ErrNotFound reports that the instance, event or lease does not exist.
+	// ErrNotFound reports that the instance, event, message or lease does
+	// not exist.
 	ErrNotFound = errors.New("not found")
 	// ErrDuplicateName reports that another instance already has the name.
 	ErrDuplicateName = errors.New("instance name already taken")
+	// ErrDuplicateMessage reports that the instance already has a message
+	// with the ID or the idempotency key.
+	ErrDuplicateMessage = errors.New("message already stored")
 	// ErrInvalidName reports an instance name outside the allowed form; the
 	// error is a *NameError.
 	ErrInvalidName = errors.New("invalid instance name")

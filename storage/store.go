@@ -18,8 +18,8 @@ type Tx interface {
 	// UpdateInstance writes every mutable field of in (all but ID, Name and
 	// CreatedAt), stamps UpdatedAt and returns the stored row.
 	UpdateInstance(ctx context.Context, in Instance) (Instance, error)
-	// DeleteInstance removes an instance with its settings, history and
-	// lease. Outbox events stay: the webhooks announcing the removal must
+	// DeleteInstance removes an instance with its settings, history,
+	// messages and lease. Outbox events stay: the webhooks announcing the removal must
 	// still go out.
 	DeleteInstance(ctx context.Context, id string) error
 	// PutSettings replaces an instance's settings.
@@ -43,6 +43,22 @@ type Tx interface {
 	// unexpired lease on its instance. Inside a unit of work it fences the
 	// transaction's writes: they commit only while the lease holds.
 	CheckLease(ctx context.Context, l Lease) error
+
+	// InsertMessage stores a new message and returns it with Seq,
+	// CreatedAt and UpdatedAt set (and NextAttemptAt = now when zero and
+	// Status is queued). An ID or IdempotencyKey already stored for the
+	// instance fails with ErrDuplicateMessage, and the unit of work stays
+	// usable. A message of an unknown instance fails with ErrNotFound.
+	InsertMessage(ctx context.Context, m Message) (Message, error)
+	// SetMessageStatus moves a message to status (with reason, and ts when
+	// non-zero as its Timestamp) and returns it with changed=true; a
+	// status whose Rank is not above the current one (and any change of a
+	// failed message) leaves it as it is and returns it with
+	// changed=false. Failed may replace queued or sent only.
+	SetMessageStatus(ctx context.Context, instanceID, id string, status MessageStatus, reason string, ts time.Time) (m Message, changed bool, err error)
+	// FailQueuedMessages fails every queued outgoing message of the
+	// instance with reason and returns them, in Seq order.
+	FailQueuedMessages(ctx context.Context, instanceID, reason string) ([]Message, error)
 }
 
 // Store is the durable state of a host. Implementations are safe for
@@ -54,6 +70,7 @@ type Store interface {
 	Outbox
 	Leases
 	PurgeQueue
+	MessageLog
 
 	// InTx runs fn in one transaction and commits when fn returns nil. When
 	// fn returns an error or panics, or the commit fails, nothing fn wrote
@@ -156,4 +173,44 @@ type PurgeQueue interface {
 	PurgeDone(ctx context.Context, instance string, generation int64) error
 	// PurgeRetry makes a purge due again at next, recording lastErr.
 	PurgeRetry(ctx context.Context, instance string, next time.Time, lastErr string) error
+}
+
+// MessageLog reads the messages and drives the send queue; the writes that
+// join a unit of work (InsertMessage, SetMessageStatus,
+// FailQueuedMessages) are on Tx.
+//
+// Seq is assigned when a message is inserted, not when its unit of work
+// commits: on PostgreSQL two units of work inserting for the same instance
+// at once may commit out of Seq order, so a sender that relies on Seq as
+// the send order inserts one instance's messages one unit of work at a
+// time.
+type MessageLog interface {
+	// Message returns one message.
+	Message(ctx context.Context, instanceID, id string) (Message, error)
+	// MessageByIdempotencyKey returns the outgoing message accepted with
+	// key.
+	MessageByIdempotencyKey(ctx context.Context, instanceID, key string) (Message, error)
+	// QueuedMessages returns up to limit (clamped as in ListDisconnects)
+	// queued outgoing messages of the instance in Seq order, due or not.
+	QueuedMessages(ctx context.Context, instanceID string, limit int) ([]Message, error)
+	// InstancesWithQueued returns the ids of the instances with queued
+	// outgoing messages.
+	InstancesWithQueued(ctx context.Context) ([]string, error)
+	// RetryMessage makes a queued message due again at next, counting an
+	// attempt and recording lastErr in Reason. A message no longer queued
+	// is left as it is.
+	RetryMessage(ctx context.Context, instanceID, id string, next time.Time, lastErr string) error
+	// ExpiredMessages returns up to limit (clamped as in ListDisconnects)
+	// queued messages whose ExpiresAt is at or before now, the longest
+	// expired first.
+	ExpiredMessages(ctx context.Context, now time.Time, limit int) ([]Message, error)
+	// ListMessages pages through an instance's messages newest first, by
+	// SortTime (Timestamp, or CreatedAt while it is unknown) then Seq; see
+	// MessageQuery.
+	ListMessages(ctx context.Context, q MessageQuery) ([]Message, error)
+	// PruneMessages deletes up to limit (1..MaxPage) messages created
+	// before before that are no longer queued, oldest first, and returns
+	// how many; callers loop until it returns fewer than limit (bounded
+	// batches keep SQLite's writer free).
+	PruneMessages(ctx context.Context, before time.Time, limit int) (int64, error)
 }

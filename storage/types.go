@@ -99,7 +99,16 @@ type InstanceSettings struct {
 	WebhookByEvents bool     // append "/<event-with-dashes>" to the URL
 	PolicyOverride  string   // policy to use instead of the host default
 	QRLimit         int      // QR codes before refusing; 0 uses the default
-	UpdatedAt       time.Time
+
+	// The fields Evolution API's webhook settings and per-instance tokens
+	// add (host/evolution).
+	WebhookHeaders  map[string]string // sent with every webhook to WebhookURL; "jwt_key" becomes a Bearer JWT
+	WebhookBase64   bool              // media as base64 in message webhooks
+	WebhookDisabled bool              // WebhookURL is kept but receives nothing
+	TokenSHA256     string            // lower-case hex SHA-256 of the instance's own API token, or empty
+	Token           string            // the token itself, kept only when webhooks expose it (webhook.expose_apikey)
+
+	UpdatedAt time.Time
 }
 
 // Lease gives one host the right to drive an instance until ExpiresAt.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/url"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -17,6 +18,10 @@ const (
 	MaxURLBytes     = 2 << 10  // webhook and picture URLs
 	MaxTokenLen     = 64       // statuses, kinds, actions, rules, event names, owners
 	MaxEvents       = 64       // entries of InstanceSettings.WebhookEvents
+	MaxHeaders      = 32       // entries of InstanceSettings.WebhookHeaders
+
+	MaxMessagePayloadBytes = 32 << 20 // a message's payload (base64 media can be inside)
+	MaxMessageKeyLen       = 128      // a message id or idempotency key
 )
 
 // Validate checks a new instance: its ID when set, its name and its state.
@@ -96,6 +101,64 @@ func (e OutboxEvent) Validate() error {
 	)
 }
 
+// Validate checks a message before it is inserted. Seq and the timestamps
+// the store sets are not looked at.
+func (m Message) Validate() error {
+	if err := ValidateID("instance_id", m.InstanceID); err != nil {
+		return err
+	}
+	if err := ValidateMessageKey("id", m.ID); err != nil {
+		return err
+	}
+	if m.IdempotencyKey != "" {
+		if err := ValidateMessageKey("idempotency_key", m.IdempotencyKey); err != nil {
+			return err
+		}
+	}
+	if m.Chat == "" {
+		return &InputError{Field: "chat", Reason: "empty"}
+	}
+	if err := ValidateMessageStatus(m.Status); err != nil {
+		return err
+	}
+	if m.Status == MessageQueued && !m.FromMe {
+		return &InputError{Field: "status", Reason: "only outgoing messages are queued"}
+	}
+	return firstErr(
+		checkText("chat", m.Chat, MaxTextBytes),
+		checkText("sender", m.Sender, MaxTextBytes),
+		checkText("type", m.Type, MaxTokenLen),
+		checkText("reason", m.Reason, MaxTextBytes),
+		checkJSON("payload", m.Payload, MaxMessagePayloadBytes, true),
+		checkCount("attempts", m.Attempts),
+	)
+}
+
+// ValidateMessageKey checks a message id or idempotency key: 1 to
+// MaxMessageKeyLen printable ASCII characters, no spaces.
+func ValidateMessageKey(field, key string) error {
+	if key == "" {
+		return &InputError{Field: field, Reason: "empty"}
+	}
+	if len(key) > MaxMessageKeyLen {
+		return &TooLargeError{Field: field, Size: len(key), Max: MaxMessageKeyLen}
+	}
+	for i := 0; i < len(key); i++ {
+		if c := key[i]; c <= ' ' || c > '~' {
+			return &InputError{Field: field, Reason: "character " + quoteByte(c) + " not allowed"}
+		}
+	}
+	return nil
+}
+
+// ValidateMessageStatus checks that s is a known status.
+func ValidateMessageStatus(s MessageStatus) error {
+	if s.Rank() < 0 {
+		return &InputError{Field: "status", Reason: "unknown message status " + strconv.Quote(string(s))}
+	}
+	return nil
+}
+
 // Validate checks settings before they are stored.
 func (s InstanceSettings) Validate() error {
 	if s.WebhookURL != "" {
@@ -115,10 +178,42 @@ func (s InstanceSettings) Validate() error {
 			return err
 		}
 	}
+	if len(s.WebhookHeaders) > MaxHeaders {
+		return &InputError{Field: "webhook_headers", Reason: "more than " + strconv.Itoa(MaxHeaders) + " entries"}
+	}
+	for name, value := range s.WebhookHeaders {
+		if !headerName(name) {
+			return &InputError{Field: "webhook_headers", Reason: strconv.Quote(name) + " is not a header name"}
+		}
+		if err := checkText("webhook_headers", value, MaxTextBytes); err != nil {
+			return err
+		}
+		if strings.ContainsAny(value, "\r\n") {
+			return &InputError{Field: "webhook_headers", Reason: "the value of " + name + " has a line break"}
+		}
+	}
+	if s.TokenSHA256 != "" && (len(s.TokenSHA256) != 64 || strings.Trim(s.TokenSHA256, "0123456789abcdef") != "") {
+		return &InputError{Field: "token_sha256", Reason: "must be 64 lower-case hex digits"}
+	}
 	return firstErr(
 		checkText("policy_override", s.PolicyOverride, MaxTextBytes),
 		checkCount("qr_limit", s.QRLimit),
+		checkText("token", s.Token, MaxTextBytes),
 	)
+}
+
+// headerName reports whether name is an HTTP header field name (RFC 9110
+// token).
+func headerName(name string) bool {
+	if name == "" || len(name) > MaxTokenLen {
+		return false
+	}
+	for _, r := range name {
+		if r > 0x7e || r <= ' ' || strings.ContainsRune("\"(),/:;<=>?@[\\]{}", r) {
+			return false
+		}
+	}
+	return true
 }
 
 // ValidateOwner checks a lease owner (host id) or worker name.

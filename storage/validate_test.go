@@ -101,6 +101,10 @@ func TestValidateSettings(t *testing.T) {
 		{"no host", storage.InstanceSettings{WebhookURL: "https://"}, storage.ErrInvalidInput},
 		{"bad url", storage.InstanceSettings{WebhookURL: "http://[::1"}, storage.ErrInvalidInput},
 		{"empty event", storage.InstanceSettings{WebhookEvents: []string{""}}, storage.ErrInvalidInput},
+		{"headers", storage.InstanceSettings{WebhookHeaders: map[string]string{"X-Key": "v", "jwt_key": "k"}}, nil},
+		{"header name", storage.InstanceSettings{WebhookHeaders: map[string]string{"bad name": "v"}}, storage.ErrInvalidInput},
+		{"header line break", storage.InstanceSettings{WebhookHeaders: map[string]string{"X": "a\r\nB: c"}}, storage.ErrInvalidInput},
+		{"token hash", storage.InstanceSettings{TokenSHA256: "ABC"}, storage.ErrInvalidInput},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -111,6 +111,11 @@ type Config struct {
 	APIKey string
 	// MaxBody caps request bodies; default 1 MiB.
 	MaxBody int64
+	// Messages is the messaging service; nil answers its routes with 503.
+	Messages Messages
+	// MaxMedia is the largest media the messaging service takes; the
+	// send route's body limit follows it. Default 16 MiB.
+	MaxMedia int64
 	// QRWait bounds how long connect waits for the first QR code.
 	// Default 20s.
 	QRWait time.Duration
@@ -137,6 +142,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = 1 << 20
+	}
+	if cfg.MaxMedia <= 0 {
+		cfg.MaxMedia = 16 << 20
 	}
 	if cfg.QRWait <= 0 {
 		cfg.QRWait = 20 * time.Second
@@ -171,6 +179,7 @@ func New(cfg Config) (*Server, error) {
 	s.private("GET /v1/policy", s.policyStatus)
 	s.private("POST /v1/policy/reload", s.policyReload)
 	s.private("GET /v1/policy/shadow", s.shadowDiffs)
+	s.messageRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no route %s %s; see /openapi.yaml", r.Method, r.URL.Path))
 	})

@@ -35,6 +35,7 @@ type Config struct {
 	Session   Session   `koanf:"session"`
 	Reconnect Reconnect `koanf:"reconnect"`
 	Policy    Policy    `koanf:"policy"`
+	Messages  Messages  `koanf:"messages"`
 }
 
 // HTTP configures the admin API.
@@ -117,6 +118,34 @@ type Reconnect struct {
 	Burst int     `koanf:"burst"`
 }
 
+// Messages configures the messaging service: the outbound queue, media
+// and retention.
+type Messages struct {
+	// Rate is the messages per second one instance sends at most.
+	Rate float64 `koanf:"rate"`
+	// Jitter is the most a random extra delay adds before each send.
+	Jitter time.Duration `koanf:"jitter"`
+	// TTL is how long a message waits for its session before it fails
+	// "expired".
+	TTL time.Duration `koanf:"ttl"`
+	// MaxMedia bounds a message's media, given or fetched, in bytes.
+	MaxMedia int64 `koanf:"max_media"`
+	// MediaTimeout bounds fetching a media URL.
+	MediaTimeout time.Duration `koanf:"media_timeout"`
+	// SendTimeout bounds one send and its server acknowledgement.
+	SendTimeout time.Duration `koanf:"send_timeout"`
+	// RetryDelay is the wait after a send that failed for a passing
+	// reason.
+	RetryDelay time.Duration `koanf:"retry_delay"`
+	// Retention is how long messages are kept.
+	Retention time.Duration `koanf:"retention"`
+	// HistoryLimit bounds the messages stored from one history batch.
+	HistoryLimit int `koanf:"history_limit"`
+	// HistorySync downloads the history WhatsApp offers after a pairing
+	// (messages.set, chats.set, contacts.set).
+	HistorySync bool `koanf:"history_sync"`
+}
+
 // Policy configures the disconnect policy.
 type Policy struct {
 	// Module is a .wasm path or a built-in name such as builtin:default.
@@ -172,6 +201,10 @@ func Default() Config {
 			KeepAliveLimit: 5 * time.Minute,
 		},
 		Reconnect: Reconnect{Rate: 50, Burst: 100},
+		Messages: Messages{
+			Rate: 1, Jitter: time.Second, TTL: 24 * time.Hour, MaxMedia: 16 << 20, MediaTimeout: 30 * time.Second,
+			SendTimeout: time.Minute, RetryDelay: 30 * time.Second, Retention: 7 * 24 * time.Hour, HistoryLimit: 1000,
+		},
 		Policy: Policy{
 			Module:        "builtin:default",
 			Settings:      map[string]any{},
@@ -452,6 +485,7 @@ func (c *Config) Validate() error {
 	if c.Reconnect.Burst < 1 {
 		bad("reconnect.burst", "%d, want at least 1", c.Reconnect.Burst)
 	}
+	c.Messages.validate(bad)
 	p := &c.Policy
 	if s := p.CandidateSHA256; s != "" && (len(s) != 64 || strings.Trim(strings.ToLower(s), "0123456789abcdef") != "") {
 		bad("policy.candidate_sha256", "%q is not 64 hex digits", s)

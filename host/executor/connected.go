@@ -63,6 +63,8 @@ type QRCode struct {
 	// Code is the text to encode; PNG is the image as base64 (may be
 	// empty).
 	Code, PNG string
+	// PairingCode is the code a login by phone number showed, if any.
+	PairingCode string
 }
 
 // HandleQR counts a QR code and announces it (qrcode.updated). When the
@@ -95,9 +97,11 @@ func (e *Executor) HandleQR(ctx context.Context, instanceID string, qr QRCode) (
 		if cur, err = tx.UpdateInstance(ctx, cur); err != nil {
 			return err
 		}
-		return e.cfg.Webhooks.Enqueue(ctx, tx, cur, EventQRCodeUpdated, qrUpdated{
-			QRCode: qrPayload{Instance: cur.Name, Code: qr.Code, Base64: qr.PNG, Count: cur.QRCount},
-		})
+		q := qrPayload{Instance: cur.Name, Code: qr.Code, Base64: qr.PNG, Count: cur.QRCount}
+		if qr.PairingCode != "" {
+			q.PairingCode = &qr.PairingCode
+		}
+		return e.cfg.Webhooks.Enqueue(ctx, tx, cur, EventQRCodeUpdated, qrUpdated{QRCode: q})
 	})
 	if err != nil {
 		return false, fmt.Errorf("recording qr code of %s: %w", inst.Name, err)

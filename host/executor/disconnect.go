@@ -109,6 +109,11 @@ func (e *Executor) HandleDisconnect(ctx context.Context, instanceID string, rep 
 		}); err != nil {
 			return err
 		}
+		if d.Action != abi.ActionReconnect && e.cfg.OnEnd != nil {
+			if err := e.cfg.OnEnd(ctx, tx, cur); err != nil {
+				return err
+			}
+		}
 		return e.announce(ctx, tx, cur, &rep.Event, &out, in.Attempt, state)
 	})
 	if err != nil {
@@ -246,8 +251,8 @@ func (e *Executor) announce(ctx context.Context, tx storage.Tx, inst storage.Ins
 		}
 	}
 	if err := send(EventStatusInstance, statusInstance{
-		Instance: inst.Name, Status: "closed", DisconnectionAt: *inst.DisconnectionAt,
-		DisconnectionReasonCode: ev.Code, DisconnectionObject: inst.DisconnectionObject,
+		Instance: inst.Name, Status: "closed", DisconnectionAt: jsTime(*inst.DisconnectionAt),
+		DisconnectionReasonCode: ev.Code, DisconnectionObject: string(inst.DisconnectionObject),
 	}); err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package executor
 
 import (
 	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/wahost/wahost/abi"
@@ -43,17 +44,35 @@ type connectionUpdate struct {
 
 func connUpdate(inst storage.Instance, state string, reason int) connectionUpdate {
 	return connectionUpdate{
-		Instance: inst.Name, State: state, StatusReason: reason, WUID: inst.OwnerJID,
+		Instance: inst.Name, State: state, StatusReason: reason, WUID: userJID(inst.OwnerJID),
 		ProfileName: inst.ProfileName, ProfilePictureURL: inst.ProfilePictureURL,
 	}
 }
 
+// statusInstance is status.instance as Evolution API sends it:
+// disconnectionAt as JavaScript's toISOString, disconnectionObject as a
+// JSON string (JSON.stringify of the disconnect), for receivers that
+// JSON.parse it.
 type statusInstance struct {
-	Instance                string          `json:"instance"`
-	Status                  string          `json:"status"`
-	DisconnectionAt         time.Time       `json:"disconnectionAt"`
-	DisconnectionReasonCode int             `json:"disconnectionReasonCode"`
-	DisconnectionObject     json.RawMessage `json:"disconnectionObject"`
+	Instance                string `json:"instance"`
+	Status                  string `json:"status"`
+	DisconnectionAt         string `json:"disconnectionAt"`
+	DisconnectionReasonCode int    `json:"disconnectionReasonCode"`
+	DisconnectionObject     string `json:"disconnectionObject"`
+}
+
+// jsTime formats t as JavaScript's Date.toISOString.
+func jsTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
+// userJID drops a JID's device part, as Evolution API's wuid:
+// "5511999999999:12@s.whatsapp.net" gives "5511999999999@s.whatsapp.net".
+func userJID(jid string) string {
+	user, server, ok := strings.Cut(jid, "@")
+	if !ok {
+		return jid
+	}
+	user, _, _ = strings.Cut(user, ":")
+	return user + "@" + server
 }
 
 type logoutInstance struct {
@@ -74,9 +93,12 @@ type qrUpdated struct {
 
 type qrPayload struct {
 	Instance string `json:"instance"`
-	Code     string `json:"code"`
-	Base64   string `json:"base64,omitempty"`
-	Count    int    `json:"count"`
+	// PairingCode is the code asked for by phone number, null otherwise,
+	// as Evolution API sends it.
+	PairingCode *string `json:"pairingCode"`
+	Code        string  `json:"code"`
+	Base64      string  `json:"base64,omitempty"`
+	Count       int     `json:"count"`
 }
 
 type multideviceConflict struct {

@@ -96,6 +96,11 @@ type Config struct {
 	// ShadowBudget bounds a candidate's decision; default
 	// DefaultShadowBudget.
 	ShadowBudget time.Duration
+	// OnEnd, if set, runs inside the unit of work that ends an instance's
+	// session for good (a decision that does not reconnect, or a reset):
+	// the messaging service fails the queued messages there, so the
+	// failure commits with the end. An error rolls the unit back.
+	OnEnd func(ctx context.Context, tx storage.Tx, inst storage.Instance) error
 }
 
 // Executor carries out decisions. It is safe for concurrent use; the

@@ -72,6 +72,11 @@ func (e *Executor) Reset(ctx context.Context, instanceID string) (CleanupReport,
 		if cur, err = tx.UpdateInstance(ctx, cur); err != nil {
 			return err
 		}
+		if e.cfg.OnEnd != nil {
+			if err := e.cfg.OnEnd(ctx, tx, cur); err != nil {
+				return err
+			}
+		}
 		if err := e.cfg.Webhooks.Enqueue(ctx, tx, cur, EventLogoutInstance, logoutInstance{
 			Instance: cur.Name, Reason: "reset by the operator",
 		}); err != nil {

@@ -251,7 +251,18 @@ func (s *session) newClient(dev *store.Device) *client {
 	wa.RefreshCAT = func(context.Context) error { return errCATUnsupported }
 	wa.SetWebsocketHTTPClient(s.m.http)
 	wa.SetPreLoginHTTPClient(s.m.http)
+	if h := s.m.cfg.MediaHTTPClient; h != nil {
+		wa.SetMediaHTTPClient(h)
+	}
+	// Traffic (incoming.go): acknowledge messages and receipts only once
+	// handled, keep a decrypted message until then so a redelivery can be
+	// read again, download the history only when asked to.
+	wa.SynchronousAck = true
+	wa.EnableDecryptedEventBuffer = true
+	wa.ManualHistorySyncDownload = !s.m.cfg.HistorySync
+	wa.GetMessageForRetry = s.messageForRetry
 	c := &client{wa: wa, hints: h}
 	wa.AddEventHandler(func(evt any) { s.onEvent(c, evt) })
+	wa.AddEventHandlerWithSuccessStatus(func(evt any) bool { return s.onTraffic(c, evt) })
 	return c
 }

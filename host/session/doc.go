@@ -1,8 +1,10 @@
 // Package session runs one go.mau.fi/whatsmeow client per wahost instance
 // and reports everything that happens to it — logins, QR codes, pairings
 // and every drop the host did not cause — to a Handler (the executor), in
-// order per instance. It is the only package of the host that imports
-// whatsmeow.
+// order per instance, and carries the instances' messages: it implements
+// message.Session and hands what arrives to a message.Traffic (see
+// Traffic). It and its msgconv package are the only packages of the host
+// that import whatsmeow.
 //
 // # Who reconnects
 //
@@ -81,6 +83,74 @@
 // on Config.Clock as whatsmeow's QR channel times them (QRFirstCodeTimeout,
 // then QRCodeTimeout), each through Handler.HandleQR with a PNG data URL.
 // When HandleQR answers false (the QR limit), the login stops.
+//
+// # Traffic
+//
+// The Manager is the messaging service's message.Session: Send uploads
+// the file of a media kind (Client.Upload), builds the WhatsApp message
+// with host/session/msgconv and sends it with SendRequestExtra{ID: out.ID,
+// Timeout: Config.SendTimeout}, so that a send repeated after a crash is
+// the same message to WhatsApp. whatsmeow's errors become the ones the
+// service branches on: message.ErrNotConnected (no open session, or the
+// socket went away), *message.ServerError (the ack's error code),
+// message.ErrTimeout (no ack in time) and *message.InvalidError (a bad
+// JID, missing content). IsOnWhatsApp, MarkRead, SendPresence,
+// ProfilePictureURL and Download (which decodes the stored JSON back with
+// msgconv.FromJSON) need an open session too.
+//
+// What arrives goes to Config.Traffic. Unlike connection events, a
+// message is handled synchronously, on whatsmeow's goroutine: the client
+// runs with SynchronousAck, and its handler (registered with
+// AddEventHandlerWithSuccessStatus) returns false when
+// Traffic.HandleIncoming fails, so whatsmeow sends neither the delivery
+// receipt nor the ack and the server delivers the message again on the
+// next connection. A message is thus acknowledged only once it is durable.
+// Queueing it instead would acknowledge it before it was stored.
+// Blocking whatsmeow costs nothing here: it handles one client's nodes
+// one at a time on a single goroutine anyway, in the order the server
+// sent them, which is also the order the Traffic sees. whatsmeow's
+// decrypted-event buffer (EnableDecryptedEventBuffer) keeps the plaintext
+// of a message until its handler succeeds; without it the redelivered
+// ciphertext could not be decrypted again (its Signal counter is spent)
+// and the message would be lost. Receipts follow the same rule
+// (HandleReceipt; delivered, inactive, read and played, not the ones our
+// own devices send). A message sent from the phone arrives with
+// Key.FromMe. The group sender-key distribution that comes as a message
+// event of its own, with the id of the real message, is skipped.
+//
+// Duplicates: after a crash between the store's commit and the receipt,
+// the server delivers a message again. The store's unique key (instance,
+// message id) catches it, so HandleIncoming must answer nil for a
+// message it already has (storage.ErrDuplicateMessage); the session keeps
+// no id cache of its own.
+//
+// Limits of the rule: a message whose HandleIncoming failed comes again
+// only on the next connection, so the messages after it on this one reach
+// the Traffic first; and incoming messages may reach the Traffic before
+// the Handler has recorded the login that carried them, the two paths
+// not being ordered.
+//
+// # History
+//
+// With Config.HistorySync off, ManualHistorySyncDownload is set and the
+// history WhatsApp offers after a pairing is neither downloaded nor
+// reported. On, whatsmeow downloads each blob and the session hands it to
+// Traffic.HandleHistory in batches of at most 200 messages, with the
+// chats and push names, at most Config.HistoryLimit messages per blob.
+//
+// # The sent-message cache
+//
+// A recipient that cannot decrypt a message sends a retry receipt, and
+// the sender must encrypt the same message again. whatsmeow remembers its
+// last few hundred sends in memory only; the session also keeps each sent
+// message, marshalled, in Config.Cache under "sent:<id>" for
+// Config.SentTTL (24 h by default) and gives it back through
+// Client.GetMessageForRetry, so a retry that arrives after a restart is
+// still answered. A reply quotes the replied-to message from the same
+// cache when it is there. Purging the instance's cache (an instance reset
+// does) costs exactly that: retry receipts for older messages go
+// unanswered (the recipient sees "waiting for this message"), and replies
+// to them carry no quoted preview.
 //
 // # Limits
 //

@@ -11,6 +11,7 @@ import (
 
 	"github.com/wahost/wahost/host/clock"
 	"github.com/wahost/wahost/host/executor"
+	"github.com/wahost/wahost/host/message"
 	"github.com/wahost/wahost/storage"
 	"github.com/wahost/wahost/storage/sessionstore"
 )
@@ -47,6 +48,12 @@ const (
 	// DefaultDisconnectGrace is how long a bare events.Disconnected waits
 	// for the event that explains it (see Config.DisconnectGrace).
 	DefaultDisconnectGrace = 200 * time.Millisecond
+	// DefaultSentTTL is how long a sent message is kept for retry
+	// receipts (Config.SentTTL).
+	DefaultSentTTL = 24 * time.Hour
+	// DefaultHistoryLimit bounds the messages of one history sync blob
+	// (Config.HistoryLimit).
+	DefaultHistoryLimit = 1000
 )
 
 // Config configures a Manager.
@@ -60,6 +67,10 @@ type Config struct {
 	// a client with DefaultDialTimeout and the environment's proxy. Its
 	// Timeout bounds the dial and the websocket upgrade only.
 	HTTPClient *http.Client
+	// MediaHTTPClient uploads and downloads media; nil means whatsmeow's
+	// own client (no overall timeout: a transfer is bounded by the
+	// caller's context).
+	MediaHTTPClient *http.Client
 	// Logger receives the sessions' logs and whatsmeow's; nil means
 	// slog.Default().
 	Logger *slog.Logger
@@ -80,6 +91,28 @@ type Config struct {
 	// after the close it caused; within the grace it replaces the plain
 	// "connection closed". 0 means DefaultDisconnectGrace.
 	DisconnectGrace time.Duration
+
+	// Traffic receives the sessions' incoming messages, receipts and
+	// history; nil acknowledges them unseen. See doc.go, "Traffic".
+	Traffic message.Traffic
+	// Cache keeps each sent message for SentTTL, to answer retry
+	// receipts after a restart; nil keeps none (whatsmeow still answers
+	// for its last few hundred sends, in memory).
+	Cache storage.Cache
+	// SentTTL is how long a sent message stays in Cache; 0 means
+	// DefaultSentTTL.
+	SentTTL time.Duration
+	// SendTimeout bounds the wait for the server's acknowledgement of a
+	// send (not the upload or the encryption); 0 means whatsmeow's
+	// default, 75 s.
+	SendTimeout time.Duration
+	// HistorySync downloads the history WhatsApp offers after a pairing
+	// and hands it to Traffic.HandleHistory; off (false), nothing is
+	// downloaded.
+	HistorySync bool
+	// HistoryLimit bounds the messages taken from one history sync blob;
+	// 0 means DefaultHistoryLimit.
+	HistoryLimit int
 }
 
 // Errors callers branch on.
@@ -131,6 +164,12 @@ func New(cfg Config) *Manager {
 	}
 	if cfg.DisconnectGrace <= 0 {
 		cfg.DisconnectGrace = DefaultDisconnectGrace
+	}
+	if cfg.SentTTL <= 0 {
+		cfg.SentTTL = DefaultSentTTL
+	}
+	if cfg.HistoryLimit <= 0 {
+		cfg.HistoryLimit = DefaultHistoryLimit
 	}
 	h := cfg.HTTPClient
 	if h == nil {

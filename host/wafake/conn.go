@@ -34,6 +34,13 @@ type Conn struct {
 	iqHandlers map[string]IQHandler
 	refs       []string // QR refs sent by ShowQR
 
+	// relayMu orders what the relay writes to this connection: the
+	// offline queue at login before anything relayed later.
+	relayMu sync.Mutex
+	// ending is set by Close and Drop: the connection is going away and
+	// does not count as the device's live connection.
+	ending atomic.Bool
+
 	srv        *Server
 	wire       *wire
 	ws         *websocket.Conn
@@ -157,6 +164,7 @@ func (c *Conn) Flush(ctx context.Context) error {
 // closure), as the server does after a <failure> or <stream:error>. The
 // client sees a remote close. It is best effort and safe to repeat.
 func (c *Conn) Close() {
+	c.ending.Store(true)
 	c.settle()
 	_ = c.ws.Close(websocket.StatusNormalClosure, "")
 }
@@ -164,6 +172,7 @@ func (c *Conn) Close() {
 // Drop ends the connection abruptly, without a close handshake, as a
 // network failure would. It is safe to repeat.
 func (c *Conn) Drop() {
+	c.ending.Store(true)
 	c.settle()
 	_ = c.ws.CloseNow()
 	c.cancel()
@@ -214,6 +223,7 @@ func (c *Conn) readLoop() {
 		if err := c.answer(node); err != nil {
 			c.srv.cfg.Logger.Debug("answering iq failed", "conn", c.seq, "err", err)
 		}
+		c.srv.route(c, node)
 	}
 }
 

@@ -1,12 +1,13 @@
 // Package wafake is a fake WhatsApp web server that the real whatsmeow
 // client connects to in-process, without internet. It owns the server
-// side of the protocol as far as connection lifecycle tests need it: the
-// websocket at /ws/chat, WhatsApp's frame header, the responder side of
+// side of the protocol as far as connection lifecycle and messaging tests
+// need it: the websocket at /ws/chat, WhatsApp's frame header, the responder side of
 // the Noise_XX handshake with a certificate chain under a root key this
 // package generates, and encrypted binary XML nodes (marshalled with
-// whatsmeow's own binary package). It also provides the network failures a
-// supervisor must classify: refused, black-holed, HTTP-status and DNS
-// endpoints.
+// whatsmeow's own binary package). It relays messages, receipts and media
+// between real whatsmeow clients (see Relaying messages) with faults to
+// inject, and provides the network failures a supervisor must classify:
+// refused, black-holed, HTTP-status and DNS endpoints.
 //
 // # Connecting a client
 //
@@ -64,6 +65,61 @@
 // counter-signature; the client emits events.PairSuccess and saves the
 // device. After StreamErrorNode("515") the client logs in again.
 //
+// # Relaying messages
+//
+// The server relays between real whatsmeow clients, which do all the
+// Signal cryptography; it never decrypts. Its world (users, keys, groups,
+// media, queues) lives on the Server and outlives connections.
+//
+//   - Keys: each device's prekey upload (encrypt set) is stored; the count
+//     query gets the number of one-time keys really stored (a device with
+//     none is told MinPreKeyCount-1 so it uploads 50 rather than 812,
+//     unless Config.FullInitialUpload); a key fetch gets one bundle per
+//     device, consuming one one-time key, signed-prekey-only once they run
+//     out, <error code="404"/> for a device without keys.
+//   - usync: device lists name the devices with keys, never the asking
+//     device; contact queries (IsOnWhatsApp) say which numbers are
+//     registered (RegisterUser, or a device logging in). When a device
+//     first uploads keys or is removed (RemoveDevice), every other device
+//     gets <notification type="devices">, so whatsmeow asks again.
+//   - Messages: every <message> is acked (<ack class=message id from=TO
+//     t>); each <participants><to jid=DEV> payload goes to DEV as <message
+//     from=SENDER_DEVICE id t type [notify] [edit]>, with recipient=CHAT on
+//     copies to the sender's own devices (IsFromMe); a resend addressed to
+//     one device goes to that device only. Edits, revokes and reactions
+//     are ordinary messages and relay the same way.
+//   - Groups: CreateGroup makes one; w:g2 info queries are answered; a
+//     group message goes to every member device but the sender's as
+//     <message from=GID participant=SENDER_DEVICE> with that device's
+//     pairwise <enc> (the sender key) first, then the skmsg.
+//   - Receipts are acked and relayed to every device of the author except
+//     the sender (from=GID participant=READER in groups); retry receipts
+//     only to the exact device named; "inactive" becomes a plain delivery.
+//   - Offline devices: what is relayed to a device without a live
+//     connection is queued and written at its next login, after <success>
+//     and before <ib><offline count=N/></ib> (the Success script does
+//     this).
+//   - Media: media_conn names this server as the host; POST /mms/… stores
+//     the encrypted upload and answers whatsmeow's JSON (url, direct_path),
+//     GET of the URL or direct path serves it. Route sets whatsmeow's media
+//     HTTP client too. SetProfilePicture makes w:profile:picture answer
+//     with a URL on the server.
+//
+// AwaitRelayed (with RelayedMessage, RelayedReceipt) waits for what was
+// written to a device, so tests never sleep; Settle waits until every
+// logged-in client has handled what it was sent.
+//
+// # Faults
+//
+// Per device: DropAcks (relay without acking: ErrMessageTimedOut),
+// AckError (ack with an error code and relay nothing:
+// ErrServerReturnedError), CorruptNext (garble the ciphertext of the next
+// N messages to it: events.UndecryptableMessage, a retry receipt and a
+// resend), PauseRelay (queue silently while connected). A second
+// connection of a device still connected after ReplaceGrace replaces the
+// older one with <stream:error><conflict type="replaced"/></stream:error>
+// (events.StreamReplaced); Connections and Conflicts count them.
+//
 // # Network causes
 //
 // RefusingAddr (ECONNREFUSED), NewBlackHole (accepts, never answers:
@@ -91,8 +147,12 @@
 //
 // # Limits
 //
-// The fake speaks the connection lifecycle only. It does not run Signal
-// sessions, deliver messages, receipts or app state, or answer queries
-// with data (IQ results are empty apart from the prekey count and an empty
-// usync list); phone-number pairing (PairPhone) is not implemented.
+// Everything is phone-number addressed: no LIDs (the clients log a
+// harmless "No LID found"), no LID-addressed groups. Not implemented:
+// group management from clients (create, add, remove, w:gp2
+// notifications), app state, history sync, presence and chat states,
+// broadcasts and newsletters, peer messages addressed to the own user
+// (only those to one device are relayed), phash checks, and phone-number
+// pairing (PairPhone). The server does not verify that a sender may
+// message a recipient; media is kept in memory until Close.
 package wafake

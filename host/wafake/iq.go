@@ -5,11 +5,6 @@ import (
 	"go.mau.fi/whatsmeow/types"
 )
 
-// ServerPreKeyCount is the prekey count the fake reports to the client's
-// "encrypt" count query: enough that a client whose store also holds
-// enough uploaded prekeys (whatsmeow.MinPreKeyCount) skips the upload.
-const ServerPreKeyCount = 50
-
 // IQHandler answers one <iq> request from the client. It returns the
 // reply to send, or nil to leave the request unanswered (the client then
 // times out, which is how IgnorePings makes keepalives fail).
@@ -19,8 +14,12 @@ type IQHandler func(req *waBinary.Node) *waBinary.Node
 // xmlns on this connection, replacing the default answer; a nil h
 // restores the default. By default every get or set is answered with an
 // empty result, except:
-//   - "encrypt" <count/>: <count value=ServerPreKeyCount/>
-//   - "usync": an empty <usync><list/></usync>
+//   - "encrypt": prekey upload, count (the one-time keys stored for the
+//     device) and bundle fetches, from the server's key directory
+//   - "usync": device lists and contact queries of registered users
+//   - "w:g2": group info of groups made with Server.CreateGroup
+//   - "w:m" media_conn: this server as the media host
+//   - "w:profile:picture": pictures set with Server.SetProfilePicture
 func (c *Conn) HandleIQ(xmlns string, h IQHandler) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -68,7 +67,7 @@ func (c *Conn) answer(req *waBinary.Node) error {
 	h := c.iqHandlers[xmlns]
 	c.mu.Unlock()
 	if h == nil {
-		h = defaultIQAnswer
+		h = c.defaultAnswer
 	}
 	resp := h(req)
 	if resp == nil {
@@ -77,19 +76,38 @@ func (c *Conn) answer(req *waBinary.Node) error {
 	return c.Send(c.ctx, *resp)
 }
 
-func defaultIQAnswer(req *waBinary.Node) *waBinary.Node {
+// defaultAnswer is the server's own answer to an <iq>: the relay's key
+// directory, usync, group, media and profile-picture queries, and an
+// empty result for everything else.
+func (c *Conn) defaultAnswer(req *waBinary.Node) *waBinary.Node {
 	var resp waBinary.Node
 	switch req.AttrGetter().OptionalString("xmlns") {
 	case "encrypt":
-		if _, ok := req.GetOptionalChildByTag("count"); ok {
-			resp = ResultNode(req, waBinary.Node{Tag: "count", Attrs: waBinary.Attrs{"value": ServerPreKeyCount}})
-			break
-		}
-		resp = ResultNode(req)
+		resp = c.srv.answerEncrypt(c, req)
 	case "usync":
-		resp = ResultNode(req, waBinary.Node{Tag: "usync", Content: []waBinary.Node{{Tag: "list"}}})
+		resp = c.srv.answerUsync(c, req)
+	case "w:g2":
+		resp = c.srv.answerGroup(c, req)
+	case "w:m":
+		resp = c.srv.answerMediaConn(req)
+	case "w:profile:picture":
+		resp = c.srv.answerPicture(req)
 	default:
 		resp = ResultNode(req)
 	}
 	return &resp
+}
+
+// ErrorNode returns an <iq type="error"> answering req with <error code
+// text/>, which whatsmeow turns into an IQError (404 is ErrIQNotFound).
+func ErrorNode(req *waBinary.Node, code int, text string) waBinary.Node {
+	return waBinary.Node{
+		Tag: "iq",
+		Attrs: waBinary.Attrs{
+			"id":   req.Attrs["id"],
+			"type": "error",
+			"from": types.ServerJID,
+		},
+		Content: []waBinary.Node{{Tag: "error", Attrs: waBinary.Attrs{"code": code, "text": text}}},
+	}
 }

@@ -55,10 +55,12 @@ func DNSFailureHTTPClient() *http.Client {
 	}, 0)
 }
 
-// Route makes cli open both its websockets, before and after login, with h.
+// Route makes cli open both its websockets, before and after login, and
+// its media uploads and downloads with h.
 func Route(cli *whatsmeow.Client, h *http.Client) {
 	cli.SetWebsocketHTTPClient(h)
 	cli.SetPreLoginHTTPClient(h)
+	cli.SetMediaHTTPClient(h)
 }
 
 // RefusingAddr returns a loopback TCP address on which nothing listens,

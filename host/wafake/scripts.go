@@ -52,14 +52,23 @@ func Hold() Script {
 	return func(context.Context, *Conn) error { return nil }
 }
 
-// Success logs the client in: it sends <success>, waits for the client's
+// Success logs the client in: it sends <success>, makes the connection
+// its device's live one for the relay (writing what was queued for the
+// device, then <ib><offline count=N/></ib>), waits for the client's
 // post-login "passive" IQ (the last request whatsmeow makes before it
 // emits events.Connected) and flushes the answer, so that whatever the
-// next step does, the client's login requests are complete.
+// next step does, the client's login requests are complete. A device
+// unlinked with Server.RemoveDevice gets Failure(401) instead.
 func Success() Script {
 	return func(ctx context.Context, c *Conn) error {
+		if c.srv.Removed(c.DeviceJID()) {
+			return Failure(401, nil)(ctx, c)
+		}
 		if err := c.Send(ctx, SuccessNode(types.EmptyJID, c.srv.cfg.Now())); err != nil {
 			return err
+		}
+		if err := c.srv.login(ctx, c); err != nil {
+			return fmt.Errorf("logging in the relay: %w", err)
 		}
 		if _, err := c.Await(ctx, IQ("passive", "set")); err != nil {
 			return fmt.Errorf("waiting for the passive iq after success: %w", err)

@@ -40,6 +40,13 @@ type Config struct {
 	// HandshakeTimeout bounds each Noise handshake; zero means
 	// DefaultHandshakeTimeout.
 	HandshakeTimeout time.Duration
+	// FullInitialUpload reports a prekey count of 0 to a device that has
+	// uploaded no keys yet, as WhatsApp does, so that a freshly linked
+	// whatsmeow device uploads its initial 812 keys. By default such a
+	// device is told MinPreKeyCount-1 and uploads a batch of 50, which is
+	// enough for tests and saves about a second per new device. Once keys
+	// are stored the count is always the real one.
+	FullInitialUpload bool
 }
 
 // Server is a fake WhatsApp web endpoint on a local TCP port. It accepts the
@@ -64,6 +71,8 @@ type Server struct {
 	baseCtx   context.Context // parent of every connection; cancelled by Close
 	cancel    context.CancelFunc
 	serveErr  chan error
+	dir       directory // users, keys, groups, media, queues and faults: the relay's world
+	mediaAuth string    // the auth token media_conn hands out and uploads must carry
 }
 
 // NewServer installs the package root key (InstallRootKey), listens on
@@ -101,10 +110,13 @@ func NewServer(cfg Config) (*Server, error) {
 		certChain: chain,
 		serveErr:  make(chan error, 1),
 		wake:      make(chan struct{}),
+		dir:       newDirectory(),
+		mediaAuth: newRef(),
 	}
 	s.baseCtx, s.cancel = context.WithCancel(context.Background())
 	mux := http.NewServeMux()
 	mux.HandleFunc(WebsocketPath, s.serveWebsocket)
+	s.routeMedia(mux)
 	s.hs = &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -224,7 +236,9 @@ func (s *Server) serveWebsocket(w http.ResponseWriter, r *http.Request) {
 	}
 	c.payload, c.clientStatic = res.payload, res.clientStatic
 	script := s.admit(c)
+	s.replaceOlder(c)
 	c.serve(script)
+	s.logout(c)
 }
 
 // admit publishes a connection that completed its handshake and picks its

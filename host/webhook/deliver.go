@@ -115,8 +115,14 @@ func (d *Dispatcher) attempt(ctx context.Context, ev storage.OutboxEvent, url st
 	}
 	d.mu.Lock()
 	secret := d.secret
+	var headers map[string]string
+	if r := d.instances[ev.InstanceID]; r != nil && len(r.headers) > 0 && r.target(ev.Event) == url {
+		headers = r.headers
+	}
 	d.mu.Unlock()
-	ts := d.clock.Now().Unix()
+	now := d.clock.Now()
+	ts := now.Unix()
+	customHeaders(req, headers, now)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", userAgent)
 	req.Header.Set(HeaderEvent, ev.Event)
@@ -136,7 +142,7 @@ func (d *Dispatcher) attempt(ctx context.Context, ev storage.OutboxEvent, url st
 	head, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain))
 
-	a := attempt{verdict: classify(resp.StatusCode), status: resp.StatusCode}
+	a := attempt{verdict: classify(resp.StatusCode, d.cfg.RetryRule), status: resp.StatusCode}
 	if a.verdict == verdictDelivered {
 		return a
 	}

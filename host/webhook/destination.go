@@ -21,6 +21,9 @@ type Destination struct {
 	// Evolution API's "webhook by events": connection.update goes to
 	// URL + "/connection-update".
 	ByEvents bool
+	// Headers are sent with every request to this destination (an
+	// instance's own; see JWTHeader).
+	Headers map[string]string
 }
 
 // Validate checks the URL and the event names.
@@ -59,6 +62,8 @@ type route struct {
 	base     *url.URL
 	events   map[string]bool // wire names; nil means all
 	byEvents bool
+	headers  map[string]string
+	apiKey   string // the envelope's apikey (an instance's token when exposed)
 }
 
 func compile(d Destination) (*route, error) {
@@ -71,7 +76,7 @@ func compile(d Destination) (*route, error) {
 			names = append(names, name)
 		}
 	}
-	s := storage.InstanceSettings{WebhookURL: d.URL, WebhookEvents: names}
+	s := storage.InstanceSettings{WebhookURL: d.URL, WebhookEvents: names, WebhookHeaders: d.Headers}
 	if err := s.Validate(); err != nil {
 		return nil, fmt.Errorf("webhook destination %q: %w (events are names such as connection.update or CONNECTION_UPDATE)", d.URL, err)
 	}
@@ -79,7 +84,7 @@ func compile(d Destination) (*route, error) {
 	if err != nil {
 		return nil, fmt.Errorf("webhook destination %q: %w", d.URL, err)
 	}
-	r := &route{base: u, byEvents: d.ByEvents}
+	r := &route{base: u, byEvents: d.ByEvents, headers: d.Headers}
 	if len(names) > 0 {
 		r.events = make(map[string]bool, len(names))
 		for _, name := range names {

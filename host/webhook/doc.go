@@ -20,8 +20,12 @@
 //	  "server_url": "https://wahost.example.com"
 //	}
 //
-// Evolution API's apikey field is not sent: wahost signs the request
-// instead. With "webhook by events", the event name with dashes is
+// Evolution API's apikey field is sent only with Config.ExposeAPIKey, and
+// then carries the instance's own token; otherwise wahost signs the
+// request instead. sender is the instance's JID without its device part.
+// An instance's own destination may carry custom headers
+// (storage.InstanceSettings.WebhookHeaders); a "jwt_key" entry is sent as
+// "Authorization: Bearer <HS256 JWT>", as Evolution API does. With "webhook by events", the event name with dashes is
 // appended to the URL's path, as Evolution API does (connection.update →
 // /connection-update).
 //
@@ -66,6 +70,9 @@
 //	408, 429, 5xx, network error, timeout   retried (below)
 //	any other status, 3xx included          failed at once; not retried
 //	retryable, on the last attempt          failed
+//
+// With Config.RetryRule set to RetryEvolution, every status but 400, 401,
+// 403, 404 and 422 (and 3xx) is retried instead, as Evolution API does.
 //
 // Redirects are not followed: configure the final URL. Attempt n (1 for
 // the first) that fails retryably is followed by a wait drawn uniformly

@@ -10,17 +10,19 @@ import (
 	"github.com/wahost/wahost/storage"
 )
 
-// Envelope is the body of every webhook, Evolution API's envelope without
-// its apikey field (wahost never sends credentials to receivers; check the
-// signature instead).
+// Envelope is the body of every webhook, Evolution API's envelope. Its
+// apikey field is sent only when Config.ExposeAPIKey is on and the
+// instance has a token: otherwise wahost sends no credentials to
+// receivers (check the signature instead).
 type Envelope struct {
-	Event       string          `json:"event"`       // wire name, e.g. "connection.update"
-	Instance    string          `json:"instance"`    // instance name
-	Data        json.RawMessage `json:"data"`        // the event's own document
-	Destination string          `json:"destination"` // the URL the webhook was sent to
-	DateTime    string          `json:"date_time"`   // when the event happened, RFC 3339 in UTC with milliseconds
-	Sender      string          `json:"sender"`      // the instance's WhatsApp JID; empty before pairing
-	ServerURL   string          `json:"server_url"`  // the public URL of the wahost server
+	Event       string          `json:"event"`            // wire name, e.g. "connection.update"
+	Instance    string          `json:"instance"`         // instance name
+	Data        json.RawMessage `json:"data"`             // the event's own document
+	Destination string          `json:"destination"`      // the URL the webhook was sent to
+	DateTime    string          `json:"date_time"`        // when the event happened, RFC 3339 in UTC with milliseconds
+	Sender      string          `json:"sender"`           // the instance's WhatsApp JID without the device part; empty before pairing
+	ServerURL   string          `json:"server_url"`       // the public URL of the wahost server
+	APIKey      string          `json:"apikey,omitempty"` // the instance's own token, with ExposeAPIKey
 }
 
 // dateTimeFormat is JavaScript's Date.toISOString, as Evolution API sends.
@@ -40,6 +42,7 @@ func (d *Dispatcher) Enqueue(ctx context.Context, tx storage.Tx, inst storage.In
 	name := EventName(event)
 	d.mu.Lock()
 	urls := targets(name, d.global, d.instances[inst.ID])
+	apiKey := d.tokens[inst.ID]
 	holds := make([]time.Time, len(urls))
 	for i, u := range urls {
 		holds[i] = d.holds[laneKey{instance: inst.ID, url: u}]
@@ -59,8 +62,9 @@ func (d *Dispatcher) Enqueue(ctx context.Context, tx storage.Tx, inst storage.In
 		Instance:  inst.Name,
 		Data:      data,
 		DateTime:  now.UTC().Format(dateTimeFormat),
-		Sender:    inst.OwnerJID,
+		Sender:    UserJID(inst.OwnerJID),
 		ServerURL: d.cfg.ServerURL,
+		APIKey:    apiKey,
 	}
 	for i, u := range urls {
 		env.Destination = u

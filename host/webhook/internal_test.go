@@ -23,7 +23,7 @@ func TestClassify(t *testing.T) {
 		{401, verdictPermanent}, {404, verdictPermanent}, {410, verdictPermanent}, {422, verdictPermanent},
 	} {
 		t.Run(strconv.Itoa(c.status), func(t *testing.T) {
-			if got := classify(c.status); got != c.want {
+			if got := classify(c.status, RetryWahost); got != c.want {
 				t.Errorf("classify(%d) = %v, want %v", c.status, got, c.want)
 			}
 		})

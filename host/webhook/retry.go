@@ -24,11 +24,22 @@ const (
 	verdictPermanent                // any other status
 )
 
-// classify maps a response status to a verdict.
-func classify(status int) verdict {
+// classify maps a response status to a verdict under a retry rule
+// (RetryWahost when empty). Redirects are never followed, so a 3xx fails
+// at once under either rule.
+func classify(status int, rule string) verdict {
 	switch {
 	case status >= 200 && status < 300:
 		return verdictDelivered
+	case status >= 300 && status < 400:
+		return verdictPermanent
+	case rule == RetryEvolution:
+		switch status {
+		case http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound,
+			http.StatusUnprocessableEntity:
+			return verdictPermanent
+		}
+		return verdictRetry
 	case status == http.StatusRequestTimeout, status == http.StatusTooManyRequests, status >= 500:
 		return verdictRetry
 	default:

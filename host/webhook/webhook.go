@@ -65,6 +65,12 @@ type Config struct {
 	// Jitter returns a random duration in [0, d] for backoff; nil means a
 	// uniform draw.
 	Jitter func(d time.Duration) time.Duration
+	// RetryRule is RetryWahost (when empty) or RetryEvolution.
+	RetryRule string
+	// ExposeAPIKey puts an instance's own token (storage.InstanceSettings
+	// Token) in the envelope's apikey field, as Evolution API does with
+	// AUTHENTICATION_EXPOSE_IN_FETCH_INSTANCES.
+	ExposeAPIKey bool
 	// Logger receives delivery failures; nil discards them.
 	Logger *slog.Logger
 	// Registerer, when set, gets the dispatcher's metrics.
@@ -74,9 +80,10 @@ type Config struct {
 // Dispatcher writes webhooks to the outbox and delivers them. It is safe
 // for concurrent use; Run runs at most once at a time.
 type Dispatcher struct {
-	mu        sync.Mutex // guards global, instances, holds, secret
+	mu        sync.Mutex // guards global, instances, tokens, holds, secret
 	global    *route
 	instances map[string]*route
+	tokens    map[string]string     // instance id → token for the envelope's apikey (ExposeAPIKey)
 	holds     map[laneKey]time.Time // destinations whose next events wait for a retry due then
 	secret    string
 
@@ -104,6 +111,9 @@ func New(cfg Config) (*Dispatcher, error) {
 	if cfg.Timeout >= cfg.Lease {
 		return nil, fmt.Errorf("webhook: new dispatcher: timeout %s must be shorter than lease %s, or another worker may deliver an event while a request for it still runs", cfg.Timeout, cfg.Lease)
 	}
+	if err := CheckRetryRule(cfg.RetryRule); err != nil {
+		return nil, fmt.Errorf("webhook: new dispatcher: %w", err)
+	}
 	if cfg.WorkerID == "" {
 		cfg.WorkerID = defaultWorkerID()
 	}
@@ -130,6 +140,7 @@ func New(cfg Config) (*Dispatcher, error) {
 	return &Dispatcher{
 		global:     global,
 		instances:  make(map[string]*route),
+		tokens:     make(map[string]string),
 		holds:      make(map[laneKey]time.Time),
 		secret:     cfg.Secret,
 		cfg:        cfg,
@@ -210,16 +221,27 @@ func (d *Dispatcher) SetSecret(secret string) {
 }
 
 // SetInstance sets an instance's own destination from its settings, for
-// events enqueued from now on. Settings the store accepted are always
-// valid; others are logged and the previous destination kept.
+// events enqueued from now on: none while WebhookDisabled, with its custom
+// headers otherwise. With ExposeAPIKey, the settings' Token becomes the
+// envelope's apikey. Settings the store accepted are always valid; others
+// are logged and the previous destination kept.
 func (d *Dispatcher) SetInstance(instanceID string, s storage.InstanceSettings) {
-	r, err := compile(Destination{URL: s.WebhookURL, Events: s.WebhookEvents, ByEvents: s.WebhookByEvents})
+	dst := Destination{URL: s.WebhookURL, Events: s.WebhookEvents, ByEvents: s.WebhookByEvents, Headers: s.WebhookHeaders}
+	if s.WebhookDisabled {
+		dst.URL = ""
+	}
+	r, err := compile(dst)
 	if err != nil {
 		d.log.Error("webhook: keeping the previous destination of instance", "instance_id", instanceID, "err", err)
 		return
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.cfg.ExposeAPIKey && s.Token != "" {
+		d.tokens[instanceID] = s.Token
+	} else {
+		delete(d.tokens, instanceID)
+	}
 	if r == nil {
 		delete(d.instances, instanceID)
 		return
@@ -233,6 +255,7 @@ func (d *Dispatcher) ForgetInstance(instanceID string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	delete(d.instances, instanceID)
+	delete(d.tokens, instanceID)
 }
 
 // Load reads every instance's settings from the store; call it once at

@@ -11,12 +11,18 @@ import (
 )
 
 // BenchStore runs the store benchmarks: the executor's unit of work
-// (instance state, one disconnect, one outbox event) and outbox claims.
+// (instance state, one disconnect, one outbox event), outbox claims, the
+// messaging core's unit of work (one incoming message, one outbox event)
+// and message status updates.
 func BenchStore(b *testing.B, open OpenStore) {
 	b.Run("UnitOfWork", func(b *testing.B) { benchUnitOfWork(b, open, false) })
 	b.Run("UnitOfWorkParallel", func(b *testing.B) { benchUnitOfWork(b, open, true) })
 	b.Run("Claim50", func(b *testing.B) { benchClaim(b, open, false) })
 	b.Run("Claim50Parallel", func(b *testing.B) { benchClaim(b, open, true) })
+	b.Run("MessageUnitOfWork", func(b *testing.B) { benchMessageUnitOfWork(b, open, false) })
+	b.Run("MessageUnitOfWorkParallel", func(b *testing.B) { benchMessageUnitOfWork(b, open, true) })
+	b.Run("MessageStatus", func(b *testing.B) { benchMessageStatus(b, open, false) })
+	b.Run("MessageStatusParallel", func(b *testing.B) { benchMessageStatus(b, open, true) })
 }
 
 var benchPayload = json.RawMessage(`{"event":"connection.update","instance":"bench","data":{"instance":"bench",` +

@@ -152,6 +152,11 @@ func testSettings(t *testing.T, s storage.Store, c *Clock) {
 		WebhookByEvents: true,
 		PolicyOverride:  "strict",
 		QRLimit:         30,
+		WebhookHeaders:  map[string]string{"X-Token": "abc", "jwt_key": "secret"},
+		WebhookBase64:   true,
+		WebhookDisabled: true,
+		TokenSHA256:     strings.Repeat("ab", 32),
+		Token:           "B5E8-TOKEN",
 	}
 	if err := s.PutSettings(ctx, in.ID, want); err != nil {
 		t.Fatal(err)

@@ -66,6 +66,15 @@ func RunStore(t *testing.T, open OpenStore) {
 		{"Leases", testLeases},
 		{"LeaseFencing", testLeaseFencing},
 		{"Purges", testPurges},
+		{"Messages", testMessages},
+		{"MessageErrors", testMessageErrors},
+		{"MessageDuplicates", testMessageDuplicates},
+		{"MessageStatus", testMessageStatus},
+		{"MessageStatusRace", testMessageStatusRace},
+		{"MessageQueue", testMessageQueue},
+		{"MessageConcurrentInserts", testMessageConcurrentInserts},
+		{"MessageList", testMessageList},
+		{"MessagePrune", testMessagePrune},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -149,6 +149,8 @@ func testDeleteCascades(t *testing.T, s storage.Store, c *Clock) {
 	}
 	try(s.RecordDisconnect(ctx, sampleDisconnect(in.ID, c.Now(), 401))).must(t)
 	try(s.AcquireLease(ctx, in.ID, "host-a", time.Minute)).must(t)
+	insert(t, s, outgoing(in.ID, "QUEUED", "key"))
+	insert(t, s, incoming(in.ID, "IN", c.Now()))
 	var ev storage.OutboxEvent
 	err := s.InTx(ctx, func(tx storage.Tx) error {
 		if err := tx.DeleteInstance(ctx, in.ID); err != nil {
@@ -167,6 +169,13 @@ func testDeleteCascades(t *testing.T, s storage.Store, c *Clock) {
 	wantErr(t, err, storage.ErrNotFound)
 	if h := try(s.ListDisconnects(ctx, in.ID, 0, 10)).must(t); len(h) != 0 {
 		t.Fatalf("history left after delete: %d rows", len(h))
+	}
+	if got := try(s.InstancesWithQueued(ctx)).must(t); len(got) != 0 {
+		t.Fatalf("queued messages left after delete: %v", got)
+	}
+	for _, id := range []string{"QUEUED", "IN"} {
+		_, err = s.Message(ctx, in.ID, id)
+		wantErr(t, err, storage.ErrNotFound)
 	}
 	if got := try(s.OutboxEvent(ctx, ev.ID)).must(t); got.InstanceID != in.ID {
 		t.Fatalf("outbox event lost with its instance: %+v", got)

@@ -43,7 +43,7 @@ type Options struct {
 	// Server configures the fake WhatsApp server.
 	Server wafake.Config
 	// Manager configures the Manager; Store, Devices, Logger and, unless
-	// set, HTTPClient (to Server) are filled in.
+	// set, HTTPClient and MediaHTTPClient (to Server) are filled in.
 	Manager session.Config
 }
 
@@ -55,6 +55,7 @@ type Env struct {
 	Devices *sessionstore.Store
 	Handler *Recorder
 	Manager *session.Manager
+	cfg     session.Config
 }
 
 // New builds an Env and registers its cleanup.
@@ -91,14 +92,50 @@ func New(t testing.TB, opts Options) *Env {
 	if cfg.HTTPClient == nil && e.Server != nil {
 		cfg.HTTPClient = e.Server.HTTPClient()
 	}
-	e.Manager = session.New(cfg)
-	e.Manager.SetHandler(e.Handler)
+	if cfg.MediaHTTPClient == nil && e.Server != nil {
+		cfg.MediaHTTPClient = e.Server.HTTPClient()
+	}
+	e.cfg = cfg
+	e.Manager = e.newManager()
 	t.Cleanup(func() {
 		if err := e.Manager.Close(); err != nil {
 			t.Errorf("closing the manager: %v", err)
 		}
 	})
 	return e
+}
+
+func (e *Env) newManager() *session.Manager {
+	m := session.New(e.cfg)
+	m.SetHandler(e.Handler)
+	return m
+}
+
+// Settle waits until every client logged in to the server has handled
+// what it was sent (wafake.Server.Settle): a client closed locally then
+// is not writing. It does nothing without a server.
+func (e *Env) Settle(t testing.TB) {
+	t.Helper()
+	if e.Server == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
+	defer cancel()
+	if err := e.Server.Settle(ctx); err != nil {
+		t.Fatalf("settling the clients: %v", err)
+	}
+}
+
+// Restart settles the clients, closes the Manager and starts a new one on
+// the same stores, server and configuration, as a host restart does; it
+// does not connect.
+func (e *Env) Restart(t testing.TB) {
+	t.Helper()
+	e.Settle(t)
+	if err := e.Manager.Close(); err != nil {
+		t.Fatalf("closing the manager: %v", err)
+	}
+	e.Manager = e.newManager()
 }
 
 func openPostgres(t testing.TB) Source {
@@ -233,3 +270,6 @@ func (w *testWriter) Write(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+// SetCache sets the cache the next Restart's Manager uses.
+func (e *Env) SetCache(c storage.Cache) { e.cfg.Cache = c }

@@ -45,6 +45,13 @@ func NewServer(t testing.TB, cfg wafake.Config) *wafake.Server {
 			t.Errorf("closing fake whatsapp server: %v", err)
 		}
 	})
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), Timeout)
+		defer cancel()
+		if err := srv.Settle(ctx); err != nil {
+			t.Logf("settling clients before closing: %v", err)
+		}
+	})
 	return srv
 }
 
@@ -184,13 +191,26 @@ func (r *Recorder) String() string {
 // Await returns the first recorded event, from the start, that match
 // accepts, waiting for one until ctx ends.
 func (r *Recorder) Await(ctx context.Context, match func(any) bool) (any, error) {
-	next := 0
+	return r.AwaitFrom(ctx, 0, match)
+}
+
+// Len returns how many events have been recorded; pass it to AwaitFrom or
+// WaitFrom to wait only for later ones.
+func (r *Recorder) Len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.events)
+}
+
+// AwaitFrom is Await over the events recorded from index from on.
+func (r *Recorder) AwaitFrom(ctx context.Context, from int, match func(any) bool) (any, error) {
+	next := from
 	for {
 		r.mu.Lock()
 		if r.changed == nil {
 			r.changed = make(chan struct{})
 		}
-		batch, changed := r.events[next:], r.changed
+		batch, changed := r.events[min(next, len(r.events)):], r.changed
 		r.mu.Unlock()
 		for _, e := range batch {
 			next++
@@ -214,6 +234,21 @@ func Wait[T any](t testing.TB, r *Recorder) T {
 	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
 	defer cancel()
 	evt, err := r.Await(ctx, func(e any) bool { _, ok := e.(T); return ok })
+	if err != nil {
+		var zero T
+		t.Fatalf("waiting for %T: %v; events so far: %s", zero, err, r)
+	}
+	return evt.(T)
+}
+
+// WaitFrom returns the first event of type T, recorded at index from or
+// later, that match accepts, waiting up to Timeout, and fails the test
+// otherwise.
+func WaitFrom[T any](t testing.TB, r *Recorder, from int, match func(T) bool) T {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
+	defer cancel()
+	evt, err := r.AwaitFrom(ctx, from, func(e any) bool { v, ok := e.(T); return ok && match(v) })
 	if err != nil {
 		var zero T
 		t.Fatalf("waiting for %T: %v; events so far: %s", zero, err, r)
