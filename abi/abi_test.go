@@ -29,6 +29,12 @@ func TestInputRoundTrip(t *testing.T) {
 	if err := abi.DecodeInput(b, &got); err != nil {
 		t.Fatal(err)
 	}
+	var want abi.HistorySummary
+	abi.Summarize(in.NowMS, in.History, &want)
+	if !got.HasSummary || !reflect.DeepEqual(got.Summary, want) {
+		t.Fatalf("summary = %+v, want %+v", got.Summary, want)
+	}
+	got.Summary, got.HasSummary = abi.HistorySummary{}, false
 	if !reflect.DeepEqual(*in, got) {
 		t.Fatalf("round trip changed the input:\n got %+v\nwant %+v", got, *in)
 	}

@@ -29,8 +29,14 @@ type Input struct {
 	// (0 when none was taken yet, else one of the Step constants).
 	Step int
 	// History lists the instance's disconnects of the last 24 hours, oldest
-	// first, not including this one.
+	// first, not including this one. A module of ABI 1.1 or later gets
+	// only the last HistoryTail of them; Summary covers them all.
 	History []HistoryEntry
+	// Summary (ABI 1.1) summarizes the whole history. AppendJSON writes
+	// one computed from History (and ignores this field); HasSummary
+	// reports whether a decoded document carried one.
+	Summary    HistorySummary
+	HasSummary bool
 	// Settings is the policy's settings from the host's config: a JSON
 	// object, {} when none are configured.
 	Settings Settings
@@ -95,7 +101,8 @@ type HistoryEntry struct {
 // MaxHistory is the most history entries the host sends.
 const MaxHistory = 1024
 
-// AppendJSON appends the input document to b.
+// AppendJSON appends the input document to b: the members of ABI 1.0,
+// history_summary (ABI 1.1), and the history last.
 func (in *Input) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	b = appendIntField(b, "v", int64(in.V))
@@ -124,6 +131,20 @@ func (in *Input) AppendJSON(b []byte) []byte {
 	b = append(b, '}')
 	b = appendIntField(b, "attempt", int64(in.Attempt))
 	b = appendIntField(b, "step", int64(in.Step))
+	var kinds [8]KindTally
+	var codes [16]CodeTally
+	var actions [2]ActionTally
+	sum := HistorySummary{Kinds: kinds[:0], Codes: codes[:0], Actions: actions[:0]}
+	Summarize(in.NowMS, in.History, &sum)
+	b = appendSummary(b, &sum)
+	b = appendKey(b, "settings")
+	if len(in.Settings) == 0 {
+		b = append(b, '{', '}')
+	} else {
+		b = append(b, in.Settings...)
+	}
+	// The history comes last, so that InputForMinor can cut it to its
+	// tail without parsing the document.
 	b = append(appendKey(b, "history"), '[')
 	for i := range in.History {
 		h := &in.History[i]
@@ -138,14 +159,7 @@ func (in *Input) AppendJSON(b []byte) []byte {
 		b = appendIntField(b, "step", int64(h.Step))
 		b = append(b, '}')
 	}
-	b = append(b, ']')
-	b = appendKey(b, "settings")
-	if len(in.Settings) == 0 {
-		b = append(b, '{', '}')
-	} else {
-		b = append(b, in.Settings...)
-	}
-	return append(b, '}')
+	return append(b, ']', '}')
 }
 
 // MarshalJSON implements json.Marshaler with the lean encoder.
@@ -170,8 +184,8 @@ func DecodeInput(data []byte, in *Input) error { return decodeInput(data, in, fa
 func DecodeInputNoCopy(data []byte, in *Input) error { return decodeInput(data, in, true) }
 
 func decodeInput(data []byte, in *Input, alias bool) error {
-	hist := in.History[:0]
-	*in = Input{History: hist}
+	hist, sum := in.History[:0], in.Summary
+	*in = Input{History: hist, Summary: HistorySummary{Kinds: sum.Kinds[:0], Codes: sum.Codes[:0], Actions: sum.Actions[:0]}}
 	r := reader{b: data, alias: alias}
 	seenV := false
 	err := r.openObject()
@@ -206,6 +220,9 @@ func decodeInput(data []byte, in *Input, alias bool) error {
 			in.History, err = decodeHistory(&r, in.History)
 		case "settings":
 			in.Settings, err = decodeSettings(&r)
+		case "history_summary":
+			err = decodeSummary(&r, &in.Summary)
+			in.HasSummary = true
 		default:
 			err = r.skip(0)
 		}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wahost/wahost/abi"
 )
 
 func TestDecide(t *testing.T) {
@@ -212,6 +214,39 @@ func TestDecideStopsCodeWithoutLoops(t *testing.T) {
 		}
 		if p := m.Info().Pool; p.Discarded != 1 || p.Live != 0 {
 			t.Errorf("%s: pool = %+v, want the stopped instance discarded", tt.module, p)
+		}
+	}
+}
+
+// TestDecideInputForMinor: LoadOptions.Input gives each module the input
+// for its ABI minor version: the whole history to a module of 1.0, the
+// tail and the summary to one of 1.1.
+func TestDecideInputForMinor(t *testing.T) {
+	t.Parallel()
+	e := newEngine(t, Config{})
+	in := abi.SelfTestInput(nil)
+	for i := range 300 {
+		in.History = append(in.History, abi.HistoryEntry{AtMS: in.NowMS - int64(300-i)*1000, Kind: abi.KindDisconnected, Code: 428})
+	}
+	doc := in.AppendJSON(nil)
+	for _, tt := range []struct {
+		module string
+		want   []byte
+	}{
+		{"echo", doc},
+		{"mirror11", abi.InputForMinor(1, doc)},
+	} {
+		m, err := e.Load(context.Background(), tt.module, readModule(t, tt.module),
+			LoadOptions{SelfTestInput: selfTest, Input: abi.InputForMinor})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := m.Decide(context.Background(), doc)
+		if err != nil || !bytes.Equal(out, tt.want) {
+			t.Errorf("%s got %d bytes (%v), want %d", tt.module, len(out), err, len(tt.want))
+		}
+		if len(tt.want) >= len(doc) && tt.module != "echo" {
+			t.Errorf("the 1.1 document is not shorter")
 		}
 	}
 }

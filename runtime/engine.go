@@ -54,6 +54,11 @@ type LoadOptions struct {
 	// rejects is a KindInvalidOutput fault. It must be safe for concurrent
 	// use. Default: the output must be a JSON document.
 	Validate func(out []byte) error
+	// Input, if set, gives every input document, the self-test's included,
+	// the form a module of the given ABI minor version receives (see
+	// abi.InputForMinor); the runtime itself does not interpret documents.
+	// It must be safe for concurrent use and must not modify input.
+	Input func(minor uint16, input []byte) []byte
 }
 
 // NewEngine returns an engine configured by cfg. With cfg.CacheDir set the
@@ -106,6 +111,7 @@ func (e *Engine) Load(ctx context.Context, name string, wasm []byte, opts LoadOp
 		size:     len(wasm),
 		cfg:      e.cfg,
 		validate: opts.Validate,
+		adapt:    opts.Input,
 		rt:       wazero.NewRuntimeWithConfig(ctx, e.rtConfig),
 		faults:   make(map[FaultKind]*atomic.Uint64, len(kindSentinels)),
 	}
@@ -179,7 +185,7 @@ func (m *Module) validateLoad(ctx context.Context, wasm, selfTest []byte) (Stage
 		m.pool.put(inst, false)
 		return StageABIVersion, err
 	}
-	_, f := m.run(ctx, inst, selfTest)
+	_, f := m.run(ctx, inst, m.input(selfTest))
 	m.pool.put(inst, f == nil || f.Kind == KindGuestError)
 	if f != nil {
 		return StageSelfTest, m.count(f)

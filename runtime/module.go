@@ -38,6 +38,7 @@ type Module struct {
 	cfg      Config
 	hasInit  bool
 	validate func([]byte) error
+	adapt    func(uint16, []byte) []byte
 
 	rt       wazero.Runtime
 	compiled wazero.CompiledModule
@@ -99,13 +100,21 @@ func (m *Module) Decide(ctx context.Context, input []byte) ([]byte, error) {
 		m.leave()
 		return nil, m.count(m.getFault(ctx, err))
 	}
-	out, f := m.run(ctx, inst, input)
+	out, f := m.run(ctx, inst, m.input(input))
 	m.pool.put(inst, f == nil || f.Kind == KindGuestError)
 	m.leave()
 	if f != nil {
 		return nil, m.count(f)
 	}
 	return out, nil
+}
+
+// input is the caller's input as this module's ABI version receives it.
+func (m *Module) input(in []byte) []byte {
+	if m.adapt == nil {
+		return in
+	}
+	return m.adapt(uint16(m.version), in)
 }
 
 // getFault converts a failure to get an instance into a Fault.
