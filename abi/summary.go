@@ -12,7 +12,7 @@ var SummaryWindowsMS = [3]int64{5 * 60 * 1000, 60 * 60 * 1000, 24 * 60 * 60 * 10
 
 // HistoryTail is how many of the most recent history entries a module of
 // ABI 1.1 or later receives; the summary covers the rest.
-const HistoryTail = 64
+const HistoryTail = 16
 
 // HistorySummary is what the history says, computed by the host (ABI 1.1):
 // counts over SummaryWindowsMS, in total and by kind, code and action, and
@@ -164,33 +164,60 @@ func appendCounts(b []byte, c [3]int) []byte {
 		int64(c[0]), 10), ','), int64(c[1]), 10), ','), int64(c[2]), 10), ']')
 }
 
+var entryStart = []byte(`{"at_ms":`)
+
 // InputForMinor returns the input document doc as a module of ABI minor
 // version minor receives it. A module of minor 0 gets doc unchanged, with
 // the whole history. A later module gets only the last HistoryTail history
 // entries; history_summary covers the rest. The cut relies on the shape
-// AppendJSON writes (history last, after history_summary) and on its
-// escaping, which keeps `{"at_ms":` and `,"history":[` out of strings; any
-// other document is returned unchanged. The result may share doc's
-// memory.
+// AppendJSON writes (history last, after history_summary, entries that
+// start with `{"at_ms":`) and reads neither the history nor anything past
+// it; any other document is returned unchanged. The result may share
+// doc's memory.
 func InputForMinor(minor uint16, doc []byte) []byte {
 	if minor == 0 || !bytes.HasSuffix(doc, []byte("]}")) {
 		return doc
 	}
-	h := bytes.LastIndex(doc, []byte(`,"history":[`))
-	if h < 0 || !bytes.Contains(doc[:h], []byte(`"history_summary":{`)) {
+	// Read the members before the history (small: the summary, the
+	// settings) to find where it starts; the history itself is not read.
+	r := reader{b: doc}
+	summary := false
+	start := -1
+	for first, err := true, r.openObject(); err == nil && start < 0; first = false {
+		var key []byte
+		var ok bool
+		if key, ok, err = r.member(first); err != nil || !ok {
+			return doc
+		}
+		switch string(key) {
+		case "history":
+			if r.peek() != '[' {
+				return doc
+			}
+			start = r.pos + 1
+		case "history_summary":
+			summary = true
+			err = r.skip(0)
+		default:
+			err = r.skip(0)
+		}
+	}
+	if start < 0 || !summary {
 		return doc
 	}
-	start := h + len(`,"history":[`)
 	cut := len(doc) - 2
 	if bytes.IndexByte(doc[start:cut], ']') >= 0 {
 		return doc // the history is not the last member
 	}
-	for range HistoryTail {
-		i := bytes.LastIndex(doc[start:cut], []byte(`{"at_ms":`))
+	for n := 0; n < HistoryTail; {
+		i := bytes.LastIndexByte(doc[start:cut], '{')
 		if i < 0 {
 			return doc // no more than HistoryTail entries
 		}
 		cut = start + i
+		if bytes.HasPrefix(doc[cut:], entryStart) {
+			n++
+		}
 	}
 	if cut == start {
 		return doc
