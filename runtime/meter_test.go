@@ -53,7 +53,7 @@ func TestMeterCompiles(t *testing.T) {
 func TestMeterBody(t *testing.T) {
 	// block  loop  br 0  end  end  nop  end
 	body := []byte{0x02, 0x40, 0x03, 0x40, 0x0c, 0x00, 0x0b, 0x0b, 0x01, 0x0b}
-	got, err := meterBody(body, 7, 9)
+	got, err := new(scratch).meterBody(body, 7, 9)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,15 +66,15 @@ func TestMeterBody(t *testing.T) {
 	}
 	// A body that starts with a loop has no entry check: the loop's pays.
 	body = []byte{0x03, 0x40, 0x0c, 0x00, 0x0b, 0x01, 0x0b}
-	got, _ = meterBody(body, 7, 9)
+	got, _ = new(scratch).meterBody(body, 7, 9)
 	want = append(appendCheck([]byte{0x03, 0x40}, 7, 9, 5), 0x0c, 0x00, 0x0b, 0x01, 0x0b)
 	if !bytes.Equal(got, want) {
 		t.Errorf("meterBody =\n% x\nwant\n% x", got, want)
 	}
-	if _, err := meterBody([]byte{0x02, 0x40, 0x0b}, 0, 0); err == nil {
+	if _, err := new(scratch).meterBody([]byte{0x02, 0x40, 0x0b}, 0, 0); err == nil {
 		t.Error("an unterminated body was accepted")
 	}
-	if _, err := meterBody([]byte{0x06, 0x0b}, 0, 0); err == nil {
+	if _, err := new(scratch).meterBody([]byte{0x06, 0x0b}, 0, 0); err == nil {
 		t.Error("an unknown opcode was accepted")
 	}
 }
