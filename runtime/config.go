@@ -34,6 +34,8 @@ type Config struct {
 
 	// PoolSize bounds the instances per module, and therefore the
 	// concurrent calls into one module; more callers wait for an instance.
+	// Instances are created on demand: the one Load validates with is
+	// closed once the module passed, so an idle module holds none.
 	// Default 4.
 	PoolSize int
 

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 
@@ -131,6 +132,13 @@ func (e *Engine) Load(ctx context.Context, name string, wasm []byte, opts LoadOp
 		return nil, &LoadError{Module: name, Stage: stage, Err: err}
 	}
 	m.loadedAt = e.cfg.Clock()
+	// Instances are created on demand: a module may decide rarely (a
+	// disconnect), and an idle Go guest holds megabytes.
+	m.pool.trim()
+	// Compiling a large module leaves tens of megabytes of garbage, which
+	// the Go runtime would otherwise hand back to the system only
+	// gradually: return it now, once per load.
+	debug.FreeOSMemory()
 
 	e.mu.Lock()
 	if e.closed {
