@@ -9,7 +9,7 @@ WASM_FLAGS = -buildmode=c-shared -trimpath -buildvcs=false -ldflags="-s -w -buil
 DEFAULT_WASM = policies/builtin/default.wasm
 
 .DEFAULT_GOAL := help
-.PHONY: help build run test vet bench policies verify check fuzz services toolchains examples
+.PHONY: help build run test vet bench policies verify check fuzz services toolchains examples screenshots
 
 help: ## Show this help
 	@awk 'BEGIN{FS=":.*## "} /^[a-z][a-z-]*:.*## /{printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -69,5 +69,8 @@ examples: toolchains ## Build the four example policies and run their scenarios 
 	  ./bin/wahost-examples policy check $$m >/dev/null || { ./bin/wahost-examples policy check $$m; exit 1; }; \
 	done
 
-services: ## Make sure PostgreSQL and Redis are up (installs them with apt-get if missing)
+screenshots: ## Retake the console's screenshots in docs/console with the browser tests (needs chromium)
+	WAHOST_SCREENSHOTS=docs/console $(GO) test -count=1 -run '^TestConsole$$' ./host/console
+
+services: ## Make sure PostgreSQL and Redis are up and Chromium installed (apt-get if missing)
 	bash .ci/services

@@ -35,7 +35,9 @@ import (
 	"github.com/wahost/wahost/host/api"
 	"github.com/wahost/wahost/host/clock"
 	"github.com/wahost/wahost/host/config"
+	"github.com/wahost/wahost/host/console"
 	"github.com/wahost/wahost/host/disconnect"
+	"github.com/wahost/wahost/host/evolution"
 	"github.com/wahost/wahost/host/executor"
 	"github.com/wahost/wahost/host/messaging"
 	"github.com/wahost/wahost/host/policy"
@@ -97,6 +99,7 @@ type Host struct {
 	hooks     *webhook.Dispatcher
 	purger    *purge.Purger
 	api       *api.Server
+	evolution *evolution.Server // Evolution API v2's routes, beside api's
 	qr        *qrHub
 	apiKey    string
 	probeAddr string
@@ -189,7 +192,7 @@ func New(ctx context.Context, opts Options) (h *Host, err error) {
 	if h.hooks, err = webhook.New(webhook.Config{
 		Store: h.store, Global: destinationOf(cfg), Secret: cfg.Webhook.Secret, ServerURL: cfg.Webhook.ServerURL,
 		Workers: cfg.Webhook.Workers, Timeout: cfg.Webhook.Timeout, MaxAttempts: cfg.Webhook.MaxAttempts,
-		Lease:  cfg.Webhook.Lease,
+		Lease: cfg.Webhook.Lease, RetryRule: cfg.Webhook.RetryRule, ExposeAPIKey: cfg.Webhook.ExposeAPIKey,
 		Logger: h.log, Registerer: h.reg,
 	}); err != nil {
 		return nil, err
@@ -248,8 +251,12 @@ func New(ctx context.Context, opts Options) (h *Host, err error) {
 		Reload:   func(ctx context.Context) (policy.Reload, error) { return h.Reload(ctx, "api") },
 		Webhooks: h.hooks, HasPolicy: h.policy.HasOverride, Diagnose: h.diagnose, Ready: h.ready, Gatherer: h.reg,
 		APIKey: h.apiKey, MaxBody: cfg.HTTP.MaxBody, Logger: h.log,
+		Commits: h.hooks.Committed, Replay: h.policy,
 		Messages: h.messages, MaxMedia: cfg.Messages.MaxMedia,
 	}); err != nil {
+		return nil, err
+	}
+	if h.evolution, err = h.newEvolution(cfg); err != nil {
 		return nil, err
 	}
 	if h.listener, err = net.Listen("tcp", cfg.HTTP.Addr); err != nil {
@@ -300,10 +307,11 @@ func (h *Host) Run(ctx context.Context) error {
 	}
 
 	srv := &http.Server{
-		Handler: h.api, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
+		Handler: console.Wrap(h.evolution.Wrap(h.api)), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
 		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(h.log.Handler(), slog.LevelWarn),
 	}
+	srv.RegisterOnShutdown(h.api.CloseStreams) // Shutdown would wait for event streams
 	go func() {
 		if err := srv.Serve(h.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("http: %w", err)

@@ -5,10 +5,13 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
+	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/proto/waE2E"
 	"go.mau.fi/whatsmeow/types"
 	"google.golang.org/protobuf/proto"
@@ -153,6 +156,42 @@ func TestMessagingEndToEnd(t *testing.T) {
 		t.Fatalf("list = %d %v", code, list)
 	}
 
+	// Media in: inline in the webhook when the instance asks for base64,
+	// and on demand through the API.
+	if code, body := w.call("PUT", "/v1/instances/sales/settings", map[string]any{
+		"webhook": map[string]any{"url": w.hooks.URL, "base64": true}}); code != http.StatusOK {
+		t.Fatalf("settings = %d %v", code, body)
+	}
+	pic := bytes.Repeat([]byte("peer-photo"), 300)
+	upl, err := peer.Client.Upload(ctx, pic, whatsmeow.MediaImage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err = peer.Client.SendMessage(ctx, me.JID, &waE2E.Message{ImageMessage: &waE2E.ImageMessage{
+		URL: proto.String(upl.URL), DirectPath: proto.String(upl.DirectPath), MediaKey: upl.MediaKey,
+		FileEncSHA256: upl.FileEncSHA256, FileSHA256: upl.FileSHA256, FileLength: proto.Uint64(upl.FileLength),
+		Mimetype: proto.String("image/jpeg"), Caption: proto.String("from the peer"),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	up = w.messageEvent("messages.upsert", resp.ID, nil)
+	if inline, _ := up["message"].(map[string]any)["base64"].(string); inline != base64.StdEncoding.EncodeToString(pic) ||
+		up["messageType"] != "imageMessage" {
+		t.Fatalf("messages.upsert of an image: type %v, base64 %d characters", up["messageType"], len(inline))
+	}
+	req, _ := http.NewRequest("GET", w.base+"/v1/instances/sales/messages/"+resp.ID+"/media", nil)
+	req.Header.Set("apikey", apiKey)
+	media, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got2, _ := io.ReadAll(media.Body)
+	media.Body.Close()
+	if media.StatusCode != http.StatusOK || !bytes.Equal(got2, pic) || media.Header.Get("Content-Type") != "image/jpeg" {
+		t.Fatalf("media = %d, %d bytes, %s", media.StatusCode, len(got2), media.Header.Get("Content-Type"))
+	}
+
 	w.clk.Advance(time.Millisecond)
 	first := w.sendKey("sales", "order-7", map[string]any{"to": peerNumber, "text": "once"})
 	again := w.sendKey("sales", "order-7", map[string]any{"to": peerNumber, "text": "once"})
@@ -238,5 +277,30 @@ func TestExpiryEndToEnd(t *testing.T) {
 	fail := w.messageEvent("messages.update", late, hasStatus("ERROR"))
 	if fail["reason"] != "expired" || w.status("sales", late) != "failed" {
 		t.Fatalf("messages.update %v", fail)
+	}
+}
+
+// TestLogoutFailsQueueEndToEnd: a message waits while the session is
+// down; the reconnect's login is refused (401), the policy logs the
+// instance out, and the message fails "logged_out" in that unit of work;
+// a send after it is refused with the instance's state.
+func TestLogoutFailsQueueEndToEnd(t *testing.T) {
+	w := newWorld(t, nil)
+	me := wafaketest.User(t, w.srv, "5511955580001")
+	peer := wafaketest.User(t, w.srv, "5511955580002")
+	conn := w.pairAs("sales", me)
+
+	w.dropSession(conn)
+	queued := w.send("sales", map[string]any{"to": peer.JID.User, "text": "lost with the logout"})
+	w.srv.Enqueue(wafake.Failure(401, nil))
+	w.reconnectDue("sales")
+	fail := w.messageEvent("messages.update", queued, hasStatus("ERROR"))
+	if fail["reason"] != "logged_out" || w.status("sales", queued) != "failed" {
+		t.Fatalf("messages.update %v", fail)
+	}
+	w.hooks.await("logout.instance", func(e webhook.Envelope) bool { return e.Event == "logout.instance" })
+	code, body := w.call("POST", "/v1/instances/sales/messages", map[string]any{"to": peer.JID.User, "text": "x"})
+	if code != http.StatusConflict || !strings.Contains(body["error"].(map[string]any)["message"].(string), "logged out") {
+		t.Fatalf("send after the logout = %d %v", code, body)
 	}
 }

@@ -71,6 +71,7 @@ type Store interface {
 	Leases
 	PurgeQueue
 	MessageLog
+	EventLog
 
 	// InTx runs fn in one transaction and commits when fn returns nil. When
 	// fn returns an error or panics, or the commit fails, nothing fn wrote
@@ -142,6 +143,31 @@ type Outbox interface {
 	// PruneDelivered deletes events delivered before before and returns
 	// how many.
 	PruneDelivered(ctx context.Context, before time.Time) (int64, error)
+}
+
+// EventLog reads the event stream: the outbox's stream entries (see
+// OutboxEvent.Stream), one per event, in Seq order. An entry is readable
+// once its unit of work commits and until PruneDelivered removes it; its
+// Seq is then never handed out again.
+type EventLog interface {
+	// EventsAfter returns up to limit (clamped as in ListDisconnects)
+	// stream entries with Seq above after that f matches, in Seq order.
+	EventsAfter(ctx context.Context, after int64, f EventFilter, limit int) ([]OutboxEvent, error)
+	// EventBounds returns the lowest and highest Seq stored (0, 0 when
+	// there is none; pruning keeps the highest). Entries between a
+	// reader's position and first were pruned: it cannot resume without a
+	// gap.
+	EventBounds(ctx context.Context) (first, last int64, err error)
+	// InstanceDeliveries returns up to limit (clamped as in
+	// ListDisconnects) webhook deliveries of an instance, pending,
+	// delivered or failed, newest first.
+	InstanceDeliveries(ctx context.Context, instanceID string, limit int) ([]OutboxEvent, error)
+}
+
+// EventFilter selects stream entries; a zero field matches every entry.
+type EventFilter struct {
+	InstanceID string   // only this instance's events
+	Events     []string // only these wire names (e.g. "connection.update")
 }
 
 // Leases hands instances to hosts. A lease is acquired and renewed by its

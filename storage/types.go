@@ -87,6 +87,15 @@ type OutboxEvent struct {
 	FailedAt      *time.Time // set by MarkFailed; cleared by Requeue
 	LastError     string
 	ClaimedBy     string // worker of the latest claim
+
+	// Stream asks Enqueue for the event's stream entry instead of a
+	// delivery: it is stored delivered (no worker claims it) and gets a
+	// Seq. Read back, it reports Seq > 0.
+	Stream bool
+	// Seq is a stream entry's position in the event stream: it increases
+	// in commit order, so a reader that saw Seq n has seen every committed
+	// entry below n (see EventLog). 0 on deliveries.
+	Seq int64
 }
 
 // Pending reports whether the event still waits for delivery.

@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -120,13 +121,25 @@ type Config struct {
 	// Default 20s.
 	QRWait time.Duration
 	Logger *slog.Logger
+	// Commits returns a channel closed when the next unit of work that
+	// wrote events commits (webhook.Dispatcher.Committed); event streams
+	// wait on it. nil leaves them to EventPoll alone.
+	Commits func() <-chan struct{}
+	// Replay decides recorded disconnects again with another module; nil
+	// answers POST /v1/policy/replay with 503.
+	Replay Replayer
+	// EventPoll is how often an idle event stream reads the store anyway,
+	// for events committed by other hosts. Default 2s.
+	EventPoll time.Duration
 }
 
 // Server is the API's http.Handler.
 type Server struct {
-	cfg    Config
-	mux    *http.ServeMux
-	routes []Route
+	cfg       Config
+	mux       *http.ServeMux
+	routes    []Route
+	closing   chan struct{} // closed by CloseStreams
+	closeOnce sync.Once
 }
 
 // Route is one documented route.
@@ -155,7 +168,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Gatherer == nil {
 		cfg.Gatherer = prometheus.DefaultGatherer
 	}
-	s := &Server{cfg: cfg, mux: http.NewServeMux()}
+	s := &Server{cfg: cfg, mux: http.NewServeMux(), closing: make(chan struct{})}
 	s.public("GET /healthz", s.healthz)
 	s.public("GET /readyz", s.readyz)
 	s.publicHandler("GET /metrics", promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{}))
@@ -179,6 +192,9 @@ func New(cfg Config) (*Server, error) {
 	s.private("GET /v1/policy", s.policyStatus)
 	s.private("POST /v1/policy/reload", s.policyReload)
 	s.private("GET /v1/policy/shadow", s.shadowDiffs)
+	s.private("GET /v1/events", s.events)
+	s.privateLimit("POST /v1/policy/replay", maxReplayModule, s.policyReplay)
+	s.private("GET /v1/instances/{name}/webhooks", s.instanceWebhooks)
 	s.messageRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no route %s %s; see /openapi.yaml", r.Method, r.URL.Path))

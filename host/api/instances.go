@@ -58,6 +58,9 @@ type webhookBody struct {
 	URL      string   `json:"url"`
 	Events   []string `json:"events,omitempty"`
 	ByEvents bool     `json:"by_events,omitempty"`
+	// Base64 sends the media of incoming messages inline, as
+	// message.base64 in messages.upsert.
+	Base64 bool `json:"base64,omitempty"`
 }
 
 func (b *settingsBody) apply(s *storage.InstanceSettings, hasPolicy func(string) bool) error {
@@ -81,6 +84,7 @@ func (b *settingsBody) apply(s *storage.InstanceSettings, hasPolicy func(string)
 			events = append(events, webhook.EventName(ev)) // CONNECTION_UPDATE → connection.update
 		}
 		s.WebhookURL, s.WebhookEvents, s.WebhookByEvents = b.Webhook.URL, events, b.Webhook.ByEvents
+		s.WebhookBase64 = b.Webhook.Base64
 	}
 	if b.QRLimit != nil {
 		if *b.QRLimit < 0 || *b.QRLimit > 1000 {
@@ -94,8 +98,8 @@ func (b *settingsBody) apply(s *storage.InstanceSettings, hasPolicy func(string)
 func settingsView(s storage.InstanceSettings) settingsBody {
 	q, p := s.QRLimit, s.PolicyOverride
 	b := settingsBody{QRLimit: &q, Policy: &p}
-	if s.WebhookURL != "" || len(s.WebhookEvents) > 0 {
-		b.Webhook = &webhookBody{URL: s.WebhookURL, Events: s.WebhookEvents, ByEvents: s.WebhookByEvents}
+	if s.WebhookURL != "" || len(s.WebhookEvents) > 0 || s.WebhookBase64 {
+		b.Webhook = &webhookBody{URL: s.WebhookURL, Events: s.WebhookEvents, ByEvents: s.WebhookByEvents, Base64: s.WebhookBase64}
 	}
 	return b
 }
@@ -507,7 +511,7 @@ func (s *Server) shadowDiffs(w http.ResponseWriter, _ *http.Request) error {
 	if diffs == nil {
 		diffs = []executor.ShadowDiff{}
 	}
-	body := map[string]any{"diffs": diffs}
+	body := map[string]any{"diffs": diffs, "totals": s.cfg.Executor.ShadowTotals()}
 	if st.Candidate != nil {
 		body["candidate"] = st.Candidate
 	}

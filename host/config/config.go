@@ -95,6 +95,13 @@ type Webhook struct {
 	// claimed it: after a crash, its undelivered events go out again once
 	// the lease ends. Longer than Timeout.
 	Lease time.Duration `koanf:"lease"`
+	// RetryRule is which answers are retried: "wahost" (408, 429, 5xx)
+	// or "evolution" (everything but 400, 401, 403, 404, 422).
+	RetryRule string `koanf:"retry_rule"`
+	// ExposeAPIKey sends an instance's own token as the envelope's apikey
+	// (Evolution API's AUTHENTICATION_EXPOSE_IN_FETCH_INSTANCES); tokens
+	// are then kept in clear beside their hash.
+	ExposeAPIKey bool `koanf:"expose_apikey"`
 }
 
 // Session configures the WhatsApp sessions.
@@ -195,6 +202,7 @@ func Default() Config {
 		Database: Database{HistoryRetention: 30 * 24 * time.Hour},
 		Webhook: Webhook{
 			Events: []string{}, Workers: 4, Timeout: 10 * time.Second, MaxAttempts: 10, Lease: time.Minute,
+			RetryRule: "wahost",
 		},
 		Session: Session{
 			QRLimit: 30, InactivityTimeout: 5 * time.Minute, ConnectTimeout: 20 * time.Second,
@@ -466,6 +474,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Webhook.MaxAttempts < 1 {
 		bad("webhook.max_attempts", "%d, want at least 1", c.Webhook.MaxAttempts)
+	}
+	if r := c.Webhook.RetryRule; r != "wahost" && r != "evolution" {
+		bad("webhook.retry_rule", "%q is not wahost or evolution", r)
 	}
 	if c.Session.QRLimit < 0 {
 		bad("session.qr_limit", "%d is negative (0 means no limit)", c.Session.QRLimit)

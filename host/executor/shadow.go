@@ -47,11 +47,41 @@ type ShadowDiff struct {
 
 // shadowLog keeps the latest diffs.
 type shadowLog struct {
-	mu    sync.Mutex
-	diffs []ShadowDiff // ring, oldest first
+	mu     sync.Mutex   // guards diffs and totals
+	diffs  []ShadowDiff // ring, oldest first
+	totals ShadowTotals
 }
 
 const maxShadowDiffs = 200
+
+// ShadowTotals counts the candidate's decisions since the host started,
+// by result.
+type ShadowTotals struct {
+	Same      uint64 `json:"same"`
+	Different uint64 `json:"different"`
+	Fault     uint64 `json:"fault"`
+}
+
+func (l *shadowLog) count(result string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch result {
+	case "same":
+		l.totals.Same++
+	case "different":
+		l.totals.Different++
+	default:
+		l.totals.Fault++
+	}
+}
+
+// ShadowTotals returns how often the candidate agreed with the active
+// policy, disagreed or faulted, since the host started.
+func (e *Executor) ShadowTotals() ShadowTotals {
+	e.shadows.mu.Lock()
+	defer e.shadows.mu.Unlock()
+	return e.shadows.totals
+}
 
 func (l *shadowLog) add(d ShadowDiff) {
 	l.mu.Lock()
@@ -108,6 +138,7 @@ func (e *Executor) shadow(ctx context.Context, p disconnect.Policy, in *abi.Inpu
 		}
 	}
 	e.cfg.Metrics.shadowed(result)
+	e.shadows.count(result)
 	doc, _ = json.Marshal(s)
 	return doc, sha, s
 }

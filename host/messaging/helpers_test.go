@@ -144,10 +144,10 @@ var backends = []backend{
 		t.Cleanup(func() { _ = s.Close() })
 		return s
 	}},
-	{"postgres", openPostgres},
+	{"postgres", func(t *testing.T, now func() time.Time) storage.Store { return openPostgres(t, now) }},
 }
 
-func openPostgres(t *testing.T, now func() time.Time) storage.Store {
+func openPostgres(t testing.TB, now func() time.Time) storage.Store {
 	schema := testenv.Name("wahost_messaging_")
 	s, err := postgres.Open(context.Background(), postgres.Config{URL: testenv.PostgresURL(t), Schema: schema, Now: now})
 	if err != nil {

@@ -180,3 +180,24 @@ func TestOps(t *testing.T) {
 		t.Fatalf("picture %q %v", url, err)
 	}
 }
+
+func TestPruneKeepsTheQueue(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		e := newEnv(t, b, nil)
+		ctx := context.Background()
+		for i := range 3 {
+			if err := e.svc.HandleIncoming(ctx, e.inst.ID, incoming("3A00000000000000PR0"+string(rune('0'+i)), "old")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		e.sess.setResult(func(message.Outgoing, []byte) (message.Sent, error) { return message.Sent{}, message.ErrNotConnected })
+		queued := e.accept(text(peer, "still waiting"), "")
+		n, err := e.svc.Prune(ctx, t0.Add(time.Hour))
+		if err != nil || n != 3 {
+			t.Fatalf("pruned %d, %v; want the 3 received", n, err)
+		}
+		if m, err := e.store.Message(ctx, e.inst.ID, queued.Message.ID); err != nil || m.Status != storage.MessageQueued {
+			t.Fatalf("queued message after pruning: %+v, %v", m, err)
+		}
+	})
+}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -91,13 +92,9 @@ func TestDownSessionWaitsThenWakes(t *testing.T) {
 	e := newEnv(t, backends[0], nil)
 	e.sess.setResult(func(message.Outgoing, []byte) (message.Sent, error) { return message.Sent{}, message.ErrNotConnected })
 	a := e.accept(text(peer, "later"), "")
-	e.sess.awaitSend(t)
+	e.sess.awaitSend(t) // refused: the session is down
 	e.sess.setResult(nil)
-	<-e.clock.WaitForTimers(1)
 	e.svc.Wake(e.inst.ID) // the session opened
-	if c := e.sess.awaitSend(t); c.Out.ID != a.Message.ID {
-		t.Fatalf("resent %s", c.Out.ID)
-	}
 	m := e.awaitStatus(a.Message.ID, storage.MessageSent)
 	if m.Attempts != 0 {
 		t.Errorf("attempts %d: a closed session is not an attempt", m.Attempts)
@@ -262,5 +259,34 @@ func TestMedia(t *testing.T) {
 		message.Outgoing{To: peer, Kind: message.KindImage, Media: &message.Media{Data: make([]byte, 65)}}, "")
 	if !errors.Is(err, messaging.ErrTooLarge) {
 		t.Fatalf("inline over max: %v", err)
+	}
+}
+
+func TestMediaFetchedOnceWhileWaiting(t *testing.T) {
+	t.Parallel()
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		hits.Add(1)
+		_, _ = w.Write([]byte("ogg"))
+	}))
+	defer srv.Close()
+	e := newEnv(t, backends[0], nil)
+	e.sess.setResult(func(message.Outgoing, []byte) (message.Sent, error) { return message.Sent{}, message.ErrNotConnected })
+	a := e.accept(message.Outgoing{To: peer, Kind: message.KindAudio, Media: &message.Media{URL: srv.URL + "/a.ogg", VoiceNote: true}}, "")
+	e.sess.awaitSend(t)
+	<-e.clock.WaitForTimers(1)
+	e.clock.Advance(time.Minute) // the retry delay: still down
+	e.sess.awaitSend(t)
+	e.sess.setResult(nil)
+	e.svc.Wake(e.inst.ID)
+	e.awaitStatus(a.Message.ID, storage.MessageSent)
+	e.sess.mu.Lock()
+	c := e.sess.sent[len(e.sess.sent)-1]
+	e.sess.mu.Unlock()
+	if string(c.Media) != "ogg" || !c.Out.Media.VoiceNote || c.Out.ID != a.Message.ID {
+		t.Fatalf("send %+v %q", c.Out, c.Media)
+	}
+	if n := hits.Load(); n != 1 {
+		t.Fatalf("media fetched %d times, want once", n)
 	}
 }

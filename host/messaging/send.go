@@ -23,6 +23,12 @@ func (s *Service) send(ctx context.Context, w *worker, m storage.Message) (time.
 	var media []byte
 	if md := out.Media; md != nil {
 		media = md.Data
+		if md.URL != "" && len(media) == 0 && w.mediaID == m.ID {
+			media = w.media
+			if md.MIMEType == "" {
+				md.MIMEType = w.mediaType
+			}
+		}
 		if md.URL != "" && len(media) == 0 {
 			data, mime, err := s.fetch(ctx, md.URL)
 			switch {
@@ -39,12 +45,16 @@ func (s *Service) send(ctx context.Context, w *worker, m storage.Message) (time.
 			if md.MIMEType == "" {
 				md.MIMEType = mime
 			}
+			w.mediaID, w.media, w.mediaType = m.ID, data, mime
 		}
 		md.Data = nil
 	}
 	sctx, cancel := context.WithTimeout(ctx, s.cfg.SendTimeout)
 	sent, err := s.cfg.Session.Send(sctx, m.InstanceID, out, media)
 	cancel()
+	if err == nil || !errors.Is(err, message.ErrNotConnected) {
+		w.mediaID, w.media, w.mediaType = "", nil, "" // only a message waiting for its session keeps its file
+	}
 	now := s.cfg.Clock.Now()
 	var se *message.ServerError
 	var ie *message.InvalidError

@@ -66,7 +66,7 @@ type Config struct {
 type Service struct {
 	cfg Config
 
-	mu       sync.Mutex // guards workers, accepts, stopped, ctx
+	mu       sync.Mutex // guards workers, accepts, stopped, started
 	workers  map[string]*worker
 	accepts  map[string]*sync.Mutex
 	stopped  bool

@@ -14,6 +14,11 @@ type worker struct {
 	kick chan struct{}
 	// next is the earliest time the pacing allows the next send.
 	next time.Time
+	// media is the fetched file of the message mediaID, kept while the
+	// message waits for its session so a retry does not fetch it again.
+	mediaID   string
+	media     []byte
+	mediaType string
 }
 
 // idle is what step returns when the queue is empty.
@@ -21,10 +26,6 @@ const idle = time.Duration(-1)
 
 func (s *Service) run(ctx context.Context, w *worker) {
 	defer s.wg.Done()
-	var timer interface {
-		C() <-chan time.Time
-		Stop() bool
-	}
 	for {
 		wait, err := s.step(ctx, w)
 		if ctx.Err() != nil {
@@ -49,7 +50,7 @@ func (s *Service) run(ctx context.Context, w *worker) {
 		case wait == 0:
 			continue
 		}
-		timer = s.cfg.Clock.NewTimer(wait)
+		timer := s.cfg.Clock.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			timer.Stop()

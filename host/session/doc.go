@@ -102,9 +102,10 @@
 // message is handled synchronously, on whatsmeow's goroutine: the client
 // runs with SynchronousAck, and its handler (registered with
 // AddEventHandlerWithSuccessStatus) returns false when
-// Traffic.HandleIncoming fails, so whatsmeow sends neither the delivery
-// receipt nor the ack and the server delivers the message again on the
-// next connection. A message is thus acknowledged only once it is durable.
+// Traffic.HandleIncoming fails, so whatsmeow does not send the delivery
+// receipt (for a message, also the server's acknowledgement of the
+// stanza) and the server delivers the message again on the next
+// connection. A message is thus acknowledged only once it is durable.
 // Queueing it instead would acknowledge it before it was stored.
 // Blocking whatsmeow costs nothing here: it handles one client's nodes
 // one at a time on a single goroutine anyway, in the order the server

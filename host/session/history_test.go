@@ -48,10 +48,12 @@ func sendHistory(t *testing.T, r *trafficRig) string {
 	if err := zw.Close(); err != nil {
 		t.Fatal(err)
 	}
-	phone := wafaketest.LinkDevice(t, r.env.Server, r.phone)
-	// To the account itself: its other devices get it as a copy sent by
-	// this one, as the phone's history notices are.
-	resp, err := phone.Client.SendMessage(ctxT(t), r.me, &waE2E.Message{ProtocolMessage: &waE2E.ProtocolMessage{
+	phone := r.linkOwnDevice(t)
+	// Sent to the peer, the account's other devices get a copy sent by
+	// this one, which is what they act on. (Sent to the account itself,
+	// whatsmeow would list the instance's device twice and encrypt for it
+	// twice.)
+	resp, err := phone.Client.SendMessage(ctxT(t), r.peer.Phone.JID, &waE2E.Message{ProtocolMessage: &waE2E.ProtocolMessage{
 		Type: waE2E.ProtocolMessage_HISTORY_SYNC_NOTIFICATION.Enum(),
 		HistorySyncNotification: &waE2E.HistorySyncNotification{
 			SyncType:                          waE2E.HistorySyncType_INITIAL_BOOTSTRAP.Enum(),
@@ -61,6 +63,10 @@ func sendHistory(t *testing.T, r *trafficRig) string {
 	if err != nil {
 		t.Fatalf("sending the history notification: %v", err)
 	}
+	// whatsmeow answers the notice with a hist_sync receipt to the
+	// account, sent from a goroutine of its own: the test waits for it,
+	// so that the client is not writing it when the test ends.
+	wafaketest.AwaitRelayed(t, r.env.Server, wafake.RelayedReceipt(resp.ID, "hist_sync", phone.JID))
 	return resp.ID
 }
 

@@ -93,7 +93,8 @@ type Config struct {
 	DisconnectGrace time.Duration
 
 	// Traffic receives the sessions' incoming messages, receipts and
-	// history; nil acknowledges them unseen. See doc.go, "Traffic".
+	// history (or see SetTraffic); nil acknowledges them unseen. See
+	// doc.go, "Traffic".
 	Traffic message.Traffic
 	// Cache keeps each sent message for SentTTL, to answer retry
 	// receipts after a restart; nil keeps none (whatsmeow still answers
@@ -143,7 +144,8 @@ type Manager struct {
 	http    *http.Client
 	ctx     context.Context // parent of every job; cancelled by Close
 	cancel  context.CancelFunc
-	handler Handler // set before Start, read-only afterwards
+	handler Handler         // set before Start, read-only afterwards
+	traffic message.Traffic // likewise
 
 	mu       sync.Mutex // guards sessions, closed and wg.Add
 	sessions map[string]*session
@@ -178,7 +180,7 @@ func New(cfg Config) *Manager {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Manager{
-		cfg: cfg, log: cfg.Logger, http: h, ctx: ctx, cancel: cancel,
+		cfg: cfg, log: cfg.Logger, http: h, ctx: ctx, cancel: cancel, traffic: cfg.Traffic,
 		sessions: make(map[string]*session),
 	}
 }
@@ -186,6 +188,12 @@ func New(cfg Config) *Manager {
 // SetHandler sets who is told about the sessions. Call it before Start
 // and before any Connect.
 func (m *Manager) SetHandler(h Handler) { m.handler = h }
+
+// SetTraffic sets who receives the sessions' messages, receipts and
+// history, in place of Config.Traffic: the messaging service, which is
+// built on the Manager (its message.Session) and so exists only after it.
+// Call it before Start and before any Connect.
+func (m *Manager) SetTraffic(t message.Traffic) { m.traffic = t }
 
 // startParallelism bounds the connects Start runs at once.
 const startParallelism = 8

@@ -8,7 +8,6 @@ import (
 
 	"github.com/wahost/wahost/host/message"
 	"github.com/wahost/wahost/host/session"
-	"github.com/wahost/wahost/host/wafake/wafaketest"
 )
 
 // TestIncomingFromPhone checks that a message this number sends from
@@ -17,7 +16,7 @@ import (
 func TestIncomingFromPhone(t *testing.T) {
 	t.Parallel()
 	r := newTrafficRig(t, session.Config{})
-	phone := wafaketest.LinkDevice(t, r.env.Server, r.phone)
+	phone := r.linkOwnDevice(t)
 	resp, err := phone.Client.SendMessage(ctxT(t), r.peer.Phone.JID, &waE2E.Message{Conversation: proto.String("from my phone")})
 	if err != nil {
 		t.Fatal(err)

@@ -64,6 +64,7 @@ func restartWith(t *testing.T, r *trafficRig, cache storage.Cache) {
 	t.Helper()
 	r.env.SetCache(cache)
 	r.env.Restart(t)
+	r.env.Manager.SetTraffic(r.traffic)
 	connectOpen(t, r.env, r.id, len(r.env.Handler.Calls(r.id))+1)
 }
 

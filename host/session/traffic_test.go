@@ -40,25 +40,38 @@ type trafficRig struct {
 func newTrafficRig(t *testing.T, cfg session.Config) *trafficRig {
 	t.Helper()
 	r := &trafficRig{traffic: sessiontest.NewTraffic(), cache: memcache.New(time.Now)}
-	cfg.Traffic, cfg.Cache = r.traffic, r.cache
+	cfg.Cache = r.cache
 	if cfg.SendTimeout == 0 {
 		cfg.SendTimeout = wafaketest.Timeout
 	}
 	r.env = sessiontest.New(t, sessiontest.Options{Manager: cfg})
+	r.env.Manager.SetTraffic(r.traffic) // as the host does: the service comes after the Manager
 	phone := wafaketest.User(t, r.env.Server, "15550002001")
 	inst, dev := r.env.Instance(t, "traffic", storage.StatusOpen, phone)
 	r.id, r.me, r.dev, r.phone = inst.ID, phone.JID, *dev.ID, phone
 	r.peer = wafaketest.LinkDevice(t, r.env.Server, wafaketest.User(t, r.env.Server, "15550002002"))
 	connectOpen(t, r.env, r.id, 1)
-	// Before the peer's cleanup closes the server: the clients idle, then
-	// the Manager's client closed locally (see wafaketest.NewClient).
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), wafaketest.Timeout)
-		defer cancel()
-		_ = r.env.Server.Settle(ctx)
-		_ = r.env.Manager.Close()
-	})
+	t.Cleanup(r.teardown)
 	return r
+}
+
+// teardown runs before the cleanup of the clients linked so far closes
+// the server: the clients idle, then the Manager's client closed locally
+// (see wafaketest.NewClient). Register it again after linking another.
+func (r *trafficRig) teardown() {
+	ctx, cancel := context.WithTimeout(context.Background(), wafaketest.Timeout)
+	defer cancel()
+	_ = r.env.Server.Settle(ctx)
+	_ = r.env.Manager.Close()
+}
+
+// linkOwnDevice links another device to the instance's account, as the
+// phone is.
+func (r *trafficRig) linkOwnDevice(t *testing.T) *wafaketest.Device {
+	t.Helper()
+	d := wafaketest.LinkDevice(t, r.env.Server, r.phone)
+	t.Cleanup(r.teardown)
+	return d
 }
 
 func ctxT(t *testing.T) context.Context {

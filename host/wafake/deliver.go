@@ -231,7 +231,7 @@ func (s *Server) Settle(ctx context.Context) error {
 		}
 		s.dir.mu.Unlock()
 		for _, c := range conns {
-			if err := c.Flush(ctx); err != nil && !errors.Is(err, ErrConnClosed) {
+			if err := c.Flush(ctx); err != nil && !errors.Is(err, ErrConnClosed) && c.ctx.Err() == nil {
 				return fmt.Errorf("settling %s: %w", c.DeviceJID(), err)
 			}
 		}

@@ -21,9 +21,10 @@ type directory struct {
 	pending   map[types.JID][]queued    // stanzas waiting for a device
 	faults    map[types.JID]*faults
 	groups    map[types.JID]*group
-	media     map[string][]byte   // uploaded blobs by id
-	conns     map[types.JID]int   // connections per device JID
-	live      map[types.JID]*Conn // the newest open connection of each device
+	media     map[string][]byte             // uploaded blobs by id
+	conns     map[types.JID]int             // connections per device JID
+	live      map[types.JID]*Conn           // the newest open connection of each device
+	watchers  map[string]map[types.JID]bool // devices that fetched a user's device list, by phone number
 	conflicts int
 	ids       int
 	relayed   relayLog
@@ -39,17 +40,18 @@ type user struct {
 
 func newDirectory() directory {
 	return directory{
-		users:   make(map[string]*user),
-		keys:    make(map[types.JID]*deviceKeys),
-		removed: make(map[types.JID]bool),
-		online:  make(map[types.JID]*Conn),
-		pending: make(map[types.JID][]queued),
-		faults:  make(map[types.JID]*faults),
-		groups:  make(map[types.JID]*group),
-		media:   make(map[string][]byte),
-		conns:   make(map[types.JID]int),
-		live:    make(map[types.JID]*Conn),
-		relayed: relayLog{changed: make(chan struct{})},
+		users:    make(map[string]*user),
+		keys:     make(map[types.JID]*deviceKeys),
+		removed:  make(map[types.JID]bool),
+		online:   make(map[types.JID]*Conn),
+		pending:  make(map[types.JID][]queued),
+		faults:   make(map[types.JID]*faults),
+		groups:   make(map[types.JID]*group),
+		media:    make(map[string][]byte),
+		conns:    make(map[types.JID]int),
+		live:     make(map[types.JID]*Conn),
+		watchers: make(map[string]map[types.JID]bool),
+		relayed:  relayLog{changed: make(chan struct{})},
 	}
 }
 

@@ -1,10 +1,10 @@
 // Package wafake is a fake WhatsApp web server that the real whatsmeow
 // client connects to in-process, without internet. It owns the server
 // side of the protocol as far as connection lifecycle and messaging tests
-// need it: the websocket at /ws/chat, WhatsApp's frame header, the responder side of
-// the Noise_XX handshake with a certificate chain under a root key this
-// package generates, and encrypted binary XML nodes (marshalled with
-// whatsmeow's own binary package). It relays messages, receipts and media
+// need it: the websocket at /ws/chat, WhatsApp's frame header, the
+// responder side of the Noise_XX handshake with a certificate chain under
+// a root key this package generates, and encrypted binary XML nodes
+// (marshalled with whatsmeow's own binary package). It relays messages, receipts and media
 // between real whatsmeow clients (see Relaying messages) with faults to
 // inject, and provides the network failures a supervisor must classify:
 // refused, black-holed, HTTP-status and DNS endpoints.

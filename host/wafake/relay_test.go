@@ -96,6 +96,7 @@ func TestOwnDevices(t *testing.T) {
 	wafaketest.AwaitRelayed(t, srv, func(r wafake.Relayed) bool {
 		return r.Tag == "notification" && r.From == bob2.JID && r.To == alice1.JID
 	})
+	alice1.Sync(t)
 	second := send(t, alice1, bobPhone.JID, text("two"))
 	for _, d := range []*wafaketest.Device{bob1, bob2, alice2} {
 		if m := d.WaitMessage(t, second.ID); m.Message.GetConversation() != "two" {

@@ -1,6 +1,7 @@
 package wafake
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -63,6 +64,12 @@ func (s *Server) usyncUserLocked(u waBinary.Node, want map[string]bool, asker ty
 	jid = jid.ToNonAD()
 	usr := s.dir.users[jid.User]
 	if want["devices"] {
+		if !asker.IsEmpty() {
+			if s.dir.watchers[jid.User] == nil {
+				s.dir.watchers[jid.User] = make(map[types.JID]bool)
+			}
+			s.dir.watchers[jid.User][asker] = true
+		}
 		var list []waBinary.Node
 		if usr != nil {
 			for _, dev := range s.dir.devicesLocked(jid) {
@@ -95,17 +102,20 @@ func contentString(content any) string {
 	return ""
 }
 
-// notifyDevicesChanged tells every other device with keys that changed's
-// user has a new device list, so whatsmeow drops its cached list and asks
-// again (<notification type="devices"><update/></notification>).
+// notifyDevicesChanged tells the devices that may have cached the device
+// list of changed's user (those that fetched it, and the user's other
+// devices) that it changed, so whatsmeow drops its cached list and asks
+// again (<notification type="devices"><update/></notification>). Like
+// WhatsApp, which tells contacts only, it does not tell every device.
 func (s *Server) notifyDevicesChanged(changed types.JID) {
 	s.dir.mu.Lock()
-	var targets []types.JID
-	for dev := range s.dir.keys {
-		if dev != changed {
+	targets := s.dir.devicesLocked(changed.ToNonAD())
+	for dev := range s.dir.watchers[changed.User] {
+		if !slices.Contains(targets, dev) && s.dir.keys[dev] != nil {
 			targets = append(targets, dev)
 		}
 	}
+	targets = slices.DeleteFunc(targets, func(dev types.JID) bool { return dev == changed })
 	s.dir.mu.Unlock()
 	for _, dev := range targets {
 		s.deliver(dev, s.notificationNode(changed.ToNonAD(), "devices", waBinary.Node{Tag: "update", Attrs: waBinary.Attrs{"hash": ""}}),

@@ -116,7 +116,11 @@ func (d *Dispatcher) attempt(ctx context.Context, ev storage.OutboxEvent, url st
 	d.mu.Lock()
 	secret := d.secret
 	var headers map[string]string
-	if r := d.instances[ev.InstanceID]; r != nil && len(r.headers) > 0 && r.target(ev.Event) == url {
+	r := d.instances[ev.InstanceID]
+	if r == nil {
+		r = d.retired[ev.InstanceID]
+	}
+	if r != nil && len(r.headers) > 0 && r.target(ev.Event) == url {
 		headers = r.headers
 	}
 	d.mu.Unlock()

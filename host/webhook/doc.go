@@ -6,6 +6,13 @@
 // never emits a webhook; a committed one is delivered at least once, even
 // across crashes and restarts.
 //
+// Enqueue also writes each event's entry in the event stream
+// (storage.OutboxEvent.Stream): the same envelope without destination or
+// apikey, written whether or not a webhook wants the event, stored
+// delivered so no worker claims it, and numbered in commit order. The API
+// serves them as server-sent events (GET /v1/events); Committed wakes its
+// readers at every Nudge.
+//
 // # For receiver authors
 //
 // Every webhook is an HTTP POST of a JSON body, Evolution API's envelope:

@@ -29,10 +29,11 @@ type Envelope struct {
 const dateTimeFormat = "2006-01-02T15:04:05.000Z07:00"
 
 // Enqueue writes the webhooks of one event inside the caller's unit of
-// work: one outbox row per destination that wants the event (the global
-// one and the instance's own; one row when both name the same URL), each
-// holding the complete envelope, so delivering it needs nothing but the
-// row. Without a destination it writes nothing and returns nil.
+// work: the event stream's entry (storage.OutboxEvent.Stream, the envelope
+// without destination or apikey), then one outbox row per destination that
+// wants the event (the global one and the instance's own; one row when
+// both name the same URL), each holding the complete envelope, so
+// delivering it needs nothing but the row.
 //
 // payload is marshalled to JSON as the envelope's data, except a
 // json.RawMessage, which is used as it is. Enqueue reads destinations from
@@ -48,9 +49,6 @@ func (d *Dispatcher) Enqueue(ctx context.Context, tx storage.Tx, inst storage.In
 		holds[i] = d.holds[laneKey{instance: inst.ID, url: u}]
 	}
 	d.mu.Unlock()
-	if len(urls) == 0 {
-		return nil
-	}
 
 	data, err := marshalData(payload)
 	if err != nil {
@@ -64,8 +62,20 @@ func (d *Dispatcher) Enqueue(ctx context.Context, tx storage.Tx, inst storage.In
 		DateTime:  now.UTC().Format(dateTimeFormat),
 		Sender:    UserJID(inst.OwnerJID),
 		ServerURL: d.cfg.ServerURL,
-		APIKey:    apiKey,
 	}
+	// The event stream's entry: the same envelope, without a destination
+	// or credentials, whether or not any webhook wants the event.
+	body, err := encode(env)
+	if err != nil {
+		return fmt.Errorf("webhook: enqueue %s for instance %s: encode envelope: %w", name, inst.Name, err)
+	}
+	if _, err := tx.Enqueue(ctx, storage.OutboxEvent{InstanceID: inst.ID, Event: name, Payload: body, Stream: true}); err != nil {
+		return fmt.Errorf("webhook: enqueue %s for instance %s to the event stream: %w", name, inst.Name, err)
+	}
+	if len(urls) == 0 {
+		return nil
+	}
+	env.APIKey = apiKey
 	for i, u := range urls {
 		env.Destination = u
 		body, err := encode(env)

@@ -83,9 +83,13 @@ type Dispatcher struct {
 	mu        sync.Mutex // guards global, instances, tokens, holds, secret
 	global    *route
 	instances map[string]*route
-	tokens    map[string]string     // instance id → token for the envelope's apikey (ExposeAPIKey)
-	holds     map[laneKey]time.Time // destinations whose next events wait for a retry due then
-	secret    string
+	tokens    map[string]string // instance id → token for the envelope's apikey (ExposeAPIKey)
+	// retired keeps the destinations of forgotten instances, whose last
+	// events (instance.delete, remove.instance) still go out with their
+	// custom headers. Lost on restart.
+	retired map[string]*route
+	holds   map[laneKey]time.Time // destinations whose next events wait for a retry due then
+	secret  string
 
 	cfg        Config // defaults filled in
 	store      storage.Store
@@ -96,6 +100,7 @@ type Dispatcher struct {
 	renewBelow time.Duration // a lease with less left is renewed before an attempt
 	nudge      chan struct{}
 	running    atomic.Bool
+	commits    commitSignal // wakes event stream readers on Nudge
 }
 
 // New returns a dispatcher; Run starts its workers.
@@ -141,6 +146,7 @@ func New(cfg Config) (*Dispatcher, error) {
 		global:     global,
 		instances:  make(map[string]*route),
 		tokens:     make(map[string]string),
+		retired:    make(map[string]*route),
 		holds:      make(map[laneKey]time.Time),
 		secret:     cfg.Secret,
 		cfg:        cfg,
@@ -192,6 +198,7 @@ func (d *Dispatcher) WorkerID() string { return d.cfg.WorkerID }
 // Nudge wakes the workers to look for new events; call it after a unit of
 // work that enqueued webhooks commits. It never blocks.
 func (d *Dispatcher) Nudge() {
+	d.commits.broadcast()
 	select {
 	case d.nudge <- struct{}{}:
 	default:
@@ -250,10 +257,13 @@ func (d *Dispatcher) SetInstance(instanceID string, s storage.InstanceSettings) 
 }
 
 // ForgetInstance drops an instance's own destination. Events already
-// enqueued for it are still delivered.
+// enqueued for it are still delivered, with its custom headers.
 func (d *Dispatcher) ForgetInstance(instanceID string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if r := d.instances[instanceID]; r != nil {
+		d.retired[instanceID] = r
+	}
 	delete(d.instances, instanceID)
 	delete(d.tokens, instanceID)
 }

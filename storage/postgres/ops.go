@@ -24,6 +24,9 @@ type ops struct {
 	q    querier
 	now  func() time.Time
 	inTx bool
+	// stream collects the ids of the stream entries a unit of work
+	// enqueued, for assignSeqs; nil outside one.
+	stream *[]string
 }
 
 var _ storage.Tx = ops{}

@@ -12,17 +12,22 @@ import (
 )
 
 const outboxCols = `id::text, instance_id::text, event, payload, created_at, attempts, next_attempt_at,
-	delivered_at, failed_at, last_error, claimed_by`
+	delivered_at, failed_at, last_error, claimed_by, seq`
 
 func scanEvent(row pgx.Row) (storage.OutboxEvent, error) {
 	var e storage.OutboxEvent
 	var payload []byte
+	var seq *int64
 	err := row.Scan(&e.ID, &e.InstanceID, &e.Event, &payload, &e.CreatedAt, &e.Attempts,
-		&e.NextAttemptAt, &e.DeliveredAt, &e.FailedAt, &e.LastError, &e.ClaimedBy)
+		&e.NextAttemptAt, &e.DeliveredAt, &e.FailedAt, &e.LastError, &e.ClaimedBy, &seq)
 	if err != nil {
 		return storage.OutboxEvent{}, err
 	}
 	e.Payload = payload
+	if seq != nil {
+		e.Seq = *seq
+	}
+	e.Stream = e.Seq > 0
 	e.CreatedAt = storage.Timestamp(e.CreatedAt)
 	e.NextAttemptAt = storage.Timestamp(e.NextAttemptAt)
 	e.DeliveredAt, e.FailedAt = utc(e.DeliveredAt), utc(e.FailedAt)
@@ -47,6 +52,9 @@ func (o ops) Enqueue(ctx context.Context, ev storage.OutboxEvent) (storage.Outbo
 	next := now
 	if !ev.NextAttemptAt.IsZero() {
 		next = storage.Timestamp(ev.NextAttemptAt)
+	}
+	if ev.Stream {
+		return o.enqueueStream(ctx, ev, now)
 	}
 	out, err := scanEvent(o.q.QueryRow(ctx, `INSERT INTO wahost_outbox
 		(id, instance_id, event, payload, created_at, next_attempt_at)
@@ -191,9 +199,12 @@ func (o ops) FailedEvents(ctx context.Context, instanceID string, limit int) ([]
 	return out, wrapErr("failed events", err)
 }
 
-// PruneDelivered deletes events delivered before before.
+// PruneDelivered deletes events delivered before before, except the
+// stream entry with the highest seq, so EventBounds always tells a reader
+// how far the stream went.
 func (o ops) PruneDelivered(ctx context.Context, before time.Time) (int64, error) {
-	tag, err := o.q.Exec(ctx, "DELETE FROM wahost_outbox WHERE delivered_at < $1", storage.Timestamp(before))
+	tag, err := o.q.Exec(ctx, `DELETE FROM wahost_outbox WHERE delivered_at < $1
+	AND (seq IS NULL OR seq < (SELECT max(seq) FROM wahost_outbox))`, storage.Timestamp(before))
 	if err != nil {
 		return 0, wrapErr("prune outbox", err)
 	}

@@ -114,7 +114,11 @@ func (s *Store) InTx(ctx context.Context, fn func(tx storage.Tx) error) (err err
 			_ = tx.Rollback(context.WithoutCancel(ctx))
 		}
 	}()
-	if err := fn(ops{q: tx, now: s.now, inTx: true}); err != nil {
+	var stream []string
+	if err := fn(ops{q: tx, now: s.now, inTx: true, stream: &stream}); err != nil {
+		return err
+	}
+	if err := assignSeqs(ctx, tx, stream); err != nil {
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {

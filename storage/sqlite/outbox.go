@@ -11,21 +11,22 @@ import (
 )
 
 const outboxCols = `id, instance_id, event, payload, created_at, attempts, next_attempt_at,
-	delivered_at, failed_at, last_error, claimed_by`
+	delivered_at, failed_at, last_error, claimed_by, seq`
 
 func scanEvent(row scanner) (storage.OutboxEvent, error) {
 	var e storage.OutboxEvent
 	var payload string
 	var created, next int64
-	var delivered, failed sql.NullInt64
+	var delivered, failed, seq sql.NullInt64
 	err := row.Scan(&e.ID, &e.InstanceID, &e.Event, &payload, &created, &e.Attempts,
-		&next, &delivered, &failed, &e.LastError, &e.ClaimedBy)
+		&next, &delivered, &failed, &e.LastError, &e.ClaimedBy, &seq)
 	if err != nil {
 		return storage.OutboxEvent{}, err
 	}
 	e.Payload = []byte(payload)
 	e.CreatedAt, e.NextAttemptAt = fromMicros(created), fromMicros(next)
 	e.DeliveredAt, e.FailedAt = nullMicros(delivered), nullMicros(failed)
+	e.Seq, e.Stream = seq.Int64, seq.Int64 > 0
 	return e, nil
 }
 
@@ -41,6 +42,13 @@ func (o ops) Enqueue(ctx context.Context, ev storage.OutboxEvent) (storage.Outbo
 	next := now
 	if !ev.NextAttemptAt.IsZero() {
 		next = micros(ev.NextAttemptAt)
+	}
+	if ev.Stream {
+		out, err := scanEvent(o.w.queryRow(ctx, `INSERT INTO wahost_outbox
+			(id, instance_id, event, payload, created_at, next_attempt_at, delivered_at, seq)
+		VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT coalesce(max(seq), 0) + 1 FROM wahost_outbox)) RETURNING `+outboxCols,
+			ev.ID, ev.InstanceID, ev.Event, string(ev.Payload), now, now, now))
+		return out, wrapErr("enqueue "+ev.Event, err)
 	}
 	out, err := scanEvent(o.w.queryRow(ctx, `INSERT INTO wahost_outbox
 		(id, instance_id, event, payload, created_at, next_attempt_at)
@@ -186,9 +194,11 @@ func (o ops) FailedEvents(ctx context.Context, instanceID string, limit int) ([]
 	return out, wrapErr("failed events", err)
 }
 
-// PruneDelivered deletes events delivered before before.
+// PruneDelivered deletes events delivered before before, except the
+// stream entry with the highest seq: the next entry's seq is one above it.
 func (o ops) PruneDelivered(ctx context.Context, before time.Time) (int64, error) {
-	res, err := o.w.exec(ctx, "DELETE FROM wahost_outbox WHERE delivered_at < ?", micros(before))
+	res, err := o.w.exec(ctx, `DELETE FROM wahost_outbox WHERE delivered_at < ?
+	AND (seq IS NULL OR seq < (SELECT max(seq) FROM wahost_outbox))`, micros(before))
 	if err != nil {
 		return 0, wrapErr("prune outbox", err)
 	}

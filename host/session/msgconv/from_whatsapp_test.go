@@ -190,6 +190,13 @@ func TestMedia(t *testing.T) {
 	if !msg.GetAudioMessage().GetPTT() {
 		t.Error("ptt lost")
 	}
+	ptv := &waE2E.Message{PtvMessage: &waE2E.VideoMessage{DirectPath: proto.String("/v"), MediaKey: []byte{1}, Mimetype: proto.String("video/mp4")}}
+	if d := msgconv.Media(ptv); d == nil || d.GetMimetype() != "video/mp4" {
+		t.Errorf("Media of a video note = %v", d)
+	}
+	if typ := msgconv.Type(ptv); typ != "ptvMessage" {
+		t.Errorf("Type of a video note = %q", typ)
+	}
 	if d := msgconv.Media(&waE2E.Message{Conversation: proto.String("x")}); d != nil {
 		t.Errorf("Media of a text = %v", d)
 	}

@@ -113,6 +113,8 @@ func downloadable(msg *waE2E.Message) Downloadable {
 		d = msg.GetDocumentMessage()
 	case msg.GetStickerMessage() != nil:
 		d = msg.GetStickerMessage()
+	case msg.GetPtvMessage() != nil: // a round video note
+		d = msg.GetPtvMessage()
 	default:
 		return nil
 	}

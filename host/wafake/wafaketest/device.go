@@ -25,6 +25,24 @@ type Device struct {
 	Events *Recorder
 	// Store is the client's device store.
 	Store *store.Device
+
+	srv *wafake.Server
+}
+
+// Sync returns once the client has handled everything the server wrote to
+// it so far (wafake.Conn.Flush on its live connection), e.g. a relayed
+// devices notification that AwaitRelayed saw written.
+func (d *Device) Sync(t testing.TB) {
+	t.Helper()
+	c := d.srv.LiveConn(d.JID)
+	if c == nil {
+		t.Fatalf("syncing %s: not connected", d.JID)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
+	defer cancel()
+	if err := c.Flush(ctx); err != nil {
+		t.Fatalf("syncing %s: %v", d.JID, err)
+	}
 }
 
 // User registers number on srv and returns its phone, whose devices
@@ -54,7 +72,7 @@ func LinkDevice(t testing.TB, srv *wafake.Server, phone *wafake.Phone) *Device {
 		t.Fatalf("connecting %s: %v", dev.ID, err)
 	}
 	Wait[*events.Connected](t, rec)
-	return &Device{JID: *dev.ID, Phone: phone, Client: cli, Events: rec, Store: dev}
+	return &Device{JID: *dev.ID, Phone: phone, Client: cli, Events: rec, Store: dev, srv: srv}
 }
 
 // Reconnect connects d again after its connection ended (wait for

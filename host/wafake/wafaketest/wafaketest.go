@@ -45,14 +45,18 @@ func NewServer(t testing.TB, cfg wafake.Config) *wafake.Server {
 			t.Errorf("closing fake whatsapp server: %v", err)
 		}
 	})
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), Timeout)
-		defer cancel()
-		if err := srv.Settle(ctx); err != nil {
-			t.Logf("settling clients before closing: %v", err)
-		}
-	})
 	return srv
+}
+
+// settleAndClose lets the logged-in clients finish what the relay sent
+// them (Server.Settle) and closes srv.
+func settleAndClose(t testing.TB, srv *wafake.Server) {
+	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
+	defer cancel()
+	if err := srv.Settle(ctx); err != nil {
+		t.Logf("settling clients before closing: %v", err)
+	}
+	_ = srv.Close()
 }
 
 // testWriter sends log lines to t. Servers are closed in cleanup before
@@ -107,8 +111,9 @@ func LinkedDevice(t testing.TB, phone *wafake.Phone) *store.Device {
 // DisableLoginAutoReconnect true) and a RefreshCAT that fails, plus a
 // Recorder of its events.
 //
-// At cleanup srv is closed, which ends the client's connection from the
-// server side; the client is deliberately not disconnected locally.
+// At cleanup the logged-in clients are settled (Server.Settle) and srv is
+// closed, which ends the client's connection from the server side; the
+// client is deliberately not disconnected locally.
 // whatsmeow's frame socket reads its connection fields without a lock in
 // its read loop and when sending, so a local Disconnect while whatsmeow
 // still handles a server close, or still answers the server, is a data
@@ -117,7 +122,7 @@ func LinkedDevice(t testing.TB, phone *wafake.Phone) *store.Device {
 func NewClient(t testing.TB, dev *store.Device, srv *wafake.Server) (*whatsmeow.Client, *Recorder) {
 	t.Helper()
 	cli, rec := newClient(dev, srv.HTTPClient())
-	t.Cleanup(func() { _ = srv.Close() })
+	t.Cleanup(func() { settleAndClose(t, srv) })
 	return cli, rec
 }
 
