@@ -14,11 +14,18 @@ import (
 func runPolicyBench(ctx context.Context, args []string, stdio Stdio) int {
 	var pf policyFlags
 	var duration time.Duration
-	fs := newFlags("wahost policy bench", "wahost policy bench --policy FILE|builtin:default [--duration 2s]", stdio)
+	var reportPath, examples string
+	fs := newFlags("wahost policy bench",
+		"wahost policy bench --policy FILE|builtin:default [--duration 2s]\n       wahost policy bench --report FILE [--examples DIR] [--duration 2s]", stdio)
 	pf.register(fs, true)
 	fs.DurationVar(&duration, "duration", 2*time.Second, "how long to run each measurement")
+	fs.StringVar(&reportPath, "report", "", "measure every performance figure in one run and write them to this Markdown file")
+	fs.StringVar(&examples, "examples", "examples/policies/build", "with --report: the directory of the built example modules")
 	if code, ok := parse(fs, args); !ok {
 		return code
+	}
+	if reportPath != "" && fs.NArg() == 0 {
+		return runBenchReport(ctx, reportPath, examples, duration, stdio)
 	}
 	if pf.policy == "" || fs.NArg() > 0 {
 		fs.Usage()
