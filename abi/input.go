@@ -33,8 +33,10 @@ type Input struct {
 	// only the last HistoryTail of them; Summary covers them all.
 	History []HistoryEntry
 	// Summary (ABI 1.1) summarizes the whole history. AppendJSON writes
-	// one computed from History (and ignores this field); HasSummary
-	// reports whether a decoded document carried one.
+	// one computed from History (and ignores this field) when History has
+	// more than HistoryTail entries, the only case in which a module may
+	// not see them all; HasSummary reports whether a decoded document
+	// carried one.
 	Summary    HistorySummary
 	HasSummary bool
 	// Settings is the policy's settings from the host's config: a JSON
@@ -102,7 +104,8 @@ type HistoryEntry struct {
 const MaxHistory = 1024
 
 // AppendJSON appends the input document to b: the members of ABI 1.0,
-// history_summary (ABI 1.1), and the history last.
+// history_summary (ABI 1.1) when the history is longer than HistoryTail,
+// and the history last.
 func (in *Input) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	b = appendIntField(b, "v", int64(in.V))
@@ -131,12 +134,14 @@ func (in *Input) AppendJSON(b []byte) []byte {
 	b = append(b, '}')
 	b = appendIntField(b, "attempt", int64(in.Attempt))
 	b = appendIntField(b, "step", int64(in.Step))
-	var kinds [8]KindTally
-	var codes [16]CodeTally
-	var actions [2]ActionTally
-	sum := HistorySummary{Kinds: kinds[:0], Codes: codes[:0], Actions: actions[:0]}
-	Summarize(in.NowMS, in.History, &sum)
-	b = appendSummary(b, &sum)
+	if len(in.History) > HistoryTail {
+		var kinds [8]KindTally
+		var codes [16]CodeTally
+		var actions [2]ActionTally
+		sum := HistorySummary{Kinds: kinds[:0], Codes: codes[:0], Actions: actions[:0]}
+		Summarize(in.NowMS, in.History, &sum)
+		b = appendSummary(b, &sum)
+	}
 	b = appendKey(b, "settings")
 	if len(in.Settings) == 0 {
 		b = append(b, '{', '}')

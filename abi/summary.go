@@ -7,11 +7,13 @@ import (
 )
 
 // SummaryWindowsMS are the windows of a HistorySummary, in milliseconds:
-// 5 minutes, 1 hour and 24 hours (the whole history the host sends).
+// 5 minutes, 1 hour and 24 hours (the whole history the host sends). They
+// are fixed by the ABI version, so the document does not repeat them.
 var SummaryWindowsMS = [3]int64{5 * 60 * 1000, 60 * 60 * 1000, 24 * 60 * 60 * 1000}
 
 // HistoryTail is how many of the most recent history entries a module of
-// ABI 1.1 or later receives; the summary covers the rest.
+// ABI 1.1 or later receives; the summary, written whenever the history is
+// longer, covers the rest.
 const HistoryTail = 16
 
 // HistorySummary is what the history says, computed by the host (ABI 1.1):
@@ -120,16 +122,7 @@ func (s *HistorySummary) Kind(kind Kind) Tally {
 // appendSummary appends the summary member of the input document.
 func appendSummary(b []byte, s *HistorySummary) []byte {
 	b = append(appendKey(b, "history_summary"), '{')
-	b = append(appendKey(b, "windows_ms"), '[')
-	for w, ms := range SummaryWindowsMS {
-		if w > 0 {
-			b = append(b, ',')
-		}
-		b = strconv.AppendInt(b, ms, 10)
-	}
-	b = append(b, ']')
 	b = appendCounts(appendKey(b, "total"), s.Total)
-	b = appendIntField(b, "tail", HistoryTail)
 	b = append(appendKey(b, "kinds"), '[')
 	for i := range s.Kinds {
 		b = appendTally(appendStringField(appendOpen(b, i), "kind", string(s.Kinds[i].Kind)), &s.Kinds[i].Tally)
@@ -265,7 +258,7 @@ func decodeSummary(r *reader, s *HistorySummary) error {
 				t.Action = internAction(v)
 				return true, err
 			}, func(t *ActionTally) *Tally { return &t.Tally })
-		default: // windows_ms, tail: fixed by the ABI version
+		default:
 			err = r.skip(0)
 		}
 		if err != nil {
@@ -314,8 +307,37 @@ func decodeTallies[T any](r *reader, ts []T, own func(*T, []byte) (bool, error),
 	return ts, err
 }
 
-// decodeCounts decodes an array of one count per window.
+// decodeCounts decodes an array of one count per window. The fast path
+// reads `[a,b,c]` as the host writes it, in one call.
 func decodeCounts(r *reader, c *[3]int) error {
+	b, pos := r.b, r.pos
+	if pos < len(b) && b[pos] == '[' {
+		pos++
+		for i := range c {
+			v, digits := 0, 0
+			for pos < len(b) && b[pos] >= '0' && b[pos] <= '9' && digits < 9 {
+				v = v*10 + int(b[pos]-'0')
+				pos++
+				digits++
+			}
+			want := byte(',')
+			if i == len(c)-1 {
+				want = ']'
+			}
+			if digits == 0 || (digits > 1 && b[pos-digits] == '0') || pos >= len(b) || b[pos] != want {
+				return decodeCountsSlow(r, c)
+			}
+			c[i] = v
+			pos++
+		}
+		r.pos = pos
+		return nil
+	}
+	return decodeCountsSlow(r, c)
+}
+
+func decodeCountsSlow(r *reader, c *[3]int) error {
+	*c = [3]int{}
 	err := r.openArray()
 	i := 0
 	for first := true; err == nil; first = false {
@@ -328,6 +350,9 @@ func decodeCounts(r *reader, c *[3]int) error {
 		}
 		c[i], err = small(r.int())
 		i++
+	}
+	if err == nil && i != len(c) {
+		err = fmt.Errorf("%d counts, want %d", i, len(c))
 	}
 	return err
 }

@@ -73,3 +73,29 @@ func TestInputForMinor(t *testing.T) {
 		}
 	}
 }
+
+// TestSummaryRoundTrip: the summary of a history longer than the tail is
+// in the document, and decodes to what Summarize computes.
+func TestSummaryRoundTrip(t *testing.T) {
+	in := abi.SelfTestInput(nil)
+	in.History = history(in.NowMS, abi.HistoryTail+1)
+	var got abi.Input
+	if err := abi.DecodeInput(in.AppendJSON(nil), &got); err != nil {
+		t.Fatal(err)
+	}
+	var want abi.HistorySummary
+	abi.Summarize(in.NowMS, in.History, &want)
+	if !got.HasSummary || !reflect.DeepEqual(got.Summary, want) {
+		t.Fatalf("summary = %+v, want %+v", got.Summary, want)
+	}
+	// Counts written another way take the slow path.
+	doc := []byte(`{"v":1,"history_summary":{"total":[ 1, 2 ,3 ],"codes":[{"code":428,"counts":[0,1,20],"last_ms":5}]}}`)
+	if err := abi.DecodeInput(doc, &got); err != nil || got.Summary.Total != [3]int{1, 2, 3} || got.Summary.Code(428).Counts != [3]int{0, 1, 20} {
+		t.Fatalf("decoded %+v, %v", got.Summary, err)
+	}
+	for _, bad := range []string{`[1,2]`, `[1,2,3,4]`, `[01,2,3]`, `[1,2,"3"]`} {
+		if err := abi.DecodeInput([]byte(`{"v":1,"history_summary":{"total":`+bad+`}}`), &got); err == nil {
+			t.Errorf("total %s accepted", bad)
+		}
+	}
+}
