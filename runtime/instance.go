@@ -95,6 +95,7 @@ func exitedOK(err error, mod api.Module) bool {
 
 // close flushes the instance's partial log lines and closes it.
 func (inst *instance) close() {
+	inst.guard.close()
 	inst.stdout.flush()
 	inst.stderr.flush()
 	if inst.mod != nil {

@@ -22,9 +22,14 @@ const (
 // each call starts with a budget, and the checks the metering pass put into
 // the guest's code trap once it is spent. The deadline is the backstop for
 // what fuel does not count (a bulk memory operation, a slow host function,
-// a stalled machine): a timer that fires only when the call outlives it,
-// and then empties the fuel so that the guest's next check traps. The
-// caller's context and Module.Close stop a call the same way.
+// a stalled machine): a timer that empties the fuel of a call that
+// outlives it, so that the guest's next check traps. The caller's context
+// and Module.Close stop a call the same way.
+//
+// The timer is not set and stopped around every call, which would cost
+// more than a small decision: once armed it stays armed, and when it fires
+// it either stops the call that outlived its deadline, or re-arms for the
+// running call's deadline, or, with no call running, disarms.
 //
 // Storing into the fuel globals while guest code runs races with the
 // guest's own updates of them, which are not Go code; a store the guest
@@ -38,6 +43,7 @@ type guard struct {
 	seq      uint64
 	deadline time.Time
 	reason   stopReason
+	armed    bool
 	timer    *time.Timer
 	afterCtx func() bool // unregisters the caller's context watch
 }
@@ -55,10 +61,13 @@ func (g *guard) begin(ctx context.Context, fuel int64, timeout time.Duration) {
 	g.seq++
 	g.reason = notStopped
 	g.deadline = time.Now().Add(timeout)
-	if g.timer == nil {
-		g.timer = time.AfterFunc(timeout, g.onDeadline)
-	} else {
-		g.timer.Reset(timeout)
+	if !g.armed {
+		g.armed = true
+		if g.timer == nil {
+			g.timer = time.AfterFunc(timeout, g.onTimer)
+		} else {
+			g.timer.Reset(timeout)
+		}
 	}
 	seq := g.seq
 	g.mu.Unlock()
@@ -73,7 +82,6 @@ func (g *guard) end() (reason stopReason, spent bool) {
 	if g.fuel == nil {
 		return notStopped, false
 	}
-	g.timer.Stop()
 	if g.afterCtx != nil {
 		g.afterCtx()
 		g.afterCtx = nil
@@ -85,15 +93,35 @@ func (g *guard) end() (reason stopReason, spent bool) {
 	return reason, int64(g.fuel.Get()) < 0 && int64(g.reserve.Get()) <= 0
 }
 
-// onDeadline is the timer's function. A timer that fired just as its call
-// ended may run during the next call: the deadline tells them apart.
-func (g *guard) onDeadline() {
+// onTimer is the timer's function: it stops a call past its deadline,
+// re-arms for the deadline of a call still within it, and disarms when no
+// call runs.
+func (g *guard) onTimer() {
 	g.mu.Lock()
-	seq, due := g.seq, !time.Now().Before(g.deadline)
-	g.mu.Unlock()
-	if due {
-		g.stop(seq, stoppedDeadline)
+	if !g.running {
+		g.armed = false
+		g.mu.Unlock()
+		return
 	}
+	if left := time.Until(g.deadline); left > 0 {
+		g.timer.Reset(left)
+		g.mu.Unlock()
+		return
+	}
+	g.armed = false
+	seq := g.seq
+	g.mu.Unlock()
+	g.stop(seq, stoppedDeadline)
+}
+
+// close stops the timer of an instance that is closing.
+func (g *guard) close() {
+	g.mu.Lock()
+	if g.timer != nil {
+		g.timer.Stop()
+	}
+	g.armed = false
+	g.mu.Unlock()
 }
 
 // interrupt stops the call in progress, if any, for reason.

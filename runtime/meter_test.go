@@ -124,3 +124,21 @@ func TestLongCallLetsGCRun(t *testing.T) {
 		t.Fatalf("Decide = %v, want ErrCanceled", err)
 	}
 }
+
+// TestDeadlineBackstop: with more fuel than the deadline lets it spend, a
+// loop is stopped by the deadline, also when the timer was armed by an
+// earlier call and has to wait for this one's deadline.
+func TestDeadlineBackstop(t *testing.T) {
+	t.Parallel()
+	e := newEngine(t, Config{CallTimeout: 50 * time.Millisecond, FuelPerMillisecond: 1 << 40, PoolSize: 1})
+	m := load(t, e, "echo")
+	if _, err := m.Decide(context.Background(), selfTest); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		_, err := m.Decide(context.Background(), []byte("L"))
+		if !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), "stopped at the 50ms deadline") {
+			t.Fatalf("Decide = %v, want a stop at the deadline", err)
+		}
+	}
+}
