@@ -2,7 +2,6 @@ package abi
 
 import (
 	"errors"
-	"fmt"
 )
 
 // Input is the document a policy receives on every disconnect. It carries
@@ -210,7 +209,7 @@ func decodeInput(data []byte, in *Input, alias bool) error {
 		case "jitter_seed":
 			var v int64
 			if v, err = r.int(); err == nil && (v < 0 || v > 1<<32-1) {
-				err = fmt.Errorf("jitter_seed %d out of range [0, 2^32)", v)
+				err = plainError("jitter_seed " + itoa(v) + " out of range [0, 2^32)")
 			}
 			in.JitterSeed = uint32(v)
 		case "instance":
@@ -239,10 +238,10 @@ func decodeInput(data []byte, in *Input, alias bool) error {
 		err = r.end()
 	}
 	if err != nil {
-		return fmt.Errorf("decoding input: %w", err)
+		return wrap("decoding input: ", err, "")
 	}
 	if !seenV || in.V != DocVersion {
-		return fmt.Errorf("decoding input: %w: v=%d, want %d", ErrVersion, in.V, DocVersion)
+		return wrap("decoding input: ", ErrVersion, ": v="+itoa(int64(in.V))+", want "+itoa(DocVersion))
 	}
 	in.Event.Cause = in.Event.Cause.orNone()
 	return nil
@@ -326,7 +325,7 @@ func decodeHistory(r *reader, hist []HistoryEntry) ([]HistoryEntry, error) {
 			break
 		}
 		if len(hist) >= MaxHistory {
-			return hist, fmt.Errorf("more than %d entries", MaxHistory)
+			return hist, plainError("more than " + itoa(MaxHistory) + " entries")
 		}
 		hist = append(hist, HistoryEntry{})
 		err = decodeHistoryEntry(r, &hist[len(hist)-1])
@@ -376,7 +375,7 @@ func small(v int64, err error) (int, error) {
 	return int(v), err
 }
 
-func outOfRange(v int64) error { return fmt.Errorf("%d out of 32-bit range", v) }
+func outOfRange(v int64) error { return plainError(itoa(v) + " out of 32-bit range") }
 
 // A FieldError names the document field a decoding error is about.
 type FieldError struct {

@@ -1,9 +1,7 @@
 package abi
 
 import (
-	"encoding/binary"
 	"errors"
-	"fmt"
 	"math"
 	"strconv"
 	"unicode/utf16"
@@ -25,7 +23,7 @@ type SyntaxError struct {
 }
 
 func (e *SyntaxError) Error() string {
-	return fmt.Sprintf("json syntax error at byte %d: %s", e.Offset, e.Msg)
+	return "json syntax error at byte " + itoa(int64(e.Offset)) + ": " + e.Msg
 }
 
 var errEOF = errors.New("unexpected end of input")
@@ -77,7 +75,7 @@ func (r *reader) expectSlow(c byte) error {
 		if r.pos >= len(r.b) {
 			return r.fail(errEOF.Error())
 		}
-		return r.fail(fmt.Sprintf("expected %q, found %q", c, r.b[r.pos]))
+		return r.fail("expected " + quoteByte(c) + ", found " + quoteByte(r.b[r.pos]))
 	}
 	r.pos++
 	return nil
@@ -194,7 +192,7 @@ func (r *reader) rawString() ([]byte, error) {
 	// Eight bytes at a time while none is a quote, a backslash, a control
 	// character or non-ASCII: a string costs a few loop iterations instead
 	// of one per byte.
-	for pos+8 <= len(b) && !special(binary.LittleEndian.Uint64(b[pos:])) {
+	for pos+8 <= len(b) && !special(le64(b[pos:])) {
 		pos += 8
 	}
 	for ; pos < len(b); pos++ {
@@ -219,6 +217,14 @@ func (r *reader) rawString() ([]byte, error) {
 	}
 	r.pos = pos
 	return nil, r.fail(errEOF.Error())
+}
+
+// le64 reads eight bytes little-endian, as encoding/binary would; the
+// guest avoids that package, which links reflect.
+func le64(b []byte) uint64 {
+	_ = b[7]
+	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
 }
 
 const (
@@ -526,7 +532,7 @@ func (r *reader) skip(depth int) error {
 	case c == 0:
 		return r.fail(errEOF.Error())
 	}
-	return r.fail(fmt.Sprintf("unexpected character %q", r.b[r.pos]))
+	return r.fail("unexpected character " + quoteByte(r.b[r.pos]))
 }
 
 // rawValue consumes one value and returns its bytes.

@@ -2,7 +2,6 @@ package abi
 
 import (
 	"bytes"
-	"fmt"
 	"strconv"
 )
 
@@ -278,7 +277,7 @@ func decodeTallies[T any](r *reader, ts []T, own func(*T, []byte) (bool, error),
 			break
 		}
 		if len(ts) >= MaxHistory {
-			return ts, fmt.Errorf("more than %d tallies", MaxHistory)
+			return ts, plainError("more than " + itoa(MaxHistory) + " tallies")
 		}
 		var zero T
 		ts = append(ts, zero)
@@ -346,13 +345,13 @@ func decodeCountsSlow(r *reader, c *[3]int) error {
 			break
 		}
 		if i == len(c) {
-			return fmt.Errorf("more than %d counts", len(c))
+			return plainError("more than " + itoa(int64(len(c))) + " counts")
 		}
 		c[i], err = small(r.int())
 		i++
 	}
 	if err == nil && i != len(c) {
-		err = fmt.Errorf("%d counts, want %d", i, len(c))
+		err = plainError(itoa(int64(i)) + " counts, want " + itoa(int64(len(c))))
 	}
 	return err
 }

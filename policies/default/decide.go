@@ -3,7 +3,6 @@ package defaultpolicy
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"strconv"
 	"sync/atomic"
 
@@ -32,10 +31,16 @@ func (p *Policy) Decide(in *abi.Input) (abi.Decision, error) {
 		p.last.Store(pc)
 	}
 	if pc.err != nil {
-		return abi.Decision{}, fmt.Errorf("default policy: %w", pc.err)
+		return abi.Decision{}, &settingsError{pc.err}
 	}
 	return Decide(in, &pc.cfg), nil
 }
+
+// settingsError reports invalid settings, wrapping the parse error.
+type settingsError struct{ err error }
+
+func (e *settingsError) Error() string { return "default policy: " + e.err.Error() }
+func (e *settingsError) Unwrap() error { return e.err }
 
 // Decide applies the rules, in this order, and returns the first that
 // fires:
