@@ -114,6 +114,7 @@ func (e *Engine) Load(ctx context.Context, name string, wasm []byte, opts LoadOp
 		validate: opts.Validate,
 		adapt:    opts.Input,
 		rt:       wazero.NewRuntimeWithConfig(ctx, e.rtConfig),
+		rtConfig: e.rtConfig,
 		faults:   make(map[FaultKind]*atomic.Uint64, len(kindSentinels)),
 	}
 	for k := range kindSentinels {
@@ -132,9 +133,10 @@ func (e *Engine) Load(ctx context.Context, name string, wasm []byte, opts LoadOp
 		return nil, &LoadError{Module: name, Stage: stage, Err: err}
 	}
 	m.loadedAt = e.cfg.Clock()
-	// Instances are created on demand: a module may decide rarely (a
-	// disconnect), and an idle Go guest holds megabytes.
-	m.pool.trim()
+	// Instances are created on demand, and the code compiled again from
+	// the cache when needed: a module may decide rarely (a disconnect),
+	// and an idle Go guest holds megabytes.
+	m.idle()
 	// Compiling a large module leaves tens of megabytes of garbage, which
 	// the Go runtime would otherwise hand back to the system only
 	// gradually: return it now, once per load.
@@ -173,6 +175,9 @@ func (m *Module) validateLoad(ctx context.Context, wasm, selfTest []byte) (Stage
 	var err error
 	if m.compiled, err = m.rt.CompileModule(ctx, wasm); err != nil {
 		return StageCompile, err
+	}
+	if m.cfg.CacheDir != "" {
+		m.code = wasm
 	}
 	if err = m.linkImports(ctx); err != nil {
 		return StageImports, err

@@ -31,6 +31,7 @@ type instance struct {
 	stdout *lineWriter
 	stderr *lineWriter
 	guard  guard
+	owner  *Module // told when the instance closes
 }
 
 // stageError is an instantiation failure, tagged with the load stage it
@@ -57,7 +58,17 @@ func (m *Module) newInstance(ctx context.Context) (*instance, error) {
 		WithStartFunctions().
 		WithStdout(inst.stdout).
 		WithStderr(inst.stderr)
-	mod, err := m.rt.InstantiateModule(withLimitedMemory(ctx, inst.mem), m.compiled, cfg)
+	m.codeMu.Lock()
+	err := m.wakeLocked(ctx)
+	var mod api.Module
+	if err == nil {
+		mod, err = m.rt.InstantiateModule(withLimitedMemory(ctx, inst.mem), m.compiled, cfg)
+	}
+	if err == nil {
+		m.instances++
+		inst.owner = m
+	}
+	m.codeMu.Unlock()
 	if err != nil {
 		return nil, &stageError{StageInstantiate, m.classify(ctx, inst, 0, notStopped, false, fmt.Errorf("instantiating: %w", err))}
 	}
@@ -101,6 +112,12 @@ func (inst *instance) close() {
 	if inst.mod != nil {
 		_ = inst.mod.Close(context.Background())
 	}
+	if inst.owner != nil {
+		inst.owner.instanceClosed()
+	}
+	// The guard's timer may outlive the instance for a while (see
+	// guard.close); keep nothing of wazero's reachable from it.
+	inst.mod, inst.alloc, inst.decide, inst.owner = nil, nil, nil, nil
 }
 
 // run runs one decision on inst on the caller's goroutine, under the

@@ -114,21 +114,22 @@ func (g *guard) onTimer() {
 	g.stop(seq, stoppedDeadline)
 }
 
-// close stops the timer of an instance that is closing.
+// close stops the timer of an instance that is closing and drops the
+// guard's references into the instance: a stopped timer can stay in the
+// Go runtime's timer heap for a while, and through its function it would
+// keep the instance, and the compiled code, from being collected.
 func (g *guard) close() {
 	g.mu.Lock()
 	if g.timer != nil {
 		g.timer.Stop()
 	}
 	g.armed = false
+	g.fuel, g.reserve = nil, nil
 	g.mu.Unlock()
 }
 
 // interrupt stops the call in progress, if any, for reason.
 func (g *guard) interrupt(reason stopReason) {
-	if g.fuel == nil {
-		return
-	}
 	g.mu.Lock()
 	seq := g.seq
 	g.mu.Unlock()
@@ -146,6 +147,10 @@ func (g *guard) stop(seq uint64, reason stopReason) {
 		}
 		if g.reason == notStopped {
 			g.reason = reason
+		}
+		if g.fuel == nil {
+			g.mu.Unlock()
+			return
 		}
 		g.reserve.Set(api.EncodeI64(fuelStopped))
 		g.fuel.Set(api.EncodeI64(fuelStopped))

@@ -40,10 +40,14 @@ type Module struct {
 	validate func([]byte) error
 	adapt    func(uint16, []byte) []byte
 
-	rt       wazero.Runtime
-	compiled wazero.CompiledModule
-	log      *guestLog
-	pool     *pool
+	codeMu    sync.Mutex // guards rt, compiled, instances
+	rt        wazero.Runtime
+	compiled  wazero.CompiledModule
+	instances int                  // open instances, which keep rt open
+	rtConfig  wazero.RuntimeConfig // to wake from hibernation
+	code      []byte               // the bytes compiled, kept to wake; nil: never hibernates
+	log       *guestLog
+	pool      *pool
 
 	calls  atomic.Uint64
 	faults map[FaultKind]*atomic.Uint64 // fixed set of keys, read-only map
@@ -249,7 +253,7 @@ func (m *Module) finalClose() {
 	m.closeOnce.Do(func() {
 		m.rtClosed.Store(true)
 		m.pool.close()
-		_ = m.rt.Close(context.Background())
+		m.closeRuntime()
 		m.mu.Lock()
 		m.closing = true
 		hooks := m.onClose
