@@ -24,19 +24,20 @@ type cacheHealth struct {
 	addr  string
 	log   *slog.Logger
 	up    prometheus.Gauge
+	errs  prometheus.Counter // failed pings
 
 	mu  sync.Mutex // guards err
 	err error      // the last ping's failure; nil while Redis answers
 }
 
-func newCacheHealth(cache pinger, addr string, log *slog.Logger, reg prometheus.Registerer) *cacheHealth {
+func newCacheHealth(cache pinger, addr string, log *slog.Logger, reg prometheus.Registerer, errs prometheus.Counter) *cacheHealth {
 	up := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "wahost_dependency_up", Help: "Whether a dependency answers (1) or not (0).",
 		ConstLabels: prometheus.Labels{"dependency": "redis"},
 	})
 	reg.MustRegister(up)
 	up.Set(1)
-	return &cacheHealth{cache: cache, addr: addr, log: log, up: up}
+	return &cacheHealth{cache: cache, addr: addr, log: log, up: up, errs: errs}
 }
 
 // check pings once and records the outcome, logging a change.
@@ -46,6 +47,9 @@ func (c *cacheHealth) check(ctx context.Context) error {
 	err := c.cache.Ping(pctx)
 	if ctx.Err() != nil {
 		return err // stopping: not a change of Redis's
+	}
+	if err != nil {
+		c.errs.Inc()
 	}
 	c.mu.Lock()
 	was := c.err

@@ -104,7 +104,8 @@ type Host struct {
 	messages  *messaging.Service
 	hooks     *webhook.Dispatcher
 	purger    *purge.Purger
-	redis     *cacheHealth // nil without Redis
+	depErrors *prometheus.CounterVec // wahost_dependency_errors_total
+	redis     *cacheHealth           // nil without Redis
 	api       *api.Server
 	evolution *evolution.Server // Evolution API v2's routes, beside api's
 	qr        *qrHub
@@ -187,6 +188,8 @@ func (h *Host) open(ctx context.Context) (err error) {
 		return storeError(cfg.Database.URL, err)
 	}
 	h.closers = append(h.closers, func(context.Context) error { return h.store.Close() })
+	h.depErrors = newDependencyErrors(h.reg)
+	h.reg.MustRegister(newBacklogCollector(h.store, h.depErrors))
 	if h.cache, err = backend.OpenCache(backend.CacheConfig{
 		RedisAddr: cfg.Cache.RedisAddr, RedisUsername: cfg.Cache.RedisUsername,
 		RedisPassword: cfg.Cache.RedisPassword, RedisDB: cfg.Cache.RedisDB, Prefix: cfg.Cache.Prefix,
@@ -195,7 +198,7 @@ func (h *Host) open(ctx context.Context) (err error) {
 	}
 	h.closers = append(h.closers, func(context.Context) error { return h.cache.Close() })
 	if p, ok := h.cache.(pinger); ok && cfg.Cache.RedisAddr != "" {
-		h.redis = newCacheHealth(p, cfg.Cache.RedisAddr, h.log, h.reg)
+		h.redis = newCacheHealth(p, cfg.Cache.RedisAddr, h.log, h.reg, h.depErrors.WithLabelValues("redis"))
 		_ = h.redis.check(ctx) // unreachable: said once, retried by Run
 	}
 	if h.devices, err = sessionstore.Open(ctx, h.store, nil); err != nil {
@@ -509,15 +512,11 @@ func (h *Host) maintain(ctx context.Context) error {
 	defer t.Stop()
 	for {
 		before := h.clock.Now().Add(-h.config().Database.HistoryRetention)
-		if n, err := h.store.PruneDisconnects(ctx, before); err != nil {
-			h.log.Warn("pruning disconnect history", "error", err)
-		} else if n > 0 {
-			h.log.Info("pruned disconnect history", "rows", n)
-		}
-		if _, err := h.store.PruneDelivered(ctx, before); err != nil {
-			h.log.Warn("pruning delivered webhooks", "error", err)
-		}
-		if n, err := h.messages.Prune(ctx, h.clock.Now().Add(-h.config().Messages.Retention)); err != nil {
+		cfg := h.config()
+		h.prune(ctx, "disconnect history", before, h.store.PruneDisconnects)
+		h.prune(ctx, "delivered webhooks", before, h.store.PruneDelivered)
+		h.prune(ctx, "failed webhooks", h.clock.Now().Add(-cfg.Webhook.FailedRetention), h.store.PruneFailed)
+		if n, err := h.messages.Prune(ctx, h.clock.Now().Add(-cfg.Messages.Retention)); err != nil {
 			h.log.Warn("pruning messages", "error", err)
 		} else if n > 0 {
 			h.log.Info("pruned messages", "rows", n)
@@ -527,6 +526,31 @@ func (h *Host) maintain(ctx context.Context) error {
 			return nil
 		case <-t.C:
 		}
+	}
+}
+
+// pruneBatch is how many rows one pruning statement deletes: a long
+// backlog goes in many short statements, never one long lock.
+const pruneBatch = storage.MaxPage
+
+// prune deletes what fn finds before before, a batch at a time, until a
+// batch comes back short; a failure is logged and counted.
+func (h *Host) prune(ctx context.Context, what string, before time.Time, fn func(context.Context, time.Time, int) (int64, error)) {
+	var total int64
+	for ctx.Err() == nil {
+		n, err := fn(ctx, before, pruneBatch)
+		total += n
+		if err != nil {
+			h.depErrors.WithLabelValues("store").Inc()
+			h.log.Warn("pruning "+what, "error", err)
+			break
+		}
+		if n < pruneBatch {
+			break
+		}
+	}
+	if total > 0 {
+		h.log.Info("pruned "+what, "rows", total)
 	}
 }
 

@@ -1,6 +1,8 @@
 package host_test
 
 import (
+	"io"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -28,6 +30,19 @@ func TestInternalErrorsHideTheDatabase(t *testing.T) {
 	h := startHost(t, wafaketest.NewServer(t, wafake.Config{}), map[string]any{
 		"database.url": u.String(), "database.schema": testenv.Name("wahost_test_"),
 	})
+	// On PostgreSQL the pool is reported too.
+	resp, err := http.Get(h.base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`wahost_store_pool_connections{state="max"}`, `wahost_store_pool_connections{state="in_use"}`, "wahost_store_pool_waits_total"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+
 	proxy.Cut()
 	defer proxy.Restore()
 

@@ -107,8 +107,10 @@ type DisconnectLog interface {
 	// (clamped to 1..MaxPage, DefaultPage when 0). Pass the last ID
 	// returned as the next before.
 	ListDisconnects(ctx context.Context, instanceID string, before int64, limit int) ([]Disconnect, error)
-	// PruneDisconnects deletes rows older than before and returns how many.
-	PruneDisconnects(ctx context.Context, before time.Time) (int64, error)
+	// PruneDisconnects deletes up to limit (1..MaxPage) rows older than
+	// before, oldest first, and returns how many: callers prune in
+	// bounded batches.
+	PruneDisconnects(ctx context.Context, before time.Time, limit int) (int64, error)
 }
 
 // Page sizes of the listing methods.
@@ -140,9 +142,23 @@ type Outbox interface {
 	// of all when instanceID is empty; limit is clamped as in
 	// ListDisconnects.
 	FailedEvents(ctx context.Context, instanceID string, limit int) ([]OutboxEvent, error)
-	// PruneDelivered deletes events delivered before before and returns
-	// how many.
-	PruneDelivered(ctx context.Context, before time.Time) (int64, error)
+	// PruneDelivered deletes up to limit (1..MaxPage) events delivered
+	// before before and returns how many.
+	PruneDelivered(ctx context.Context, before time.Time, limit int) (int64, error)
+	// PruneFailed deletes up to limit (1..MaxPage) events that failed
+	// before before and returns how many.
+	PruneFailed(ctx context.Context, before time.Time, limit int) (int64, error)
+	// Backlog counts what waits: instances by status, events pending
+	// delivery and failed, purges pending.
+	Backlog(ctx context.Context) (Backlog, error)
+}
+
+// Backlog is what the store holds that an operator watches (metrics).
+type Backlog struct {
+	Instances     map[Status]int64 // by status
+	OutboxPending int64            // webhook deliveries not yet delivered nor failed
+	OutboxFailed  int64            // webhook deliveries given up on
+	PendingPurges int64            // cache purges waiting for the cache
 }
 
 // EventLog reads the event stream: the outbox's stream entries (see

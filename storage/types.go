@@ -155,3 +155,13 @@ type PendingPurge struct {
 // Timestamp returns t as stores keep it: UTC, microsecond precision, no
 // monotonic reading.
 func Timestamp(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// PoolStats describe a store's connection pool at one moment.
+type PoolStats struct {
+	Max      int32 // connections the pool may open
+	Total    int32 // connections open
+	Acquired int32 // connections in use
+	Idle     int32 // connections open and unused
+	// Waited counts acquisitions that had to wait for a connection.
+	Waited int64
+}

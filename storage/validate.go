@@ -327,3 +327,11 @@ func checkToken(field, s string, kind tokenKind) error {
 // ValidateText checks free text for a field: at most limit bytes of UTF-8
 // without NUL.
 func ValidateText(field, s string, limit int) error { return checkText(field, s, limit) }
+
+// ValidateLimit checks the batch size of a pruning call: 1..MaxPage.
+func ValidateLimit(limit int) error {
+	if limit < 1 || limit > MaxPage {
+		return &InputError{Field: "limit", Reason: "must be 1.." + strconv.Itoa(MaxPage)}
+	}
+	return nil
+}

@@ -259,7 +259,7 @@ func testStreamGap(t *testing.T, e *streamEnv) {
 	for i := 1; i <= 3; i++ {
 		e.emit("a", "connection.update", i, false)
 	}
-	if _, err := e.store.PruneDelivered(context.Background(), time.Now().Add(time.Hour)); err != nil {
+	if _, err := e.store.PruneDelivered(context.Background(), time.Now().Add(time.Hour), storage.MaxPage); err != nil {
 		t.Fatal(err)
 	}
 	ch, _ := e.open("", "Last-Event-ID", "1")

@@ -106,6 +106,9 @@ type Webhook struct {
 	// (Evolution API's AUTHENTICATION_EXPOSE_IN_FETCH_INSTANCES); tokens
 	// are then kept in clear beside their hash.
 	ExposeAPIKey bool `koanf:"expose_apikey"`
+	// FailedRetention is how long failed deliveries are kept (listed and
+	// redeliverable) before the hourly maintenance prunes them.
+	FailedRetention time.Duration `koanf:"failed_retention"`
 }
 
 // Session configures the WhatsApp sessions.
@@ -206,7 +209,7 @@ func Default() Config {
 		Database: Database{HistoryRetention: 30 * 24 * time.Hour},
 		Webhook: Webhook{
 			Events: []string{}, Workers: 4, Timeout: 10 * time.Second, MaxAttempts: 10, Lease: time.Minute,
-			RetryRule: "wahost",
+			RetryRule: "wahost", FailedRetention: 30 * 24 * time.Hour,
 		},
 		Session: Session{
 			QRLimit: 30, InactivityTimeout: 5 * time.Minute, ConnectTimeout: 20 * time.Second,
@@ -488,6 +491,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Database.HistoryRetention < time.Hour {
 		bad("database.history_retention", "%s is shorter than an hour", c.Database.HistoryRetention)
+	}
+	if c.Webhook.FailedRetention < time.Hour {
+		bad("webhook.failed_retention", "%s is shorter than an hour", c.Webhook.FailedRetention)
 	}
 	if a := c.Cache.RedisAddr; a != "" {
 		if _, _, err := net.SplitHostPort(a); err != nil {

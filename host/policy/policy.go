@@ -128,15 +128,17 @@ func New(ctx context.Context, cfg Config) (*Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("starting policy engine: %w", err)
 	}
+	met := newMetrics(cfg.Registerer)
 	m := &Manager{
 		engine: eng,
 		active: runtime.NewSlot(runtime.SlotConfig{
-			Breaker: cfg.Breaker, OnEvent: cfg.OnSlotEvent, Logger: cfg.Logger.With("slot", "active"),
+			Breaker: cfg.Breaker, OnEvent: met.slotEvents("active", cfg.OnSlotEvent), Logger: cfg.Logger.With("slot", "active"),
 		}),
-		candidate: runtime.NewSlot(runtime.SlotConfig{Breaker: cfg.Breaker, Logger: cfg.Logger.With("slot", "candidate")}),
-		log:       cfg.Logger,
-		metrics:   newMetrics(cfg.Registerer),
-		breaker:   cfg.Breaker,
+		candidate: runtime.NewSlot(runtime.SlotConfig{Breaker: cfg.Breaker, OnEvent: met.slotEvents("candidate", nil),
+			Logger: cfg.Logger.With("slot", "candidate")}),
+		log:     cfg.Logger,
+		metrics: met,
+		breaker: cfg.Breaker,
 	}
 	none := map[string]*override{}
 	m.overrides.Store(&none)
@@ -312,7 +314,8 @@ func (m *Manager) loadOverrides(ctx context.Context, spec Spec) (next map[string
 			return fail(fmt.Errorf("override %s: %w", name, err))
 		}
 		loaded = append(loaded, mod)
-		slot := runtime.NewSlot(runtime.SlotConfig{Breaker: m.breaker, Logger: m.log.With("slot", "override:"+name)})
+		slot := runtime.NewSlot(runtime.SlotConfig{Breaker: m.breaker, OnEvent: m.metrics.slotEvents("override", nil),
+			Logger: m.log.With("slot", "override:"+name)})
 		if _, err := slot.Swap(mod); err != nil {
 			return fail(fmt.Errorf("override %s: %w", name, err))
 		}
@@ -461,6 +464,25 @@ func (m *Manager) Close(ctx context.Context) error {
 type metrics struct {
 	reloads     *prometheus.CounterVec
 	swapSeconds prometheus.Histogram
+	trips       *prometheus.CounterVec // breaker trips, by slot
+	reverts     *prometheus.CounterVec // trips that reverted to the last healthy module, by slot
+}
+
+// slotEvents counts a slot's breaker trips and reverts, then passes each
+// event on to next (if any).
+func (m *metrics) slotEvents(slot string, next func(runtime.Event)) func(runtime.Event) {
+	return func(ev runtime.Event) {
+		switch ev.Kind {
+		case runtime.EventRevert:
+			m.trips.WithLabelValues(slot).Inc()
+			m.reverts.WithLabelValues(slot).Inc()
+		case runtime.EventUnhealthy:
+			m.trips.WithLabelValues(slot).Inc()
+		}
+		if next != nil {
+			next(ev)
+		}
+	}
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -474,9 +496,19 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help:    "Time to read, compile, self-test and swap in a policy module.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
 		}),
+		trips: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wahost_policy_breaker_trips_total",
+			Help: "Times a policy module's breaker tripped (faults within policy.breaker_window), by slot: active, candidate or override.",
+		}, []string{"slot"}),
+		reverts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wahost_policy_reverts_total",
+			Help: "Breaker trips that reverted the slot to the last module that was healthy, by slot.",
+		}, []string{"slot"}),
 	}
+	m.trips.WithLabelValues("active") // shown at zero from the start
+	m.reverts.WithLabelValues("active")
 	if reg != nil {
-		reg.MustRegister(m.reloads, m.swapSeconds)
+		reg.MustRegister(m.reloads, m.swapSeconds, m.trips, m.reverts)
 	}
 	return m
 }

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/wahost/wahost/abi"
 	"github.com/wahost/wahost/host/policy"
 	"github.com/wahost/wahost/policies/builtin"
@@ -339,4 +341,64 @@ func TestLimitsFollowReload(t *testing.T) {
 			t.Fatalf("Limits().MaxDelay = %v after applying %v", got, d)
 		}
 	}
+}
+
+// TestBreakerTripsAreCounted: a module that keeps faulting trips the
+// breaker, the slot reverts to the last healthy module, and both are
+// counted (abi/SPEC.md §9): wahost_policy_breaker_trips_total and
+// wahost_policy_reverts_total.
+func TestBreakerTripsAreCounted(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m, err := policy.New(context.Background(), policy.Config{
+		Engine:     runtime.Config{CacheDir: t.TempDir()},
+		Breaker:    runtime.BreakerConfig{Threshold: 3, Window: time.Minute},
+		Registerer: reg,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Close(context.Background()) })
+	dir := t.TempDir()
+	fixed, exits := filepath.Join(dir, "fixed.wasm"), filepath.Join(dir, "probe.wasm")
+	install(t, fixed, testdata(t, "fixed.wasm"))
+	install(t, exits, testdata(t, "probe.wasm")) // input "X" exits: a trap
+	for _, mod := range []string{fixed, exits} {
+		if _, err := m.Apply(context.Background(), policy.Spec{Module: mod}, "test"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 3 {
+		if _, err := m.Decide(context.Background(), []byte("X")); err == nil {
+			t.Fatal("the trapping input was decided")
+		}
+	}
+	if got := counterValue(t, reg, "wahost_policy_breaker_trips_total", "active"); got != 1 {
+		t.Fatalf("breaker trips = %v, want 1", got)
+	}
+	if got := counterValue(t, reg, "wahost_policy_reverts_total", "active"); got != 1 {
+		t.Fatalf("reverts = %v, want 1", got)
+	}
+}
+
+// counterValue reads one slot's series of a counter in reg.
+func counterValue(t *testing.T, reg *prometheus.Registry, name, slot string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, metric := range mf.GetMetric() {
+			for _, l := range metric.GetLabel() {
+				if l.GetName() == "slot" && l.GetValue() == slot {
+					return metric.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	t.Fatalf("no %s{slot=%q}", name, slot)
+	return 0
 }

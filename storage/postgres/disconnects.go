@@ -88,9 +88,14 @@ func (o ops) disconnects(ctx context.Context, op, q string, args ...any) ([]stor
 	return out, wrapErr(op, err)
 }
 
-// PruneDisconnects deletes rows older than before.
-func (o ops) PruneDisconnects(ctx context.Context, before time.Time) (int64, error) {
-	tag, err := o.q.Exec(ctx, "DELETE FROM wahost_disconnects WHERE at < $1", storage.Timestamp(before))
+// PruneDisconnects deletes up to limit rows older than before, oldest
+// first.
+func (o ops) PruneDisconnects(ctx context.Context, before time.Time, limit int) (int64, error) {
+	if err := storage.ValidateLimit(limit); err != nil {
+		return 0, err
+	}
+	tag, err := o.q.Exec(ctx, `DELETE FROM wahost_disconnects WHERE id IN (
+		SELECT id FROM wahost_disconnects WHERE at < $1 ORDER BY at LIMIT $2)`, storage.Timestamp(before), limit)
 	if err != nil {
 		return 0, wrapErr("prune disconnects", err)
 	}

@@ -202,9 +202,14 @@ func (o ops) FailedEvents(ctx context.Context, instanceID string, limit int) ([]
 // PruneDelivered deletes events delivered before before, except the
 // stream entry with the highest seq, so EventBounds always tells a reader
 // how far the stream went.
-func (o ops) PruneDelivered(ctx context.Context, before time.Time) (int64, error) {
-	tag, err := o.q.Exec(ctx, `DELETE FROM wahost_outbox WHERE delivered_at < $1
-	AND (seq IS NULL OR seq < (SELECT max(seq) FROM wahost_outbox))`, storage.Timestamp(before))
+func (o ops) PruneDelivered(ctx context.Context, before time.Time, limit int) (int64, error) {
+	if err := storage.ValidateLimit(limit); err != nil {
+		return 0, err
+	}
+	tag, err := o.q.Exec(ctx, `DELETE FROM wahost_outbox WHERE id IN (
+		SELECT id FROM wahost_outbox WHERE delivered_at < $1
+		AND (seq IS NULL OR seq < (SELECT max(seq) FROM wahost_outbox))
+		ORDER BY delivered_at LIMIT $2)`, storage.Timestamp(before), limit)
 	if err != nil {
 		return 0, wrapErr("prune outbox", err)
 	}

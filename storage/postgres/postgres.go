@@ -129,3 +129,12 @@ func (s *Store) InTx(ctx context.Context, fn func(tx storage.Tx) error) (err err
 	}
 	return nil
 }
+
+// PoolStats describes the pgx pool now.
+func (s *Store) PoolStats() storage.PoolStats {
+	st := s.pool.Stat()
+	return storage.PoolStats{
+		Max: st.MaxConns(), Total: st.TotalConns(), Acquired: st.AcquiredConns(), Idle: st.IdleConns(),
+		Waited: st.EmptyAcquireCount(),
+	}
+}

@@ -77,9 +77,14 @@ func (o ops) disconnects(ctx context.Context, op, q string, args ...any) ([]stor
 	return out, wrapErr(op, err)
 }
 
-// PruneDisconnects deletes rows older than before.
-func (o ops) PruneDisconnects(ctx context.Context, before time.Time) (int64, error) {
-	res, err := o.w.exec(ctx, "DELETE FROM wahost_disconnects WHERE at < ?", micros(before))
+// PruneDisconnects deletes up to limit rows older than before, oldest
+// first.
+func (o ops) PruneDisconnects(ctx context.Context, before time.Time, limit int) (int64, error) {
+	if err := storage.ValidateLimit(limit); err != nil {
+		return 0, err
+	}
+	res, err := o.w.exec(ctx, `DELETE FROM wahost_disconnects WHERE id IN (
+		SELECT id FROM wahost_disconnects WHERE at < ? ORDER BY at LIMIT ?)`, micros(before), limit)
 	if err != nil {
 		return 0, wrapErr("prune disconnects", err)
 	}

@@ -196,9 +196,14 @@ func (o ops) FailedEvents(ctx context.Context, instanceID string, limit int) ([]
 
 // PruneDelivered deletes events delivered before before, except the
 // stream entry with the highest seq: the next entry's seq is one above it.
-func (o ops) PruneDelivered(ctx context.Context, before time.Time) (int64, error) {
-	res, err := o.w.exec(ctx, `DELETE FROM wahost_outbox WHERE delivered_at < ?
-	AND (seq IS NULL OR seq < (SELECT max(seq) FROM wahost_outbox WHERE seq IS NOT NULL))`, micros(before))
+func (o ops) PruneDelivered(ctx context.Context, before time.Time, limit int) (int64, error) {
+	if err := storage.ValidateLimit(limit); err != nil {
+		return 0, err
+	}
+	res, err := o.w.exec(ctx, `DELETE FROM wahost_outbox WHERE id IN (
+		SELECT id FROM wahost_outbox WHERE delivered_at < ?
+		AND (seq IS NULL OR seq < (SELECT max(seq) FROM wahost_outbox WHERE seq IS NOT NULL))
+		ORDER BY delivered_at LIMIT ?)`, micros(before), limit)
 	if err != nil {
 		return 0, wrapErr("prune outbox", err)
 	}

@@ -81,9 +81,17 @@ func testDisconnects(t *testing.T, s storage.Store, c *Clock) {
 		t.Fatalf("ListDisconnects default limit = %d rows, want 5", len(all))
 	}
 
-	n := try(s.PruneDisconnects(ctx, start.Add(90*time.Minute))).must(t)
-	if n != 3 { // two of "history", one of "other"
-		t.Fatalf("PruneDisconnects = %d, want 3", n)
+	// In bounded batches: two, then the one left, then none.
+	cut := start.Add(90 * time.Minute)
+	if n := try(s.PruneDisconnects(ctx, cut, 2)).must(t); n != 2 {
+		t.Fatalf("PruneDisconnects limit 2 = %d, want 2", n)
+	}
+	if n := try(s.PruneDisconnects(ctx, cut, storage.MaxPage)).must(t); n != 1 { // two of "history", one of "other" in all
+		t.Fatalf("PruneDisconnects after a batch = %d, want 1", n)
+	}
+	for _, bad := range []int{0, storage.MaxPage + 1} {
+		_, err := s.PruneDisconnects(ctx, cut, bad)
+		wantErr(t, err, storage.ErrInvalidInput)
 	}
 	if left := try(s.ListDisconnects(ctx, in.ID, 0, 10)).must(t); !sameIDs(left, recorded[4], recorded[3], recorded[2]) {
 		t.Fatalf("after prune = %v", ids(left))

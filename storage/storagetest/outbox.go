@@ -109,7 +109,7 @@ func testOutbox(t *testing.T, s storage.Store, c *Clock) {
 
 	// Prune removes only what was delivered before the cut-off.
 	c.Advance(time.Hour)
-	if n := try(s.PruneDelivered(ctx, c.Now())).must(t); n != 1 {
+	if n := try(s.PruneDelivered(ctx, c.Now(), storage.MaxPage)).must(t); n != 1 {
 		t.Fatalf("PruneDelivered = %d, want 1", n)
 	}
 	_, err := s.OutboxEvent(ctx, e1.ID)

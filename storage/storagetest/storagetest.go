@@ -60,6 +60,7 @@ func RunStore(t *testing.T, open OpenStore) {
 		{"UnitOfWorkSerialises", testUnitOfWorkSerialises},
 		{"DeleteCascades", testDeleteCascades},
 		{"Outbox", testOutbox},
+		{"Backlog", testBacklog},
 		{"OutboxLeaseExpiry", testOutboxLeaseExpiry},
 		{"OutboxErrors", testOutboxErrors},
 		{"OutboxConcurrentClaims", testOutboxConcurrentClaims},
