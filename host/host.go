@@ -43,9 +43,11 @@ import (
 	"github.com/wahost/wahost/host/executor"
 	"github.com/wahost/wahost/host/messaging"
 	"github.com/wahost/wahost/host/policy"
+	"github.com/wahost/wahost/host/proxy"
 	"github.com/wahost/wahost/host/reconnect"
 	"github.com/wahost/wahost/host/session"
 	"github.com/wahost/wahost/host/session/sessionstore"
+	trafficwatch "github.com/wahost/wahost/host/traffic"
 	"github.com/wahost/wahost/host/webhook"
 	"github.com/wahost/wahost/runtime"
 	"github.com/wahost/wahost/storage"
@@ -79,6 +81,10 @@ type Options struct {
 	// SessionClock, if set, times the sessions' QR codes, inactivity and
 	// disconnect grace (tests); whatsmeow's own timers keep real time.
 	SessionClock clock.Clock
+	// ProxyClient, if set, builds the HTTP client that carries a session
+	// through a proxy (tests tunnel to an in-process server through a
+	// real proxy); nil dials WhatsApp through it.
+	ProxyClient func(proxy.Endpoint) *http.Client
 	// Check opens everything for a check (serve --check): New does every
 	// start check, a generated API key is neither kept nor printed, and
 	// the caller calls Close instead of Run.
@@ -108,6 +114,8 @@ type Host struct {
 	redis     *cacheHealth           // nil without Redis
 	api       *api.Server
 	evolution *evolution.Server // Evolution API v2's routes, beside api's
+	proxies   *proxy.Pools
+	prober    *proxy.Prober
 	qr        *qrHub
 	apiKey    string
 	probeAddr string
@@ -249,12 +257,23 @@ func (h *Host) open(ctx context.Context) (err error) {
 		// Timeout bounds dialing and the websocket upgrade (session.Config).
 		wa = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone(), Timeout: cfg.Session.ConnectTimeout}
 	}
+	th := cfg.Traffic.Thresholds
+	watch := trafficwatch.New(trafficwatch.Thresholds{
+		Undecryptable: th.Undecryptable, UnackedSends: th.UnackedSends, SendErrors: th.SendErrors,
+		ReceiptSilence: th.ReceiptSilence,
+	}, h.clock)
+	if err := h.newProxies(cfg); err != nil {
+		return err
+	}
 	h.sessions = session.New(session.Config{
+		Proxies: h.proxies, ProxyClient: opts.ProxyClient,
 		Store: h.store, Devices: h.devices, HTTPClient: wa, Logger: h.log, Clock: sessionClock,
 		InactivityTimeout: cfg.Session.InactivityTimeout, KeepAliveLimit: cfg.Session.KeepAliveLimit,
-		MediaHTTPClient: opts.WhatsAppClient, Traffic: traffic{h}, Cache: h.cache, SendTimeout: cfg.Messages.SendTimeout,
-		HistorySync: cfg.Messages.HistorySync, HistoryLimit: cfg.Messages.HistoryLimit,
+		MediaHTTPClient: opts.WhatsAppClient, Traffic: traffic{h}, Cache: h.cache,
+		SendTimeout: min(cfg.Messages.SendTimeout, cfg.Traffic.AckTimeout),
+		HistorySync: cfg.Messages.HistorySync, HistoryLimit: cfg.Messages.HistoryLimit, Watch: watch,
 	})
+	watch.SetRaiser(h.sessions)
 	h.closers = append(h.closers, func(context.Context) error { return h.sessions.Close() })
 	if h.messages, err = h.newMessaging(cfg); err != nil {
 		return err
@@ -271,6 +290,7 @@ func (h *Host) open(ctx context.Context) (err error) {
 		Override: h.policy.Override,
 		Metrics:  executor.NewMetrics(h.reg, h.sched.Len),
 		OnEnd:    h.messages.FailQueued,
+		Traffic:  watch,
 	})
 	h.exec = exec
 	h.qr = newQRHub(h.clock.Now)
@@ -283,8 +303,8 @@ func (h *Host) open(ctx context.Context) (err error) {
 		Store: h.store, Executor: exec, Sessions: sessionsAPI{m: h.sessions, qr: h.qr}, QR: h.qr, Policy: h.policy,
 		Reload:   func(ctx context.Context) (policy.Reload, error) { return h.Reload(ctx, "api") },
 		Webhooks: h.hooks, HasPolicy: h.policy.HasOverride, Diagnose: h.diagnose, Ready: h.ready, Degraded: h.degraded,
-		Gatherer: h.reg,
-		APIKey:   h.apiKey, MaxBody: cfg.HTTP.MaxBody, Logger: h.log,
+		Gatherer: h.reg, Proxies: h.proxies,
+		APIKey: h.apiKey, MaxBody: cfg.HTTP.MaxBody, Logger: h.log,
 		Commits: h.hooks.Committed, Replay: h.policy,
 		Messages: h.messages, MaxMedia: cfg.Messages.MaxMedia,
 	}); err != nil {
@@ -378,6 +398,9 @@ func (h *Host) start(ctx context.Context, goRun func(string, func(context.Contex
 		return err
 	}
 	if err := h.untilReachable(ctx, "resuming the message queue", func() error { return h.messages.Start(ctx) }); err != nil {
+		return err
+	}
+	if err := h.prober.Start(ctx); err != nil {
 		return err
 	}
 	if err := h.untilReachable(ctx, "resuming sessions", func() error { return h.sessions.Start(ctx) }); err != nil {

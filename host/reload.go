@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"slices"
 
 	"github.com/wahost/wahost/host/config"
@@ -132,6 +133,8 @@ func restartKeys(old, cur *config.Config) []string {
 	add(old.Cache != cur.Cache, "cache")
 	add(old.Session != cur.Session, "session")
 	add(old.Reconnect != cur.Reconnect, "reconnect")
+	add(!reflect.DeepEqual(old.Traffic, cur.Traffic), "traffic")
+	add(!reflect.DeepEqual(old.Proxies, cur.Proxies), "proxies")
 	oldMsg, curMsg := old.Messages, cur.Messages
 	oldMsg.Retention = curMsg.Retention // read by each pruning run: live
 	add(oldMsg != curMsg, "messages")

@@ -19,7 +19,7 @@ func TestUnknownWebhookEventRejected(t *testing.T) {
 	} {
 		b := settingsBody{Webhook: &webhookBody{Events: c.events}}
 		var s storage.InstanceSettings
-		if err := b.apply(&s, nil); (err == nil) != c.ok {
+		if err := b.apply(&s, nil, nil); (err == nil) != c.ok {
 			t.Errorf("events %v: err = %v, want ok %v", c.events, err, c.ok)
 		}
 	}
