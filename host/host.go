@@ -125,6 +125,7 @@ type Host struct {
 	hup     chan os.Signal // SIGHUP, subscribed in New so that an early one cannot kill the process
 	served  chan struct{}  // closed when the API server returns
 	closers []func(context.Context) error
+	parts   []part // started by Run, stopped in reverse
 
 	cfgMu     sync.Mutex // guards cfg after New, stopWatch
 	stopWatch context.CancelFunc
@@ -331,30 +332,22 @@ func (h *Host) Addr() string { return h.listener.Addr().String() }
 func (h *Host) APIKey() string { return h.apiKey }
 
 // Run serves until ctx ends, then stops everything within
-// http.shutdown_timeout, in order: the API stops taking requests, sessions
-// close, reconnects and changes waiting for the store finish, webhooks
-// drain, stores close. A failure to start stops what had started.
+// http.shutdown_timeout: the API stops taking requests, then the parts
+// stop in the reverse of their start — sessions close, the message queue
+// and the reconnects stop, changes waiting for the store finish, the
+// loops end, webhooks drain — and the stores close. A failure to start
+// stops what had started.
 func (h *Host) Run(ctx context.Context) error {
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var wg sync.WaitGroup
 	errc := make(chan error, 8)
-	goRun := func(name string, fn func(context.Context) error) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := fn(runCtx); err != nil && !errors.Is(err, context.Canceled) {
-				errc <- fmt.Errorf("%s: %w", name, err)
-			}
-		}()
-	}
 	srv := &http.Server{
 		Handler: console.Wrap(h.evolution.Wrap(h.api)), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
 		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(h.log.Handler(), slog.LevelWarn),
 	}
 	srv.RegisterOnShutdown(h.api.CloseStreams) // Shutdown would wait for event streams
-	runErr := h.start(runCtx, goRun, srv, errc)
+	runErr := h.start(runCtx, srv, errc)
 	switch {
 	case runErr != nil && ctx.Err() != nil:
 		runErr = nil // stopped while starting
@@ -368,43 +361,27 @@ func (h *Host) Run(ctx context.Context) error {
 			h.log.Error("stopping", "error", runErr)
 		}
 	}
-	return errors.Join(runErr, h.stop(ctx, cancel, &wg, srv))
+	return errors.Join(runErr, h.stop(ctx, srv))
 }
 
-// start starts the long-running parts in order; the stop undoes whatever
-// it started.
-func (h *Host) start(ctx context.Context, goRun func(string, func(context.Context) error), srv *http.Server, errc chan<- error) error {
-	if err := h.sched.Start(ctx); err != nil {
-		return err
-	}
-	if err := h.purger.Start(ctx); err != nil {
-		return err
-	}
-	goRun("webhooks", h.hooks.Run)
-	goRun("reload loop", h.reloadLoop)
-	goRun("maintenance", h.maintain)
-	if h.redis != nil {
-		goRun("redis watch", h.redis.run)
+// start starts the parts in order, each added to h.parts before its Start
+// so that the stop covers a part whose start was cut short.
+func (h *Host) start(ctx context.Context, srv *http.Server, errc chan<- error) error {
+	h.parts = nil
+	begin := func(name string, c component) error {
+		h.parts = append(h.parts, part{name, c})
+		if err := c.Start(ctx); err != nil {
+			return fmt.Errorf("starting %s: %w", name, err)
+		}
+		return nil
 	}
 	if err := h.watch(ctx, h.config()); err != nil {
 		h.log.Warn("config watching is off", "error", err)
 	}
-	// A database that blips between New and Run delays the start; it does
-	// not end the process.
-	if err := h.untilReachable(ctx, "resuming reconnects", func() error {
-		_, err := h.exec.Resume(ctx)
-		return err
-	}); err != nil {
-		return err
-	}
-	if err := h.untilReachable(ctx, "resuming the message queue", func() error { return h.messages.Start(ctx) }); err != nil {
-		return err
-	}
-	if err := h.prober.Start(ctx); err != nil {
-		return err
-	}
-	if err := h.untilReachable(ctx, "resuming sessions", func() error { return h.sessions.Start(ctx) }); err != nil {
-		return err
+	for _, p := range h.components(errc) {
+		if err := begin(p.name, p.c); err != nil {
+			return err
+		}
 	}
 	h.served = make(chan struct{})
 	go func() {
@@ -414,6 +391,41 @@ func (h *Host) start(ctx context.Context, goRun func(string, func(context.Contex
 		}
 	}()
 	return nil
+}
+
+// components are the host's long-running parts in start order; the
+// stop runs them in reverse.
+func (h *Host) components(errc chan<- error) []part {
+	// A database that blips between New and Run delays the start; it does
+	// not end the process.
+	whenReachable := func(what string, fn func(context.Context) error) func(context.Context) error {
+		return func(ctx context.Context) error { return h.untilReachable(ctx, what, func() error { return fn(ctx) }) }
+	}
+	steps := []part{
+		{"webhooks", h.hooks},
+		{"reload loop", &loop{name: "reload loop", run: h.reloadLoop, errc: errc}},
+		{"maintenance", &loop{name: "maintenance", run: h.maintain, errc: errc}},
+	}
+	if h.redis != nil {
+		steps = append(steps, part{"redis watch", &loop{name: "redis watch", run: h.redis.run, errc: errc}})
+	}
+	steps = append(steps,
+		part{"purger", h.purger},
+		part{"executor", stopOnly(h.exec.Stop)},
+		part{"reconnect scheduler", starting{h.sched, func(ctx context.Context) error {
+			if err := h.sched.Start(ctx); err != nil {
+				return err
+			}
+			return whenReachable("resuming reconnects", func(ctx context.Context) error {
+				_, err := h.exec.Resume(ctx)
+				return err
+			})(ctx)
+		}}},
+		part{"message queue", starting{h.messages, whenReachable("resuming the message queue", h.messages.Start)}},
+		part{"proxy prober", h.prober},
+		part{"sessions", starting{h.sessions, whenReachable("resuming sessions", h.sessions.Start)}},
+	)
+	return steps
 }
 
 // untilReachable runs fn, again with back-off while the store is
@@ -443,7 +455,7 @@ func (h *Host) untilReachable(ctx context.Context, what string, fn func() error)
 // stop ends everything Run started under one deadline, then closes the
 // stores. Work the deadline cuts short is recorded well enough to resume:
 // reconnects are persisted, webhooks are claimed again after their lease.
-func (h *Host) stop(parent context.Context, cancel context.CancelFunc, wg *sync.WaitGroup, srv *http.Server) error {
+func (h *Host) stop(parent context.Context, srv *http.Server) error {
 	h.log.Info("shutting down")
 	stop, stopCancel := context.WithTimeout(context.WithoutCancel(parent), h.config().HTTP.ShutdownTimeout)
 	defer stopCancel()
@@ -460,38 +472,11 @@ func (h *Host) stop(parent context.Context, cancel context.CancelFunc, wg *sync.
 		case <-stop.Done():
 		}
 	}
-	note("sessions", within(stop, h.sessions.Close))
-	note("the message queue", h.messages.Stop(stop))
-	note("the reconnect scheduler", h.sched.Stop(stop))
-	note("the executor", h.exec.Stop(stop))
-	note("the purger", h.purger.Stop(stop))
-	cancel()
-	hooksDone := make(chan struct{})
-	go func() {
-		wg.Wait()
-		close(hooksDone)
-	}()
-	select {
-	case <-hooksDone:
-	case <-stop.Done():
-		h.hooks.Abort() // deliveries cut short go out again after their lease
-		<-hooksDone
-		note("the webhook drain", stop.Err())
+	for i := len(h.parts) - 1; i >= 0; i-- {
+		note(h.parts[i].name, h.parts[i].c.Stop(stop))
 	}
 	note("stores", h.close(stop))
 	return errors.Join(errs...)
-}
-
-// within runs fn and waits for it until ctx ends.
-func within(ctx context.Context, fn func() error) error {
-	done := make(chan error, 1)
-	go func() { done <- fn() }()
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 func (h *Host) close(ctx context.Context) error {

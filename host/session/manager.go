@@ -275,6 +275,20 @@ func (m *Manager) Start(ctx context.Context) error {
 	return nil
 }
 
+// Stop is Close bounded by ctx: the sessions are told to end at once,
+// and Stop waits for them until ctx ends. It is idempotent and safe
+// before Start.
+func (m *Manager) Stop(ctx context.Context) error {
+	done := make(chan error, 1)
+	go func() { done <- m.Close() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // Close stops every client and waits for the queues and timers to stop.
 // Events still queued are dropped, and a handler call in progress has its
 // context cancelled. Disconnects Close causes are not reported. It is

@@ -21,13 +21,15 @@ const (
 	clockJump = 5 * time.Millisecond
 )
 
+var errAlreadyRunning = errors.New("webhook: the dispatcher is already running")
+
 // Run delivers events until ctx is done, then lets deliveries under way
 // finish, hands the events it claimed but had not started back to the
 // outbox and returns nil; Abort cuts the deliveries short. It returns an
 // error only when called while already running.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	if !d.running.CompareAndSwap(false, true) {
-		return errors.New("webhook: run: the dispatcher is already running")
+		return errAlreadyRunning
 	}
 	defer d.running.Store(false)
 

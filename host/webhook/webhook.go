@@ -104,6 +104,8 @@ type Dispatcher struct {
 
 	abortMu sync.Mutex         // guards abort
 	abort   context.CancelFunc // cancels the deliveries of the current Run
+
+	life lifecycle // Start and Stop
 }
 
 // Abort cancels the deliveries and outbox writes of a Run that is
