@@ -91,6 +91,21 @@ type Health struct {
 
 	mu      sync.Mutex // guards proxies
 	proxies map[string]*health
+
+	downed chan struct{} // gets a token when a proxy goes down (the prober wakes)
+}
+
+// anyDown reports whether a proxy is down, that is, whether there is
+// something to probe.
+func (h *Health) anyDown() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, p := range h.proxies {
+		if p.status.Down {
+			return true
+		}
+	}
+	return false
 }
 
 // NewHealth returns a Health; clk nil means the system clock.
@@ -99,7 +114,8 @@ func NewHealth(cfg Breaker, clk clock.Clock) *Health {
 		clk = clock.Real()
 	}
 	var d net.Dialer
-	return &Health{cfg: cfg.withDefaults(), clock: clk, dial: d.DialContext, proxies: make(map[string]*health)}
+	return &Health{cfg: cfg.withDefaults(), clock: clk, dial: d.DialContext, proxies: make(map[string]*health),
+		downed: make(chan struct{}, 1)}
 }
 
 func (h *Health) getLocked(ep Endpoint) *health {
@@ -147,6 +163,10 @@ func (h *Health) Record(ep Endpoint, instance string, err error) {
 	if len(distinct) >= h.cfg.Failures {
 		p.status.Down, p.status.DownSince = true, now
 		p.status.NextProbe = now.Add(h.cfg.CoolDown)
+		select {
+		case h.downed <- struct{}{}:
+		default:
+		}
 	}
 }
 

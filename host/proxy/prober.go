@@ -38,20 +38,29 @@ func (p *Prober) Start(context.Context) error {
 	return nil
 }
 
+// run probes every ProbeInterval while a proxy is down, and holds no
+// timer while none is (it waits for one to go down).
 func (p *Prober) run(ctx context.Context, done chan struct{}) {
 	defer close(done)
-	t := p.health.clock.NewTimer(p.health.cfg.ProbeInterval)
-	defer t.Stop()
 	for {
+		if !p.health.anyDown() {
+			select {
+			case <-ctx.Done():
+				return
+			case <-p.health.downed:
+			}
+			continue
+		}
+		t := p.health.clock.NewTimer(p.health.cfg.ProbeInterval)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return
 		case <-t.C():
 		}
 		for _, id := range p.health.Probe(ctx) {
 			p.log.InfoContext(ctx, "proxy answers again", "proxy", id)
 		}
-		t.Reset(p.health.cfg.ProbeInterval)
 	}
 }
 
