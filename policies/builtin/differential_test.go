@@ -2,6 +2,7 @@ package builtin_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"path/filepath"
 	"testing"
@@ -110,4 +111,43 @@ func FuzzWasmAndNativeDecideAlike(f *testing.F) {
 		}
 		decideBoth(t, "fuzzed input", in.AppendJSON(nil))
 	})
+}
+
+// TestLongHistory: with 300 history entries the module (ABI 1.1) gets
+// the last abi.HistoryTail of them and the summary, and decides like the
+// native twin and like the native policy on the whole history, for
+// histories that trigger each history rule and for one that triggers none.
+func TestLongHistory(t *testing.T) {
+	in := abi.SelfTestInput(abi.Settings(`{"jitter_pct":0}`))
+	var p defaultpolicy.Policy
+	for _, tt := range []struct {
+		name  string
+		code  int   // 0: a different code each time
+		every int64 // ms between entries
+		rule  string
+	}{
+		{"quiet", 0, 4 * 60_000, "backoff"},
+		{"abort", 428, 4 * 60_000, "history_abort"},
+		{"storm", 0, 100, "storm_guard"},
+	} {
+		in.History = in.History[:0]
+		for i := range 300 {
+			in.History = append(in.History, abi.HistoryEntry{
+				AtMS: in.NowMS - int64(300-i)*tt.every, Kind: abi.KindDisconnected,
+				Code: cmp.Or(tt.code, 4000+i), Action: abi.ActionReconnect, Step: 1,
+			})
+		}
+		decideBoth(t, tt.name, in.AppendJSON(nil))
+		full, err := p.Decide(in) // the whole history, no summary
+		if err != nil || full.Rule != tt.rule {
+			t.Errorf("%s: the whole history decides %+v, %v, want rule %s", tt.name, full, err, tt.rule)
+		}
+		out, err := defaultModule(t).Decide(context.Background(), in.AppendJSON(nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d, err := abi.ParseDecision(out, abi.Limits{}); err != nil || d.Rule != full.Rule || d.DelayMS != full.DelayMS {
+			t.Errorf("%s: the module decides %s, the whole history %+v", tt.name, out, full)
+		}
+	}
 }

@@ -2,7 +2,7 @@ package defaultpolicy
 
 import (
 	"errors"
-	"fmt"
+	"strconv"
 
 	"github.com/wahost/wahost/abi"
 )
@@ -113,12 +113,12 @@ func ParseConfig(s abi.Settings) (Config, error) {
 func (c *Config) check() error {
 	for code, d := range c.DelaysMS {
 		if d < 0 {
-			return fmt.Errorf("setting \"delays_ms\": delay for %d is negative", code)
+			return errors.New("setting \"delays_ms\": delay for " + strconv.Itoa(code) + " is negative")
 		}
 	}
 	for _, step := range c.Escalation {
 		if step < abi.StepReconnect || step > abi.StepRecreate {
-			return fmt.Errorf("setting \"escalation\": %d is not a step (1 to 4)", step)
+			return errors.New("setting \"escalation\": " + strconv.FormatInt(step, 10) + " is not a step (1 to 4)")
 		}
 	}
 	switch {
@@ -127,9 +127,9 @@ func (c *Config) check() error {
 	case c.DefaultDelayMS < 0, c.MaxDelayMS < 0, c.StormPauseMS < 0, c.QRReconnectDelayMS < 0:
 		return errors.New("delay settings must not be negative")
 	case c.JitterPct < 0 || c.JitterPct > 100:
-		return fmt.Errorf(`setting "jitter_pct": %d is outside [0, 100]`, c.JitterPct)
+		return errors.New(`setting "jitter_pct": ` + strconv.FormatInt(c.JitterPct, 10) + ` is outside [0, 100]`)
 	case c.MaxAttempts < 1:
-		return fmt.Errorf(`setting "max_attempts": %d, want at least 1`, c.MaxAttempts)
+		return errors.New(`setting "max_attempts": ` + strconv.FormatInt(c.MaxAttempts, 10) + `, want at least 1`)
 	}
 	return nil
 }
