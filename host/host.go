@@ -42,6 +42,7 @@ import (
 	"github.com/wahost/wahost/host/messaging"
 	"github.com/wahost/wahost/host/policy"
 	"github.com/wahost/wahost/host/reconnect"
+	"github.com/wahost/wahost/host/rollout"
 	"github.com/wahost/wahost/host/session"
 	"github.com/wahost/wahost/host/webhook"
 	"github.com/wahost/wahost/runtime"
@@ -92,6 +93,7 @@ type Host struct {
 	cache     storage.Cache
 	devices   *sessionstore.Store
 	policy    *policy.Manager
+	rollout   *rollout.Controller
 	exec      *executor.Executor
 	sched     *reconnect.Scheduler
 	sessions  *session.Manager
@@ -202,6 +204,10 @@ func New(ctx context.Context, opts Options) (h *Host, err error) {
 	}
 	h.purger = purge.New(purge.Config{Queue: h.store, Cache: h.cache, Logger: h.log})
 
+	if err := h.newRollout(ctx, cfg); err != nil {
+		return nil, err
+	}
+
 	var exec *executor.Executor
 	h.sched = reconnect.New(reconnect.Config{
 		Rate: cfg.Reconnect.Rate, Burst: cfg.Reconnect.Burst, Clock: h.clock,
@@ -235,7 +241,7 @@ func New(ctx context.Context, opts Options) (h *Host, err error) {
 		Scheduler: h.sched, Sessions: h.sessions, Webhooks: h.hooks, Purger: h.purger, Files: h.dir,
 		Settings: func(storage.Instance) abi.Settings { return h.policy.Settings() },
 		QRLimit:  cfg.Session.QRLimit, Clock: h.clock, Logger: h.log, Candidate: h.policy.Candidate,
-		Override: h.policy.Override,
+		Override: h.policy.Override, Rollout: h.rollout,
 		Metrics:  executor.NewMetrics(h.reg, h.sched.Len),
 		OnEnd:    h.messages.FailQueued,
 	})
@@ -251,7 +257,7 @@ func New(ctx context.Context, opts Options) (h *Host, err error) {
 		Reload:   func(ctx context.Context) (policy.Reload, error) { return h.Reload(ctx, "api") },
 		Webhooks: h.hooks, HasPolicy: h.policy.HasOverride, Diagnose: h.diagnose, Ready: h.ready, Gatherer: h.reg,
 		APIKey: h.apiKey, MaxBody: cfg.HTTP.MaxBody, Logger: h.log,
-		Commits: h.hooks.Committed, Replay: h.policy,
+		Commits: h.hooks.Committed, Replay: h.policy, Rollout: h.rollout,
 		Messages: h.messages, MaxMedia: cfg.Messages.MaxMedia,
 	}); err != nil {
 		return nil, err
@@ -296,6 +302,7 @@ func (h *Host) Run(ctx context.Context) error {
 	goRun("webhooks", h.hooks.Run)
 	goRun("reload loop", h.reloadLoop)
 	goRun("maintenance", h.maintain)
+	goRun("rollout", h.runRollout)
 	if err := h.watch(ctx, h.config()); err != nil {
 		h.log.Warn("config watching is off", "error", err)
 	}

@@ -18,9 +18,9 @@ var (
 	ErrState     = errors.New("the rollout's status does not allow this")
 )
 
-// Run checks the rollout every interval until ctx ends.
-func (c *Controller) Run(ctx context.Context, interval time.Duration) error {
-	t := c.cfg.Clock.NewTimer(interval)
+// Run checks the rollout every interval() until ctx ends.
+func (c *Controller) Run(ctx context.Context, interval func() time.Duration) error {
+	t := c.cfg.Clock.NewTimer(interval())
 	defer t.Stop()
 	for {
 		select {
@@ -31,20 +31,24 @@ func (c *Controller) Run(ctx context.Context, interval time.Duration) error {
 		if err := c.Check(ctx); err != nil {
 			c.cfg.Logger.WarnContext(ctx, "checking the policy rollout", "error", err)
 		}
-		t.Reset(interval)
+		t.Reset(interval())
 	}
 }
 
-// Check judges the running step once: it rolls back on a regression or a
-// faulting canary, advances a step that passed, promotes after the last,
-// and holds as inconclusive a step that found too few episodes.
+// Check cuts the episodes past the horizon, then judges the running step
+// once: it rolls back on a regression or a faulting canary, advances a
+// step that passed, promotes after the last, and holds as inconclusive a
+// step that found too few episodes.
 func (c *Controller) Check(ctx context.Context) error {
+	now := c.cfg.Clock.Now()
+	if _, err := c.cfg.Store.CutEpisodes(ctx, now.Add(-c.cfg.Horizon()), now); err != nil {
+		return fmt.Errorf("cutting episodes: %w", err)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.spec == nil || c.state.Status != StatusRunning {
 		return nil
 	}
-	now := c.cfg.Clock.Now()
 	if st := c.cfg.Policies.CanaryStatus(); st.Trips > 0 {
 		c.rollbackLocked(ctx, "faults", "the canary module tripped its breaker", nil)
 		return nil

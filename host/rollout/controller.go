@@ -8,6 +8,7 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/wahost/wahost/abi"
 	"github.com/wahost/wahost/host/clock"
@@ -57,6 +58,9 @@ type Config struct {
 	// Announce sends a policy.rollout webhook.
 	Announce func(ctx context.Context, e Event)
 	Metrics  *Metrics
+	// Horizon returns how long an episode may stay open before it is cut;
+	// nil means an hour.
+	Horizon func() time.Duration
 }
 
 // Event is the policy.rollout webhook's payload.
@@ -93,6 +97,9 @@ func New(cfg Config) *Controller {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.Horizon == nil {
+		cfg.Horizon = func() time.Duration { return time.Hour }
 	}
 	return &Controller{cfg: cfg}
 }
