@@ -242,8 +242,8 @@ func New(ctx context.Context, opts Options) (h *Host, err error) {
 		Settings: func(storage.Instance) abi.Settings { return h.policy.Settings() },
 		QRLimit:  cfg.Session.QRLimit, Clock: h.clock, Logger: h.log, Candidate: h.policy.Candidate,
 		Override: h.policy.Override, Rollout: h.rollout,
-		Metrics:  executor.NewMetrics(h.reg, h.sched.Len),
-		OnEnd:    h.messages.FailQueued,
+		Metrics: executor.NewMetrics(h.reg, h.sched.Len),
+		OnEnd:   h.messages.FailQueued,
 	})
 	h.exec = exec
 	h.qr = newQRHub(h.clock.Now)

@@ -94,17 +94,17 @@ type Manager struct {
 	canary    *runtime.Slot // a rollout's module
 	log       *slog.Logger
 
-	mu        sync.Mutex // serialises Apply
-	applied   Spec       // guarded by mu: the spec in force
+	mu      sync.Mutex // serialises Apply
+	applied Spec       // guarded by mu: the spec in force
 	// promoted and canarySettings are guarded by mu.
 	promoted       *Promotion
 	canarySettings string
-	hasCand   atomic.Bool
-	settings  atomic.Pointer[abi.Settings]
-	overrides atomic.Pointer[map[string]*override]
-	last      atomic.Pointer[Reload]
-	metrics   *metrics
-	breaker   runtime.BreakerConfig
+	hasCand        atomic.Bool
+	settings       atomic.Pointer[abi.Settings]
+	overrides      atomic.Pointer[map[string]*override]
+	last           atomic.Pointer[Reload]
+	metrics        *metrics
+	breaker        runtime.BreakerConfig
 }
 
 // Reload is the outcome of one Apply.
