@@ -384,6 +384,9 @@ func (h *Host) maintain(ctx context.Context) error {
 		} else if n > 0 {
 			h.log.Info("pruned disconnect history", "rows", n)
 		}
+		if _, err := h.rollout.CutEpisodes(ctx); err != nil {
+			h.log.Warn("cutting outage episodes", "error", err)
+		}
 		if _, err := h.store.PruneDelivered(ctx, before); err != nil {
 			h.log.Warn("pruning delivered webhooks", "error", err)
 		}

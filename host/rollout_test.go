@@ -73,8 +73,9 @@ func TestRolloutRollsBackAWorseCanary(t *testing.T) {
 	w := newWorld(t, map[string]any{
 		"policy.rollout.module": "builtin:default", "policy.rollout.settings": logsOutOn428,
 		"policy.rollout.steps": []any{share, 100}, "policy.rollout.min_episodes": 2,
-		"policy.rollout.step_duration": "1h", "policy.rollout.check_interval": "1m",
+		"policy.rollout.step_duration": "1h", "policy.rollout.check_interval": "5m",
 	})
+	w.timers = 1
 	canary, stable := w.fleet(share, 3, 5)
 	actions := w.dropAll(canary, stable)
 	for name := range canary {
@@ -91,7 +92,7 @@ func TestRolloutRollsBackAWorseCanary(t *testing.T) {
 	for range stable {
 		w.next("reconnection.success", nil)
 	}
-	w.clk.Advance(time.Minute) // the check
+	w.clk.Advance(5 * time.Minute) // the check
 	env := w.next("policy.rollout", nil)
 	var ev rollout.Event
 	if err := json.Unmarshal(env.Data, &ev); err != nil {

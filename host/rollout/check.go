@@ -18,21 +18,45 @@ var (
 	ErrState     = errors.New("the rollout's status does not allow this")
 )
 
-// Run checks the rollout every interval() until ctx ends.
+// Run checks the rollout every interval() until ctx ends. With no
+// rollout configured it holds no timer and waits for Configure.
 func (c *Controller) Run(ctx context.Context, interval func() time.Duration) error {
-	t := c.cfg.Clock.NewTimer(interval())
-	defer t.Stop()
 	for {
+		c.mu.Lock()
+		configured := c.spec != nil
+		c.mu.Unlock()
+		if !configured {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-c.wake:
+			}
+			continue
+		}
+		t := c.cfg.Clock.NewTimer(interval())
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return nil
+		case <-c.wake:
+			t.Stop()
+			continue
 		case <-t.C():
 		}
 		if err := c.Check(ctx); err != nil {
 			c.cfg.Logger.WarnContext(ctx, "checking the policy rollout", "error", err)
 		}
-		t.Reset(interval())
 	}
+}
+
+// CutEpisodes ends the episodes still open past the horizon.
+func (c *Controller) CutEpisodes(ctx context.Context) (int64, error) {
+	now := c.cfg.Clock.Now()
+	n, err := c.cfg.Store.CutEpisodes(ctx, now.Add(-c.cfg.Horizon()), now)
+	if err != nil {
+		return n, fmt.Errorf("cutting episodes: %w", err)
+	}
+	return n, nil
 }
 
 // Check cuts the episodes past the horizon, then judges the running step
@@ -40,10 +64,10 @@ func (c *Controller) Run(ctx context.Context, interval func() time.Duration) err
 // step that passed, promotes after the last, and holds as inconclusive a
 // step that found too few episodes.
 func (c *Controller) Check(ctx context.Context) error {
-	now := c.cfg.Clock.Now()
-	if _, err := c.cfg.Store.CutEpisodes(ctx, now.Add(-c.cfg.Horizon()), now); err != nil {
-		return fmt.Errorf("cutting episodes: %w", err)
+	if _, err := c.CutEpisodes(ctx); err != nil {
+		return err
 	}
+	now := c.cfg.Clock.Now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.spec == nil || c.state.Status != StatusRunning {

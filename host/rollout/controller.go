@@ -81,6 +81,8 @@ type Event struct {
 type Controller struct {
 	cfg Config
 
+	wake chan struct{} // Configure wakes Run
+
 	mu       sync.Mutex // guards spec, state, settings, faults
 	spec     *Spec
 	state    storage.RolloutState
@@ -101,7 +103,7 @@ func New(cfg Config) *Controller {
 	if cfg.Horizon == nil {
 		cfg.Horizon = func() time.Duration { return time.Hour }
 	}
-	return &Controller{cfg: cfg}
+	return &Controller{cfg: cfg, wake: make(chan struct{}, 1)}
 }
 
 // live reports whether the canary decides for its share.
@@ -149,6 +151,12 @@ func (c *Controller) Fault(ctx context.Context, err error) {
 // settings as the stored rollout resume it where it was; another starts
 // a new rollout at the first step. An error leaves the rollout as it was.
 func (c *Controller) Configure(ctx context.Context, spec *Spec) error {
+	defer func() {
+		select {
+		case c.wake <- struct{}{}:
+		default:
+		}
+	}()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	st, err := c.cfg.Store.Rollout(ctx)
