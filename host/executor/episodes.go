@@ -54,6 +54,9 @@ type drop struct {
 func (e *Executor) trackDrop(ctx context.Context, tx storage.Tx, instanceID string, dr drop) (*storage.Episode, error) {
 	o := dr.outcome
 	d := &o.Decision
+	if d.Action == abi.ActionKeep {
+		return nil, nil // the session stays open: no outage
+	}
 	digest := PolicyDigest(o.SHA256, dr.settings)
 	ep, err := tx.OpenEpisode(ctx, instanceID)
 	switch {

@@ -15,6 +15,7 @@ var short = time.Duration(abi.TrafficWindowsMS[0]) * time.Millisecond
 // sample is one counted observation.
 type sample struct {
 	at     time.Time
+	seq    uint64 // the instance's observation number, for the marks
 	sender string // undecryptable only
 	flags  uint8  // undecryptable only: flagUnavailable, flagHidden
 }
@@ -28,8 +29,8 @@ const (
 // first.
 type series []sample
 
-func (s series) add(now time.Time, x sample) series {
-	x.at = now
+func (s series) add(now time.Time, seq uint64, x sample) series {
+	x.at, x.seq = now, seq
 	return append(s.trim(now), x)
 }
 
@@ -61,11 +62,12 @@ func (s series) counts(now time.Time, keep func(*sample) bool) abi.Counts {
 	return c
 }
 
-// since counts the samples within the short window and after mark.
-func (s series) since(now, mark time.Time) int {
+// since counts the samples within the short window and after the
+// observation numbered mark.
+func (s series) since(now time.Time, mark uint64) int {
 	n := 0
 	for i := range s {
-		if now.Sub(s[i].at) <= short && s[i].at.After(mark) {
+		if now.Sub(s[i].at) <= short && s[i].seq > mark {
 			n++
 		}
 	}
@@ -79,13 +81,19 @@ type state struct {
 	lastSendError                                               int
 	// unreceipted is the first acknowledged send since the last receipt.
 	unreceipted time.Time
-	// raised is when each signal was last raised.
-	raised map[string]time.Time
+	// seq numbers the observations; marks holds, for each signal, the
+	// number of the observation that last raised it, and silenced when
+	// the receipt silence was last raised.
+	seq      uint64
+	marks    map[string]uint64
+	silenced time.Time
 }
 
 // observeLocked records o and returns the signal of a threshold it
 // crossed, if any.
 func (s *state) observeLocked(now time.Time, o Observation, th *Thresholds) string {
+	s.seq++
+	seq := s.seq
 	switch o.Kind {
 	case Undecryptable:
 		var f uint8
@@ -95,9 +103,9 @@ func (s *state) observeLocked(now time.Time, o Observation, th *Thresholds) stri
 		if o.Hidden {
 			f |= flagHidden
 		}
-		s.undecryptable = s.undecryptable.add(now, sample{sender: o.Sender, flags: f})
+		s.undecryptable = s.undecryptable.add(now, seq, sample{sender: o.Sender, flags: f})
 		if !o.Unavailable {
-			s.retrySent = s.retrySent.add(now, sample{})
+			s.retrySent = s.retrySent.add(now, seq, sample{})
 		}
 		return s.crossed(now, abi.SignalUndecryptable, s.undecryptable, th.Undecryptable)
 	case Incoming:
@@ -106,7 +114,7 @@ func (s *state) observeLocked(now time.Time, o Observation, th *Thresholds) stri
 		s.lastReceipt, s.unreceipted = now, time.Time{}
 	case RetryReceipt:
 		s.lastReceipt = now
-		s.retryRecv = s.retryRecv.add(now, sample{})
+		s.retryRecv = s.retryRecv.add(now, seq, sample{})
 	case KeepAlive:
 		at := o.At
 		if at.IsZero() {
@@ -114,24 +122,23 @@ func (s *state) observeLocked(now time.Time, o Observation, th *Thresholds) stri
 		}
 		s.lastKeepAlive = at
 	case Sent:
-		s.sends = s.sends.add(now, sample{})
+		s.sends = s.sends.add(now, seq, sample{})
 		silent := !s.unreceipted.IsZero() && th.ReceiptSilence > 0 && now.Sub(s.unreceipted) >= th.ReceiptSilence &&
-			now.Sub(s.raised[abi.SignalReceiptSilence]) >= th.ReceiptSilence
+			(s.silenced.IsZero() || now.Sub(s.silenced) >= th.ReceiptSilence)
 		if s.unreceipted.IsZero() {
 			s.unreceipted = now
 		}
 		if silent {
-			s.mark(abi.SignalReceiptSilence, now)
-			s.unreceipted = now
+			s.silenced, s.unreceipted = now, now
 			return abi.SignalReceiptSilence
 		}
 	case Unacked:
-		s.sends = s.sends.add(now, sample{})
-		s.unacked = s.unacked.add(now, sample{})
+		s.sends = s.sends.add(now, seq, sample{})
+		s.unacked = s.unacked.add(now, seq, sample{})
 		return s.crossed(now, abi.SignalUnackedSends, s.unacked, th.UnackedSends)
 	case SendError:
-		s.sends = s.sends.add(now, sample{})
-		s.errors = s.errors.add(now, sample{})
+		s.sends = s.sends.add(now, seq, sample{})
+		s.errors = s.errors.add(now, seq, sample{})
 		s.lastSendError = o.Code
 		return s.crossed(now, abi.SignalSendErrors, s.errors, th.SendErrors)
 	}
@@ -141,18 +148,14 @@ func (s *state) observeLocked(now time.Time, o Observation, th *Thresholds) stri
 // crossed reports signal when ser holds at least limit samples within the
 // short window since the signal was last raised.
 func (s *state) crossed(now time.Time, signal string, ser series, limit int) string {
-	if limit <= 0 || ser.since(now, s.raised[signal]) < limit {
+	if limit <= 0 || ser.since(now, s.marks[signal]) < limit {
 		return ""
 	}
-	s.mark(signal, now)
-	return signal
-}
-
-func (s *state) mark(signal string, now time.Time) {
-	if s.raised == nil {
-		s.raised = make(map[string]time.Time)
+	if s.marks == nil {
+		s.marks = make(map[string]uint64)
 	}
-	s.raised[signal] = now
+	s.marks[signal] = s.seq
+	return signal
 }
 
 func (s *state) snapshotLocked(now time.Time) abi.Traffic {
