@@ -38,6 +38,8 @@ type Input struct {
 	// carried one.
 	Summary    HistorySummary
 	HasSummary bool
+	// Traffic (ABI 1.2) is what the host saw of the session's traffic.
+	Traffic Traffic
 	// Settings is the policy's settings from the host's config: a JSON
 	// object, {} when none are configured.
 	Settings Settings
@@ -88,6 +90,9 @@ type Event struct {
 	ExpireMS int64
 	// BanCode is whatsmeow's temporary-ban reason code (101–106), 0 if none.
 	BanCode int
+	// Signal is, for a degraded event (ABI 1.2), the threshold crossed:
+	// one of the Signal constants.
+	Signal string
 }
 
 // HistoryEntry is one earlier disconnect of the same instance.
@@ -104,7 +109,7 @@ const MaxHistory = 1024
 
 // AppendJSON appends the input document to b: the members of ABI 1.0,
 // history_summary (ABI 1.1) when the history is longer than HistoryTail,
-// and the history last.
+// traffic (ABI 1.2), and the history last.
 func (in *Input) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	b = appendIntField(b, "v", int64(in.V))
@@ -130,6 +135,9 @@ func (in *Input) AppendJSON(b []byte) []byte {
 	if in.Event.BanCode != 0 {
 		b = appendIntField(b, "ban_code", int64(in.Event.BanCode))
 	}
+	if in.Event.Signal != "" {
+		b = appendStringField(b, "signal", in.Event.Signal)
+	}
 	b = append(b, '}')
 	b = appendIntField(b, "attempt", int64(in.Attempt))
 	b = appendIntField(b, "step", int64(in.Step))
@@ -141,6 +149,7 @@ func (in *Input) AppendJSON(b []byte) []byte {
 		Summarize(in.NowMS, in.History, &sum)
 		b = appendSummary(b, &sum)
 	}
+	b = appendTraffic(b, &in.Traffic)
 	b = appendKey(b, "settings")
 	if len(in.Settings) == 0 {
 		b = append(b, '{', '}')
@@ -227,6 +236,8 @@ func decodeInput(data []byte, in *Input, alias bool) error {
 		case "history_summary":
 			err = decodeSummary(&r, &in.Summary)
 			in.HasSummary = true
+		case "traffic":
+			err = decodeTraffic(&r, &in.Traffic)
 		default:
 			err = r.skip(0)
 		}
@@ -307,6 +318,8 @@ func decodeEvent(r *reader, ev *Event) error {
 			ev.ExpireMS, err = r.int()
 		case "ban_code":
 			ev.BanCode, err = small(r.int())
+		case "signal":
+			ev.Signal, err = r.str()
 		default:
 			err = r.skip(0)
 		}

@@ -56,10 +56,14 @@ func (d *Decision) Validate(l Limits) error {
 		default:
 			return invalid("end", "unknown ending "+strconv.Quote(string(d.End))+" (want closed, qr_limit or conflict)")
 		}
+	case ActionKeep:
+		if d.DelayMS != 0 || d.Step != 0 || d.Cleanup != 0 || d.End != "" {
+			return invalid("delay_ms", "keep has no delay, step, cleanup or end")
+		}
 	case "":
 		return &FieldError{Field: "action", Err: wrap("", ErrInvalid, ": missing")}
 	default:
-		return &FieldError{Field: "action", Err: wrap("", ErrUnknownAction, " "+strconv.Quote(string(d.Action))+" (want reconnect or logout)")}
+		return &FieldError{Field: "action", Err: wrap("", ErrUnknownAction, " "+strconv.Quote(string(d.Action))+" (want reconnect, logout or keep)")}
 	}
 	if d.QRCount != nil && *d.QRCount < 0 {
 		return invalid("qr_count", itoa(int64(*d.QRCount))+" is negative")
@@ -69,6 +73,15 @@ func (d *Decision) Validate(l Limits) error {
 	}
 	if len(d.Reason) > MaxReason {
 		return invalid("reason", itoa(int64(len(d.Reason)))+" bytes, more than "+itoa(MaxReason))
+	}
+	return nil
+}
+
+// CheckFor checks what Validate cannot: that the decision fits the event
+// it answers. ActionKeep answers only KindDegraded.
+func (d *Decision) CheckFor(kind Kind) error {
+	if d.Action == ActionKeep && kind != KindDegraded {
+		return &FieldError{Field: "action", Err: wrap("", ErrInvalid, ": keep answers only a degraded event, not "+strconv.Quote(string(kind)))}
 	}
 	return nil
 }

@@ -43,6 +43,7 @@ import (
 	"github.com/wahost/wahost/host/policy"
 	"github.com/wahost/wahost/host/reconnect"
 	"github.com/wahost/wahost/host/session"
+	trafficwatch "github.com/wahost/wahost/host/traffic"
 	"github.com/wahost/wahost/host/webhook"
 	"github.com/wahost/wahost/runtime"
 	"github.com/wahost/wahost/storage"
@@ -216,12 +217,19 @@ func New(ctx context.Context, opts Options) (h *Host, err error) {
 		// Timeout bounds dialing and the websocket upgrade (session.Config).
 		wa = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone(), Timeout: cfg.Session.ConnectTimeout}
 	}
+	th := cfg.Traffic.Thresholds
+	watch := trafficwatch.New(trafficwatch.Thresholds{
+		Undecryptable: th.Undecryptable, UnackedSends: th.UnackedSends, SendErrors: th.SendErrors,
+		ReceiptSilence: th.ReceiptSilence,
+	}, h.clock)
 	h.sessions = session.New(session.Config{
 		Store: h.store, Devices: h.devices, HTTPClient: wa, Logger: h.log, Clock: sessionClock,
 		InactivityTimeout: cfg.Session.InactivityTimeout, KeepAliveLimit: cfg.Session.KeepAliveLimit,
-		MediaHTTPClient: opts.WhatsAppClient, Traffic: traffic{h}, Cache: h.cache, SendTimeout: cfg.Messages.SendTimeout,
-		HistorySync: cfg.Messages.HistorySync, HistoryLimit: cfg.Messages.HistoryLimit,
+		MediaHTTPClient: opts.WhatsAppClient, Traffic: traffic{h}, Cache: h.cache,
+		SendTimeout: min(cfg.Messages.SendTimeout, cfg.Traffic.AckTimeout),
+		HistorySync: cfg.Messages.HistorySync, HistoryLimit: cfg.Messages.HistoryLimit, Watch: watch,
 	})
+	watch.SetRaiser(h.sessions)
 	h.closers = append(h.closers, func(context.Context) error { return h.sessions.Close() })
 	if h.messages, err = h.newMessaging(cfg); err != nil {
 		return nil, err
@@ -238,6 +246,7 @@ func New(ctx context.Context, opts Options) (h *Host, err error) {
 		Override: h.policy.Override,
 		Metrics:  executor.NewMetrics(h.reg, h.sched.Len),
 		OnEnd:    h.messages.FailQueued,
+		Traffic:  watch,
 	})
 	h.exec = exec
 	h.qr = newQRHub(h.clock.Now)

@@ -36,6 +36,7 @@ type Config struct {
 	Reconnect Reconnect `koanf:"reconnect"`
 	Policy    Policy    `koanf:"policy"`
 	Messages  Messages  `koanf:"messages"`
+	Traffic   Traffic   `koanf:"traffic"`
 }
 
 // HTTP configures the admin API.
@@ -225,6 +226,7 @@ func Default() Config {
 			Watch:         true,
 			Overrides:     map[string]PolicyOverride{},
 		},
+		Traffic: defaultTraffic(),
 	}
 }
 
@@ -323,15 +325,23 @@ var envAliases = map[string]string{
 // listKeys hold lists: their variables are comma-separated.
 var listKeys = map[string]bool{"webhook.events": true}
 
-// envKey maps WAHOST_POLICY_MAX_DELAY to policy.max_delay: underscores
-// split sections only where the result is a known key.
+// envKey maps WAHOST_POLICY_MAX_DELAY to policy.max_delay and
+// WAHOST_TRAFFIC_THRESHOLDS_UNACKED_SENDS to
+// traffic.thresholds.unacked_sends: underscores split sections (one or
+// two levels) only where the result is a known key.
 func envKey(name string, known map[string]bool) string {
 	s := strings.ToLower(strings.TrimPrefix(name, EnvPrefix))
 	parts := strings.Split(s, "_")
 	for cut := 1; cut < len(parts); cut++ {
-		candidate := strings.Join(parts[:cut], "_") + "." + strings.Join(parts[cut:], "_")
-		if known[candidate] {
+		head := strings.Join(parts[:cut], "_")
+		if candidate := head + "." + strings.Join(parts[cut:], "_"); known[candidate] {
 			return candidate
+		}
+		for cut2 := cut + 1; cut2 < len(parts); cut2++ {
+			candidate := head + "." + strings.Join(parts[cut:cut2], "_") + "." + strings.Join(parts[cut2:], "_")
+			if known[candidate] {
+				return candidate
+			}
 		}
 	}
 	return s
@@ -497,6 +507,7 @@ func (c *Config) Validate() error {
 		bad("reconnect.burst", "%d, want at least 1", c.Reconnect.Burst)
 	}
 	c.Messages.validate(bad)
+	c.Traffic.validate(bad)
 	p := &c.Policy
 	if s := p.CandidateSHA256; s != "" && (len(s) != 64 || strings.Trim(strings.ToLower(s), "0123456789abcdef") != "") {
 		bad("policy.candidate_sha256", "%q is not 64 hex digits", s)

@@ -124,9 +124,16 @@ func (s *session) drop(ctx context.Context, cl *client, evt any) {
 		}
 		s.stale, s.fresh = true, true
 		s.state.JID = ""
-	case *events.ManualLoginReconnect, *events.QRScannedWithoutMultidevice:
-		// whatsmeow leaves the socket open; the policy reconnects or
-		// ends the session, either way on a closed socket.
+	case *events.ManualLoginReconnect:
+		// whatsmeow leaves the socket open, but the server closes it
+		// after its <stream:error code="515">: closing it here too would
+		// race with whatsmeow's own close (see conn.closing). The next
+		// Connect, or the stop, waits for that close, and closes the
+		// socket itself only if the server kept it open.
+	case *events.QRScannedWithoutMultidevice:
+		// whatsmeow leaves the socket open and the server keeps it; the
+		// policy reconnects or ends the session, either way on a closed
+		// socket.
 		closeClient, c.closed = true, true
 	case *events.PairError:
 		c.closed = true // whatsmeow disconnected before dispatching it

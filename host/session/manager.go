@@ -114,6 +114,11 @@ type Config struct {
 	// HistoryLimit bounds the messages taken from one history sync blob;
 	// 0 means DefaultHistoryLimit.
 	HistoryLimit int
+	// Watch, if set, is told what the sessions see of their traffic:
+	// undecryptable messages, sends and their acknowledgements, receipts,
+	// keepalive answers (host/traffic). Its thresholds raise degraded
+	// events through Manager.Degraded.
+	Watch Observer
 }
 
 // Errors callers branch on.

@@ -43,7 +43,7 @@ func (e *settingsError) Error() string { return "default policy: " + e.err.Error
 func (e *settingsError) Unwrap() error { return e.err }
 
 // Decide applies the rules, in this order, and returns the first that
-// fires:
+// fires (a degraded event has rules of its own: see decideDegraded):
 //
 //  1. qr_limit: the QR codes reached the limit: end the login.
 //  2. code_table: a logout code ends the session (cleanup for the
@@ -61,6 +61,9 @@ func (e *settingsError) Unwrap() error { return e.err }
 //     jitter, with the escalation step for this attempt.
 func Decide(in *abi.Input, c *Config) abi.Decision {
 	ev := &in.Event
+	if ev.Kind == abi.KindDegraded {
+		return decideDegraded(in, c)
+	}
 	code := ev.Code
 	qrPhase := in.Instance.Phase == abi.PhaseQR || in.Instance.Phase == abi.PhasePairing
 
@@ -132,7 +135,8 @@ func (c *Config) jittered(in *abi.Input, delay int64) int64 {
 }
 
 // countSince counts the disconnects within window ms before now, only
-// those with code if code is not 0. Under ABI 1.1 the history may be only
+// those with code if code is not 0; degraded events, which did not drop
+// the session, are not counted. Under ABI 1.1 the history may be only
 // its last abi.HistoryTail entries: they answer when they reach back past
 // the window; otherwise the summary does, exactly for its own windows and
 // for any of 24 hours or more (the whole history), and by its next larger
@@ -143,7 +147,7 @@ func countSince(in *abi.Input, window int64, code int) int {
 	if !in.HasSummary || in.Summary.Total[2] <= len(h) || (len(h) > 0 && h[0].AtMS < from) {
 		n := 0
 		for i := range h {
-			if h[i].AtMS >= from && (code == 0 || h[i].Code == code) {
+			if h[i].AtMS >= from && h[i].Kind != abi.KindDegraded && (code == 0 || h[i].Code == code) {
 				n++
 			}
 		}
@@ -154,7 +158,7 @@ func countSince(in *abi.Input, window int64, code int) int {
 		w++
 	}
 	if code == 0 {
-		return in.Summary.Total[w]
+		return in.Summary.Total[w] - in.Summary.Kind(abi.KindDegraded).Counts[w]
 	}
 	return in.Summary.Code(code).Counts[w]
 }
