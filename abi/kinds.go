@@ -154,6 +154,8 @@ func internCause(s []byte) Cause {
 		return CauseHTTPStatus
 	case "handshake":
 		return CauseHandshake
+	case "proxy_auth":
+		return CauseProxyAuth
 	case "":
 		return ""
 	}
@@ -171,6 +173,9 @@ const (
 	CauseTimeout    Cause = "timeout"     // dialing or the handshake timed out
 	CauseHTTPStatus Cause = "http_status" // the websocket upgrade got a non-101 status
 	CauseHandshake  Cause = "handshake"   // the Noise handshake failed
+	// CauseProxyAuth: the proxy refused the credentials (ABI 1.3; older
+	// modules see CauseNone).
+	CauseProxyAuth Cause = "proxy_auth"
 )
 
 func (c Cause) orNone() Cause {

@@ -118,3 +118,60 @@ func TestDegradedUndecryptableEndToEnd(t *testing.T) {
 	_, hist := w.call("GET", "/v1/instances/sales/disconnects", nil)
 	t.Logf("history: %v", hist)
 }
+
+// TestDegradedUnackedSendsEndToEnd: the server stops acknowledging the
+// session's sends (DropAcks). A send without an acknowledgement within
+// traffic.ack_timeout raises the degraded event, the default policy
+// reconnects, and sends are acknowledged again afterwards.
+func TestDegradedUnackedSendsEndToEnd(t *testing.T) {
+	w := newWorld(t, map[string]any{
+		"messages.rate": 1000, "messages.jitter": "0s", "traffic.ack_timeout": "1s",
+		"traffic.thresholds.unacked_sends": 1,
+	})
+	me := wafaketest.User(t, w.srv, "5511955570001")
+	peer := wafaketest.LinkDevice(t, w.srv, wafaketest.User(t, w.srv, "5511955570002"))
+	dev := w.pairAs("sales", me).DeviceJID()
+
+	w.srv.DropAcks(dev, true)
+	start := time.Now()
+	id := w.send("sales", map[string]any{"to": peer.Phone.JID.User, "text": "into the void"})
+	d := w.degradedDecision("sales", "reconnect", 1, "degraded_unacked")
+	decidedIn := time.Since(start)
+	w.srv.DropAcks(dev, false) // the server recovers
+	w.reconnectAfterDegraded("sales", dev, d)
+	t.Logf("timeline: send %s, degraded after %s (ack timeout 1s), reopened after %s", id, decidedIn, time.Since(start))
+
+	// The server had relayed it without acknowledging: the peer has it.
+	peer.WaitMessage(t, types.MessageID(id))
+	// Sends are acknowledged again.
+	w.clk.Advance(time.Minute)
+	next := w.send("sales", map[string]any{"to": peer.Phone.JID.User, "text": "and again"})
+	w.messageEvent("messages.update", next, hasStatus("SERVER_ACK"))
+	peer.WaitMessage(t, types.MessageID(next))
+}
+
+// TestDegradedReceiptSilenceEndToEnd: the phone stops relaying
+// (PauseRelay): sends are acknowledged but no receipt comes back. The
+// next send past traffic.thresholds.receipt_silence raises the degraded
+// event, the default policy reconnects, and receipts flow again once the
+// relay resumes.
+func TestDegradedReceiptSilenceEndToEnd(t *testing.T) {
+	w := newWorld(t, map[string]any{
+		"messages.rate": 1000, "messages.jitter": "0s", "traffic.thresholds.receipt_silence": "2m",
+	})
+	me := wafaketest.User(t, w.srv, "5511955580001")
+	peer := wafaketest.LinkDevice(t, w.srv, wafaketest.User(t, w.srv, "5511955580002"))
+	dev := w.pairAs("sales", me).DeviceJID()
+
+	w.srv.PauseRelay(dev, true)
+	first := w.send("sales", map[string]any{"to": peer.Phone.JID.User, "text": "one"})
+	w.messageEvent("messages.update", first, hasStatus("SERVER_ACK"))
+	peer.WaitMessage(t, types.MessageID(first)) // delivered; its receipt is held
+	w.clk.Advance(3 * time.Minute)
+	second := w.send("sales", map[string]any{"to": peer.Phone.JID.User, "text": "two"})
+	d := w.degradedDecision("sales", "reconnect", 1, "degraded_silence")
+	w.reconnectAfterDegraded("sales", dev, d)
+	w.srv.PauseRelay(dev, false) // the phone relays again
+	w.messageEvent("messages.update", first, hasStatus("DELIVERY_ACK"))
+	_ = second
+}

@@ -37,6 +37,7 @@ type Config struct {
 	Policy    Policy    `koanf:"policy"`
 	Messages  Messages  `koanf:"messages"`
 	Traffic   Traffic   `koanf:"traffic"`
+	Proxies   Proxies   `koanf:"proxies"`
 }
 
 // HTTP configures the admin API.
@@ -227,6 +228,7 @@ func Default() Config {
 			Overrides:     map[string]PolicyOverride{},
 		},
 		Traffic: defaultTraffic(),
+		Proxies: defaultProxies(),
 	}
 }
 
@@ -352,7 +354,8 @@ func envKey(name string, known map[string]bool) string {
 func unknownKeys(keys []string, known map[string]bool) error {
 	var errs []error
 	for _, key := range keys {
-		if known[key] || key == "policy.settings" || strings.HasPrefix(key, "policy.settings.") {
+		if known[key] || key == "policy.settings" || strings.HasPrefix(key, "policy.settings.") ||
+			strings.HasPrefix(key, "proxies.pools.") {
 			continue
 		}
 		if rest, ok := strings.CutPrefix(key, "policy.overrides."); ok {
@@ -508,6 +511,7 @@ func (c *Config) Validate() error {
 	}
 	c.Messages.validate(bad)
 	c.Traffic.validate(bad)
+	c.Proxies.validate(bad)
 	p := &c.Policy
 	if s := p.CandidateSHA256; s != "" && (len(s) != 64 || strings.Trim(strings.ToLower(s), "0123456789abcdef") != "") {
 		bad("policy.candidate_sha256", "%q is not 64 hex digits", s)

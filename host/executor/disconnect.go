@@ -21,6 +21,9 @@ type Report struct {
 	Phase abi.Phase
 	// ConnectedFor is how long the session had been open.
 	ConnectedFor time.Duration
+	// Proxy is the ID (host/proxy: no credentials) of the proxy the
+	// connection went through; empty for a direct one.
+	Proxy string
 }
 
 // Result is what HandleDisconnect did.

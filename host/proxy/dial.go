@@ -234,3 +234,12 @@ func HTTPClient(e Endpoint, timeout time.Duration) *http.Client {
 	}
 	return &http.Client{Transport: tr, Timeout: timeout}
 }
+
+// HTTPClientTo returns a client whose every connection, plain or "TLS",
+// is a tunnel through e to the TCP address addr whatever host a request
+// names, used as is: the fake WhatsApp server (host/wafake), which
+// speaks wss:// in clear, is reached through a real proxy this way.
+func HTTPClientTo(e Endpoint, addr string, timeout time.Duration) *http.Client {
+	dial := Via(e, func(string) string { return addr })
+	return &http.Client{Timeout: timeout, Transport: &http.Transport{DialContext: dial, DialTLSContext: dial}}
+}

@@ -68,7 +68,11 @@ func (s *session) connected(ctx context.Context, cl *client, jid types.JID, push
 	}
 	s.state.JID, s.state.PushName = s.jid.String(), push
 	s.setPhaseLocked(abi.PhaseOpen)
+	ep := c.proxy
 	s.mu.Unlock()
+	if !ep.IsZero() {
+		s.proxyOutcome(ep, nil)
+	}
 
 	inst, err := s.m.handler.HandleConnected(ctx, s.id, executor.Opened{JID: jid.String(), PushName: push})
 	if err != nil {
@@ -244,7 +248,7 @@ func (s *session) reportLocked(c *conn, ev abi.Event) executor.Report {
 	c.reported, c.pending = true, nil
 	c.grace.cancel()
 	c.grace = nil
-	rep := executor.Report{Event: ev, Phase: c.phase}
+	rep := executor.Report{Event: ev, Phase: c.phase, Proxy: c.proxy.ID()}
 	if !c.openedAt.IsZero() {
 		rep.ConnectedFor = s.m.cfg.Clock.Now().Sub(c.openedAt)
 	}
@@ -257,7 +261,7 @@ func (s *session) reportLocked(c *conn, ev abi.Event) executor.Report {
 func (s *session) deliver(ctx context.Context, rep executor.Report) {
 	ev := &rep.Event
 	s.log.InfoContext(ctx, "session dropped", "kind", ev.Kind, "code", ev.Code, "cause", ev.Cause,
-		"phase", rep.Phase, "connected_for", rep.ConnectedFor, "message", ev.Message)
+		"phase", rep.Phase, "proxy", rep.Proxy, "connected_for", rep.ConnectedFor, "message", ev.Message)
 	if _, err := s.m.handler.HandleDisconnect(ctx, s.id, rep); err != nil {
 		s.log.ErrorContext(ctx, "handling a drop failed", "kind", ev.Kind, "code", ev.Code, "error", err)
 	}

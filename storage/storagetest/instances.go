@@ -157,6 +157,7 @@ func testSettings(t *testing.T, s storage.Store, c *Clock) {
 		WebhookDisabled: true,
 		TokenSHA256:     strings.Repeat("ab", 32),
 		Token:           "B5E8-TOKEN",
+		Proxy:           "socks5://alice:s3cret@10.0.0.7:1080",
 	}
 	if err := s.PutSettings(ctx, in.ID, want); err != nil {
 		t.Fatal(err)
