@@ -226,9 +226,28 @@ func TestProxyPoolFailover(t *testing.T) {
 		t.Fatalf("sending the masked URL back = %d %v", code, set)
 	}
 
+	// Evolution's proxy routes set and find it, password masked.
+	code, evo := w.call("POST", "/proxy/set/p4", map[string]any{
+		"enabled": true, "host": "127.0.0.1", "port": fmt.Sprint(b.Port()), "protocol": "http",
+		"username": "relay", "password": proxyPassword,
+	})
+	if code != http.StatusCreated || evo["password"] != "***" || evo["protocol"] != "http" || evo["username"] != "relay" {
+		t.Fatalf("POST /proxy/set = %d %v", code, evo)
+	}
+	if code, evo = w.call("GET", "/proxy/find/p4", nil); code != http.StatusOK || evo["enabled"] != true ||
+		evo["port"] != fmt.Sprint(b.Port()) || evo["password"] != "***" {
+		t.Fatalf("GET /proxy/find = %d %v", code, evo)
+	}
+	if code, evo = w.call("POST", "/proxy/set/p4", map[string]any{"enabled": true, "host": "main", "protocol": "pool"}); code != http.StatusCreated || evo["host"] != "main" {
+		t.Fatalf("POST /proxy/set to a pool = %d %v", code, evo)
+	}
+	if code, _ = w.call("POST", "/proxy/set/p4", map[string]any{"enabled": true, "host": "h", "port": "1", "protocol": "socks4"}); code != http.StatusBadRequest {
+		t.Fatalf("POST /proxy/set socks4 = %d, want 400", code)
+	}
+
 	// The password is nowhere.
 	var answers []string
-	for _, path := range []string{"/v1/proxies", "/v1/instances", "/v1/instances/p4/settings", "/metrics"} {
+	for _, path := range []string{"/v1/proxies", "/v1/instances", "/v1/instances/p4/settings", "/metrics", "/proxy/find/p4"} {
 		answers = append(answers, w.raw(path))
 	}
 	for _, name := range append(names, "p4") {
