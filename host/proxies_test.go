@@ -146,8 +146,12 @@ func TestProxyPoolFailover(t *testing.T) {
 		_, env := w.hooks.awaitFrom(from, "the drop of "+name, func(e webhook.Envelope) bool {
 			return e.Event == "disconnect.decided" && e.Instance == name
 		})
-		if kind, _, d := decided(env); kind != "disconnected" || d["action"] != "reconnect" {
-			t.Fatalf("%s: drop decided %s %v", name, kind, d)
+		var through struct {
+			Proxy string `json:"proxy"`
+		}
+		_ = json.Unmarshal(env.Data, &through)
+		if kind, _, d := decided(env); kind != "disconnected" || d["action"] != "reconnect" || through.Proxy != idA {
+			t.Fatalf("%s: drop decided %s %v through %q", name, kind, d, through.Proxy)
 		}
 	}
 	// Their reconnects go through A again and are refused: two distinct

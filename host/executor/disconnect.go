@@ -145,7 +145,7 @@ func (e *Executor) HandleDisconnect(ctx context.Context, instanceID string, rep 
 				return err
 			}
 		}
-		return e.announce(ctx, tx, cur, &rep.Event, &out, in.Attempt, state)
+		return e.announce(ctx, tx, cur, &rep, &out, in.Attempt, state)
 	})
 	if err != nil {
 		return res, fmt.Errorf("recording disconnect of %s: %w", inst.Name, err)
@@ -268,14 +268,14 @@ func (e *Executor) qrLimit(ctx context.Context, inst storage.Instance) (int, err
 }
 
 // announce enqueues the webhooks of a decision, inside its transaction.
-func (e *Executor) announce(ctx context.Context, tx storage.Tx, inst storage.Instance, ev *abi.Event, o *disconnect.Outcome, attempt int, state string) error {
-	d := &o.Decision
+func (e *Executor) announce(ctx context.Context, tx storage.Tx, inst storage.Instance, rep *Report, o *disconnect.Outcome, attempt int, state string) error {
+	d, ev := &o.Decision, &rep.Event
 	send := func(event string, payload any) error {
 		return e.cfg.Webhooks.Enqueue(ctx, tx, inst, event, payload)
 	}
 	if err := send(EventDisconnectDecided, decided{
 		Instance: inst.Name, Kind: ev.Kind, Code: ev.Code, Cause: ev.Cause, Message: ev.Message,
-		Attempt: attempt, Decision: o.Doc, PolicySHA256: o.SHA256, Fallback: o.Fallback,
+		Attempt: attempt, Decision: o.Doc, PolicySHA256: o.SHA256, Fallback: o.Fallback, Proxy: rep.Proxy,
 	}); err != nil {
 		return err
 	}
