@@ -45,6 +45,7 @@ import (
 	"github.com/wahost/wahost/host/policy"
 	"github.com/wahost/wahost/host/proxy"
 	"github.com/wahost/wahost/host/reconnect"
+	"github.com/wahost/wahost/host/rollout"
 	"github.com/wahost/wahost/host/session"
 	"github.com/wahost/wahost/host/session/sessionstore"
 	trafficwatch "github.com/wahost/wahost/host/traffic"
@@ -104,6 +105,7 @@ type Host struct {
 	cache     storage.Cache
 	devices   *sessionstore.Store
 	policy    *policy.Manager
+	rollout   *rollout.Controller
 	exec      *executor.Executor
 	sched     *reconnect.Scheduler
 	sessions  *session.Manager
@@ -244,6 +246,10 @@ func (h *Host) open(ctx context.Context) (err error) {
 	}
 	h.purger = purge.New(purge.Config{Queue: h.store, Cache: h.cache, Logger: h.log})
 
+	if err := h.newRollout(ctx, cfg); err != nil {
+		return err
+	}
+
 	var exec *executor.Executor
 	h.sched = reconnect.New(reconnect.Config{
 		Rate: cfg.Reconnect.Rate, Burst: cfg.Reconnect.Burst, Clock: h.clock,
@@ -288,10 +294,10 @@ func (h *Host) open(ctx context.Context) (err error) {
 		Scheduler: h.sched, Sessions: h.sessions, Webhooks: h.hooks, Purger: h.purger, Files: h.dir,
 		Settings: func(storage.Instance) abi.Settings { return h.policy.Settings() },
 		QRLimit:  cfg.Session.QRLimit, Clock: h.clock, Logger: h.log, Candidate: h.policy.Candidate,
-		Override: h.policy.Override,
-		Metrics:  executor.NewMetrics(h.reg, h.sched.Len),
-		OnEnd:    h.messages.FailQueued,
-		Traffic:  watch,
+		Override: h.policy.Override, Rollout: h.rollout,
+		Metrics: executor.NewMetrics(h.reg, h.sched.Len),
+		OnEnd:   h.messages.FailQueued,
+		Traffic: watch,
 	})
 	h.exec = exec
 	h.qr = newQRHub(h.clock.Now)
@@ -306,7 +312,7 @@ func (h *Host) open(ctx context.Context) (err error) {
 		Webhooks: h.hooks, HasPolicy: h.policy.HasOverride, Diagnose: h.diagnose, Ready: h.ready, Degraded: h.degraded,
 		Gatherer: h.reg, Proxies: h.proxies,
 		APIKey: h.apiKey, MaxBody: cfg.HTTP.MaxBody, Logger: h.log,
-		Commits: h.hooks.Committed, Replay: h.policy,
+		Commits: h.hooks.Committed, Replay: h.policy, Rollout: h.rollout,
 		Messages: h.messages, MaxMedia: cfg.Messages.MaxMedia,
 	}); err != nil {
 		return err
@@ -405,6 +411,7 @@ func (h *Host) components(errc chan<- error) []part {
 		{"webhooks", h.hooks},
 		{"reload loop", &loop{name: "reload loop", run: h.reloadLoop, errc: errc}},
 		{"maintenance", &loop{name: "maintenance", run: h.maintain, errc: errc}},
+		{"rollout", &loop{name: "rollout", run: h.runRollout, errc: errc}},
 	}
 	if h.redis != nil {
 		steps = append(steps, part{"redis watch", &loop{name: "redis watch", run: h.redis.run, errc: errc}})
@@ -522,6 +529,9 @@ func (h *Host) maintain(ctx context.Context) error {
 		before := h.clock.Now().Add(-h.config().Database.HistoryRetention)
 		cfg := h.config()
 		h.prune(ctx, "disconnect history", before, h.store.PruneDisconnects)
+		if _, err := h.rollout.CutEpisodes(ctx); err != nil {
+			h.log.Warn("cutting outage episodes", "error", err)
+		}
 		h.prune(ctx, "delivered webhooks", before, h.store.PruneDelivered)
 		h.prune(ctx, "failed webhooks", h.clock.Now().Add(-cfg.Webhook.FailedRetention), h.store.PruneFailed)
 		if n, err := h.messages.Prune(ctx, h.clock.Now().Add(-cfg.Messages.Retention)); err != nil {

@@ -11,7 +11,7 @@ import (
 )
 
 // TestPartsShareOneLifecycle: every long-running part of the host —
-// webhook dispatcher, reload loop, maintenance, Redis watch, purger,
+// webhook dispatcher, reload loop, maintenance, rollout, Redis watch, purger,
 // executor, reconnect scheduler, message queue, proxy prober, sessions —
 // can be stopped before it starts, starts and returns, stops
 // synchronously, and stops again as a no-op.
@@ -32,8 +32,8 @@ func TestPartsShareOneLifecycle(t *testing.T) {
 	h.sessions.SetHandler(openTap{tap: tap{exec: h.exec, qr: h.qr}, messages: h.messages})
 	errc := make(chan error, 8)
 	parts := h.components(errc)
-	if len(parts) != 10 {
-		t.Fatalf("%d parts, want 10", len(parts))
+	if len(parts) != 11 {
+		t.Fatalf("%d parts, want 11", len(parts))
 	}
 	bounded := func() context.Context {
 		c, cancel := context.WithTimeout(ctx, 10*time.Second)

@@ -61,6 +61,9 @@ type Config struct {
 	// Messaging carries the message and chat routes (and setPresence);
 	// nil leaves them unrouted.
 	Messaging Messaging
+	// Proxies checks the proxy routes' settings (host/proxy.Pools); nil
+	// refuses a proxy.
+	Proxies api.Proxies
 	// APIKey is the host's key, Evolution's global AUTHENTICATION_API_KEY.
 	APIKey string
 	// KeepTokens stores instance tokens in clear beside their hash, so
@@ -124,6 +127,8 @@ func New(cfg Config) (*Server, error) {
 	s.instance("DELETE /instance/delete/{instance}", s.delete)
 	s.instance("POST /webhook/set/{instance}", s.setWebhook)
 	s.instance("GET /webhook/find/{instance}", s.findWebhook)
+	s.instance("POST /proxy/set/{instance}", s.setProxy)
+	s.instance("GET /proxy/find/{instance}", s.findProxy)
 	if cfg.Messaging != nil {
 		s.messageRoutes()
 	}

@@ -32,6 +32,7 @@ func (e *Executor) HandleConnected(ctx context.Context, instanceID string, o Ope
 		}
 	}
 	var committed storage.Instance // written by the unit of work; read only when it ran here
+	var recovered *storage.Episode
 	deferred, err := e.commit(ctx, instanceID, "connected", func(ctx context.Context, tx storage.Tx) error {
 		cur, err := tx.Instance(ctx, instanceID)
 		if err != nil {
@@ -43,6 +44,9 @@ func (e *Executor) HandleConnected(ctx context.Context, instanceID string, o Ope
 		}
 		committed = cur
 		e.remember(cur)
+		if recovered, err = e.trackOpen(ctx, tx, instanceID); err != nil {
+			return err
+		}
 		if err := e.cfg.Webhooks.Enqueue(ctx, tx, cur, EventConnectionUpdate, connUpdate(cur, "open", 200)); err != nil {
 			return err
 		}
@@ -69,6 +73,8 @@ func (e *Executor) HandleConnected(ctx context.Context, instanceID string, o Ope
 		if !ok {
 			inst = storage.Instance{ID: instanceID}
 		}
+	} else {
+		e.cfg.Metrics.episodeEnded(recovered)
 	}
 	if reopened {
 		e.cfg.Metrics.reopened(now.Sub(prev.at))
@@ -119,6 +125,9 @@ func (e *Executor) HandleQR(ctx context.Context, instanceID string, qr QRCode) (
 			return err
 		}
 		e.remember(cur)
+		if err := e.trackQR(ctx, tx, instanceID); err != nil {
+			return err
+		}
 		q := qrPayload{Instance: cur.Name, Code: qr.Code, Base64: qr.PNG, Count: cur.QRCount}
 		if qr.PairingCode != "" {
 			q.PairingCode = &qr.PairingCode

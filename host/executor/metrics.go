@@ -20,6 +20,7 @@ type Metrics struct {
 	shadows     *prometheus.CounterVec
 	storeErrors *prometheus.CounterVec
 	backlog     *prometheus.GaugeVec
+	outcomes    *outcomeMetrics
 }
 
 // NewMetrics creates the metrics and registers them on reg; pending, if
@@ -52,6 +53,7 @@ func NewMetrics(reg prometheus.Registerer, pending func() int) *Metrics {
 		backlog: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "wahost_store_backlog", Help: "Units of work waiting for the store to be reachable again.",
 		}, nil),
+		outcomes: newOutcomeMetrics(reg),
 	}
 	reg.MustRegister(m.disconnects, m.actions, m.reconnects, m.reopenTime, m.cleanups, m.manuals, m.shadows,
 		m.storeErrors, m.backlog)

@@ -89,23 +89,12 @@ type Health struct {
 	// dial probes a proxy; a net.Dialer's DialContext by default.
 	dial func(ctx context.Context, network, addr string) (net.Conn, error)
 
+	// downs is signalled when a proxy is marked down (the Prober sleeps
+	// on it while none is).
+	downs chan struct{}
+
 	mu      sync.Mutex // guards proxies
 	proxies map[string]*health
-
-	downed chan struct{} // gets a token when a proxy goes down (the prober wakes)
-}
-
-// anyDown reports whether a proxy is down, that is, whether there is
-// something to probe.
-func (h *Health) anyDown() bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for _, p := range h.proxies {
-		if p.status.Down {
-			return true
-		}
-	}
-	return false
 }
 
 // NewHealth returns a Health; clk nil means the system clock.
@@ -115,7 +104,7 @@ func NewHealth(cfg Breaker, clk clock.Clock) *Health {
 	}
 	var d net.Dialer
 	return &Health{cfg: cfg.withDefaults(), clock: clk, dial: d.DialContext, proxies: make(map[string]*health),
-		downed: make(chan struct{}, 1)}
+		downs: make(chan struct{}, 1)}
 }
 
 func (h *Health) getLocked(ep Endpoint) *health {
@@ -164,10 +153,22 @@ func (h *Health) Record(ep Endpoint, instance string, err error) {
 		p.status.Down, p.status.DownSince = true, now
 		p.status.NextProbe = now.Add(h.cfg.CoolDown)
 		select {
-		case h.downed <- struct{}{}:
+		case h.downs <- struct{}{}:
 		default:
 		}
 	}
+}
+
+// anyDown reports whether some proxy is marked down.
+func (h *Health) anyDown() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, p := range h.proxies {
+		if p.status.Down {
+			return true
+		}
+	}
+	return false
 }
 
 // pruneLocked drops the failures older than window.

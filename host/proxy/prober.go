@@ -7,7 +7,8 @@ import (
 )
 
 // Prober probes the down proxies of a Health every Breaker.ProbeInterval
-// in the background (Health.Probe is one round).
+// in the background (Health.Probe is one round); while no proxy is down
+// it waits without a timer.
 type Prober struct {
 	health *Health
 	log    *slog.Logger
@@ -38,18 +39,17 @@ func (p *Prober) Start(context.Context) error {
 	return nil
 }
 
-// run probes every ProbeInterval while a proxy is down, and holds no
-// timer while none is (it waits for one to go down).
 func (p *Prober) run(ctx context.Context, done chan struct{}) {
 	defer close(done)
 	for {
+		// No timer while every proxy is up: an idle host has nothing
+		// to probe.
 		if !p.health.anyDown() {
 			select {
 			case <-ctx.Done():
 				return
-			case <-p.health.downed:
+			case <-p.health.downs:
 			}
-			continue
 		}
 		t := p.health.clock.NewTimer(p.health.cfg.ProbeInterval)
 		select {
