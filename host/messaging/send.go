@@ -99,7 +99,9 @@ func (s *Service) acknowledged(ctx context.Context, m storage.Message, out messa
 	}
 	// The send happened: record it even when the worker is being stopped.
 	ctx = context.WithoutCancel(ctx)
-	err := s.cfg.Store.InTx(ctx, func(tx storage.Tx) error {
+	recorded := false
+	err := s.commits.do(ctx, func(tx storage.Tx) error {
+		recorded = false
 		inst, err := tx.Instance(ctx, m.InstanceID)
 		if err != nil {
 			return err
@@ -108,6 +110,7 @@ func (s *Service) acknowledged(ctx context.Context, m storage.Message, out messa
 		if err != nil || !changed {
 			return err
 		}
+		recorded = true
 		if err := s.cfg.Webhooks.Enqueue(ctx, tx, inst, evolution.EventSend,
 			evolution.Sent(inst.ID, out, inst.ProfileName, ts)); err != nil {
 			return err
@@ -118,6 +121,9 @@ func (s *Service) acknowledged(ctx context.Context, m storage.Message, out messa
 		return fmt.Errorf("recording the send of %s: %w", m.ID, err)
 	}
 	s.cfg.Webhooks.Nudge()
+	if recorded {
+		s.metrics.acked(m.CreatedAt, s.cfg.Clock.Now())
+	}
 	return nil
 }
 
