@@ -3,8 +3,10 @@ package messaging_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -183,4 +185,47 @@ func metricValues(t *testing.T, reg *prometheus.Registry) map[string]float64 {
 		}
 	}
 	return out
+}
+
+// TestReceiptBeforeAckStillReportsTheSend: the recipient's delivery
+// receipt recorded before the send's acknowledgement leaves the message
+// delivered, and the acknowledgement still writes its send.message.
+func TestReceiptBeforeAckStillReportsTheSend(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		e := newEnv(t, b, nil)
+		ctx := context.Background()
+		e.sess.setResult(func(out message.Outgoing, _ []byte) (message.Sent, error) {
+			if err := e.svc.HandleReceipt(ctx, e.inst.ID, message.Receipt{Chat: peer, IDs: []string{out.ID},
+				Type: message.ReceiptDelivered}); err != nil {
+				t.Error(err)
+			}
+			return message.Sent{ID: out.ID, Timestamp: t0}, nil
+		})
+		a := e.accept(text(peer, "race"), "")
+		e.sess.awaitSend(t)
+		var got []string
+		deadline := time.After(waitLimit)
+		for !slices.Contains(got, "send.message") {
+			for _, h := range e.events() {
+				got = append(got, h.Event+" "+fmt.Sprint(h.Data["status"]))
+				if h.Event == "send.message" {
+					got = append(got, "send.message")
+				}
+			}
+			if slices.Contains(got, "send.message") {
+				break
+			}
+			select {
+			case <-e.nudges:
+			case <-deadline:
+				t.Fatalf("no send.message; events %v", got)
+			}
+		}
+		if want := []string{"messages.update DELIVERY_ACK", "send.message SERVER_ACK", "send.message"}; !slices.Equal(got, want) {
+			t.Errorf("events %v, want %v", got, want)
+		}
+		if m := e.awaitStatus(a.Message.ID, storage.MessageDelivered); m.Status != storage.MessageDelivered {
+			t.Errorf("status %s", m.Status)
+		}
+	})
 }
