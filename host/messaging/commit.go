@@ -9,7 +9,15 @@ import (
 
 // DefaultBatch is the most units of work one group commit carries when
 // Config.Batch is 0.
-const DefaultBatch = 64
+const DefaultBatch = 8
+
+// commitLeaders is how many group commits run at once. A unit's
+// statements are round trips that concurrent transactions overlap; only
+// the numbering of their webhooks on the event stream's counter row and
+// the commit are serialised (PostgreSQL holds that row's lock to commit).
+// Units of one instance never share the wait: each caller waits for its
+// own commit before its next unit, so order per instance holds.
+const commitLeaders = 16
 
 // unit is one message's writes — its status and its webhooks — waiting
 // for a group commit.
@@ -24,16 +32,16 @@ type unit struct {
 // the incoming messages of several sessions) are committed together in
 // the next transaction. Each unit stays atomic: it is in one transaction
 // with the others or, when that transaction fails, retried in one of its
-// own; its caller learns the outcome only after the commit. Whoever finds
-// no commit under way commits, until nothing is pending, so there is no
-// goroutine to start or stop.
+// own; its caller learns the outcome only after the commit. A caller that
+// finds fewer than commitLeaders commits under way commits, until nothing
+// is pending, so there is no goroutine to start or stop.
 type committer struct {
 	store storage.Store
 	max   int
 
 	mu      sync.Mutex // guards pending, leading
 	pending []*unit
-	leading bool
+	leading int // commits under way
 }
 
 // do runs write in a unit of work committed with whatever else is pending
@@ -47,8 +55,10 @@ func (c *committer) do(ctx context.Context, write func(tx storage.Tx) error) err
 	u := &unit{ctx: ctx, write: write, done: make(chan error, 1)}
 	c.mu.Lock()
 	c.pending = append(c.pending, u)
-	lead := !c.leading
-	c.leading = true
+	lead := c.leading < commitLeaders
+	if lead {
+		c.leading++
+	}
 	c.mu.Unlock()
 	if lead {
 		c.lead()
@@ -62,7 +72,7 @@ func (c *committer) lead() {
 		c.mu.Lock()
 		n := min(len(c.pending), c.max)
 		if n == 0 {
-			c.leading = false
+			c.leading--
 			c.mu.Unlock()
 			return
 		}

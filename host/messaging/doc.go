@@ -19,10 +19,10 @@
 //
 // # Group commit
 //
-// Every unit of work the service writes — an accept, a send's
-// acknowledgement (status sent, send.message, messages.update), an
-// incoming message and its webhook, a receipt's updates — goes through one
-// committer (commit.go). Units that arrive while a commit is under way are
+// The units of work that write webhooks — a send's acknowledgement
+// (status sent, send.message, messages.update), an incoming message and
+// its webhook, a receipt's updates — go through one committer
+// (commit.go). Units that arrive while a commit is under way are
 // committed together in the next transaction, at most Config.Batch of
 // them: the acknowledgements of several instances' sends that complete
 // together, the incoming messages of several sessions. Each unit stays
@@ -33,7 +33,12 @@
 // unit fails alone. On PostgreSQL every unit that writes webhooks also
 // numbers them on one counter row (the event stream's seq), which
 // serialises those commits; one commit per batch instead of one per
-// message is what lifts the throughput. BenchmarkStack measures it.
+// message is what lifts the throughput. An accept writes no webhook and
+// commits alone: batched with units that wait for that counter it waited
+// too, and sends were slower. Several batches run at once (commitLeaders)
+// because a unit's statements are round trips that concurrent
+// transactions overlap; small batches (DefaultBatch) keep one batch's
+// round trips from queueing the others. BenchmarkStack measures it.
 //
 // # Metrics
 //

@@ -49,8 +49,8 @@ type Config struct {
 	// a passing reason, and how often a worker looks again while its
 	// session is down (Wake ends the wait sooner). Default 30s.
 	RetryDelay time.Duration
-	// Batch is the most units of work (an accept, a send's
-	// acknowledgement, an incoming message, a receipt) one group commit
+	// Batch is the most units of work (a send's acknowledgement, an
+	// incoming message, a receipt) one group commit
 	// carries: those that arrive while a commit is under way are committed
 	// together in the next transaction. 0 means DefaultBatch; 1 commits
 	// each alone.

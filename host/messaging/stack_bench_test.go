@@ -31,6 +31,10 @@ const (
 	stackInstances = 50 // instances paired on the fake server
 	stackPeers     = 10 // whatsmeow devices that send to the instances
 	stackSinks     = 10 // accounts the instances send to
+	// stackConns is the PostgreSQL pool (database.max_conns), shared by
+	// wahost's store and whatsmeow's: pgxpool's default, 4 on two cores,
+	// leaves 50 sessions queueing for a connection.
+	stackConns = 32
 )
 
 // stack is the real sending and receiving path: the messaging service on
@@ -152,7 +156,7 @@ func (u *upsertCounter) waitFor(b *testing.B, n int64) {
 func newStack(b *testing.B) *stack {
 	b.Helper()
 	s := &stack{traffic: &switchTraffic{}, upserts: &upsertCounter{each: make(chan struct{}, 1)}}
-	s.env = sessiontest.New(b, sessiontest.Options{Postgres: true, Manager: session.Config{Traffic: s.traffic}})
+	s.env = sessiontest.New(b, sessiontest.Options{Postgres: true, MaxConns: stackConns, Manager: session.Config{Traffic: s.traffic}})
 	recv := httptest.NewServer(s.upserts)
 	b.Cleanup(recv.Close)
 	hooks, err := webhook.New(webhook.Config{Store: s.env.Store, Workers: 16,

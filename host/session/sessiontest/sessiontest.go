@@ -41,6 +41,9 @@ type Options struct {
 	// Postgres puts the stores on PostgreSQL, in a schema of their own
 	// dropped at cleanup; the default is a SQLite file in t.TempDir().
 	Postgres bool
+	// MaxConns caps the PostgreSQL pool (database.max_conns); 0 keeps
+	// pgxpool's default.
+	MaxConns int32
 	// NoServer leaves Env.Server nil; set Manager.HTTPClient then.
 	NoServer bool
 	// Server configures the fake WhatsApp server.
@@ -68,7 +71,7 @@ func New(t testing.TB, opts Options) *Env {
 	logger := slog.New(slog.NewTextHandler(newTestWriter(t), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	e := &Env{Handler: NewRecorder()}
 	if opts.Postgres {
-		e.Store = openPostgres(t)
+		e.Store = openPostgres(t, opts.MaxConns)
 	} else {
 		st, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(t.TempDir(), "wahost.db")})
 		if err != nil {
@@ -145,11 +148,11 @@ func (e *Env) Restart(t testing.TB) {
 	e.Manager = e.newManager()
 }
 
-func openPostgres(t testing.TB) Source {
+func openPostgres(t testing.TB, maxConns int32) Source {
 	t.Helper()
 	ctx := context.Background()
 	schema := testenv.Name("wahost_session_")
-	st, err := postgres.Open(ctx, postgres.Config{URL: testenv.PostgresURL(t), Schema: schema})
+	st, err := postgres.Open(ctx, postgres.Config{URL: testenv.PostgresURL(t), Schema: schema, MaxConns: maxConns})
 	if err != nil {
 		t.Fatalf("opening postgres store: %v", err)
 	}
