@@ -95,6 +95,9 @@ func TestBacklogMetricsAndFailedRetention(t *testing.T) {
 		"wahost_webhook_failed 1", "wahost_webhook_pending ", "wahost_pending_purges 0",
 		`wahost_dependency_errors_total{dependency="store"} 0`,
 		"# TYPE wahost_policy_breaker_trips_total counter", "# TYPE wahost_policy_reverts_total counter",
+		"wahost_messages_queued_instances 0", "wahost_messages_sent_total 0",
+		`wahost_messages_failed_total{reason="expired"} 0`, "wahost_messages_incoming_total 0",
+		"# TYPE wahost_messages_ack_seconds histogram",
 	} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %q", want)
