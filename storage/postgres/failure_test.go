@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/wahost/wahost/storage"
-	"github.com/wahost/wahost/storage/internal/tcpproxy"
+	"github.com/wahost/wahost/internal/tcpproxy"
 	"github.com/wahost/wahost/storage/postgres"
 	"github.com/wahost/wahost/storage/testenv"
 )

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wahost/wahost/storage/internal/tcpproxy"
+	"github.com/wahost/wahost/internal/tcpproxy"
 	"github.com/wahost/wahost/storage/rediscache"
 	"github.com/wahost/wahost/storage/storagetest"
 	"github.com/wahost/wahost/storage/testenv"

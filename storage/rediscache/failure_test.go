@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/wahost/wahost/storage"
-	"github.com/wahost/wahost/storage/internal/tcpproxy"
+	"github.com/wahost/wahost/internal/tcpproxy"
 	"github.com/wahost/wahost/storage/rediscache"
 	"github.com/wahost/wahost/storage/testenv"
 )
