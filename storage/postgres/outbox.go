@@ -12,14 +12,14 @@ import (
 )
 
 const outboxCols = `id::text, instance_id::text, event, payload, created_at, attempts, next_attempt_at,
-	delivered_at, failed_at, last_error, claimed_by, seq`
+	delivered_at, failed_at, last_error, claimed_by, seq, destination`
 
 func scanEvent(row pgx.Row) (storage.OutboxEvent, error) {
 	var e storage.OutboxEvent
 	var payload []byte
 	var seq *int64
 	err := row.Scan(&e.ID, &e.InstanceID, &e.Event, &payload, &e.CreatedAt, &e.Attempts,
-		&e.NextAttemptAt, &e.DeliveredAt, &e.FailedAt, &e.LastError, &e.ClaimedBy, &seq)
+		&e.NextAttemptAt, &e.DeliveredAt, &e.FailedAt, &e.LastError, &e.ClaimedBy, &seq, &e.Destination)
 	if err != nil {
 		return storage.OutboxEvent{}, err
 	}
@@ -57,9 +57,9 @@ func (o ops) Enqueue(ctx context.Context, ev storage.OutboxEvent) (storage.Outbo
 		return o.enqueueStream(ctx, ev, now)
 	}
 	out, err := scanEvent(o.q.QueryRow(ctx, `INSERT INTO wahost_outbox
-		(id, instance_id, event, payload, created_at, next_attempt_at)
-	VALUES ($1, $2, $3, $4, $5, $6) RETURNING `+outboxCols,
-		ev.ID, ev.InstanceID, ev.Event, string(ev.Payload), now, next))
+		(id, instance_id, event, payload, created_at, next_attempt_at, destination)
+	VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING `+outboxCols,
+		ev.ID, ev.InstanceID, ev.Event, string(ev.Payload), now, next, ev.Destination))
 	return out, wrapErr("enqueue "+ev.Event, err)
 }
 

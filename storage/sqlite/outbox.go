@@ -11,7 +11,7 @@ import (
 )
 
 const outboxCols = `id, instance_id, event, payload, created_at, attempts, next_attempt_at,
-	delivered_at, failed_at, last_error, claimed_by, seq`
+	delivered_at, failed_at, last_error, claimed_by, seq, destination`
 
 func scanEvent(row scanner) (storage.OutboxEvent, error) {
 	var e storage.OutboxEvent
@@ -19,7 +19,7 @@ func scanEvent(row scanner) (storage.OutboxEvent, error) {
 	var created, next int64
 	var delivered, failed, seq sql.NullInt64
 	err := row.Scan(&e.ID, &e.InstanceID, &e.Event, &payload, &created, &e.Attempts,
-		&next, &delivered, &failed, &e.LastError, &e.ClaimedBy, &seq)
+		&next, &delivered, &failed, &e.LastError, &e.ClaimedBy, &seq, &e.Destination)
 	if err != nil {
 		return storage.OutboxEvent{}, err
 	}
@@ -51,9 +51,9 @@ func (o ops) Enqueue(ctx context.Context, ev storage.OutboxEvent) (storage.Outbo
 		return out, wrapErr("enqueue "+ev.Event, err)
 	}
 	out, err := scanEvent(o.w.queryRow(ctx, `INSERT INTO wahost_outbox
-		(id, instance_id, event, payload, created_at, next_attempt_at)
-	VALUES (?, ?, ?, ?, ?, ?) RETURNING `+outboxCols,
-		ev.ID, ev.InstanceID, ev.Event, string(ev.Payload), now, next))
+		(id, instance_id, event, payload, created_at, next_attempt_at, destination)
+	VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING `+outboxCols,
+		ev.ID, ev.InstanceID, ev.Event, string(ev.Payload), now, next, ev.Destination))
 	return out, wrapErr("enqueue "+ev.Event, err)
 }
 

@@ -157,6 +157,8 @@ func testSettings(t *testing.T, s storage.Store, c *Clock) {
 		WebhookDisabled: true,
 		TokenSHA256:     strings.Repeat("ab", 32),
 		Token:           "B5E8-TOKEN",
+		RabbitMQ:        storage.SinkSettings{Enabled: true, Events: []string{"messages.upsert"}},
+		NATS:            storage.SinkSettings{Enabled: true},
 	}
 	if err := s.PutSettings(ctx, in.ID, want); err != nil {
 		t.Fatal(err)
@@ -186,6 +188,7 @@ func testSettings(t *testing.T, s storage.Store, c *Clock) {
 		{"bad event", storage.InstanceSettings{WebhookEvents: []string{"Connection Update"}}, storage.ErrInvalidInput},
 		{"too many events", storage.InstanceSettings{WebhookEvents: make([]string, storage.MaxEvents+1)}, storage.ErrInvalidInput},
 		{"negative limit", storage.InstanceSettings{QRLimit: -1}, storage.ErrInvalidInput},
+		{"bad sink event", storage.InstanceSettings{NATS: storage.SinkSettings{Events: []string{"a b"}}}, storage.ErrInvalidInput},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
