@@ -65,7 +65,12 @@ type Publisher struct {
 	reconnects prometheus.Counter
 	connected  prometheus.Gauge
 	streamErr  atomic.Pointer[error] // the stream declaration's failure, if any
+	streamOK   atomic.Bool           // the stream was declared on this connection
 }
+
+// StreamReady reports whether the stream was declared since the last
+// connection (always true without Config.Declare).
+func (p *Publisher) StreamReady() bool { return !p.cfg.Declare || p.streamOK.Load() }
 
 var _ webhook.Publisher = (*Publisher)(nil)
 
@@ -176,6 +181,7 @@ func (p *Publisher) up(ctx context.Context) {
 			return
 		}
 		p.streamErr.Store(nil)
+		p.streamOK.Store(true)
 	}()
 }
 
