@@ -24,6 +24,12 @@ type lane struct {
 	// retry that was due at once (or their lease ran out), so they go out
 	// again next unless the worker settled them for good.
 	again map[string]storage.OutboxEvent
+	// resume is, on a broker lane, the event its hold waits for: until it
+	// is claimed again, later events of the lane that a claim returns
+	// first (they were due before the hold's end) go back to the outbox,
+	// so that none overtakes it. resumeBy ends the wait if it never comes.
+	resume   string
+	resumeBy time.Time
 }
 
 // inFlight reports whether the event is in the lane's running job.
@@ -39,7 +45,9 @@ func (l *lane) inFlight(id string) bool {
 	return false
 }
 
-func (l *lane) idle() bool { return !l.busy && len(l.queue) == 0 && l.hold.IsZero() }
+func (l *lane) idle() bool {
+	return !l.busy && len(l.queue) == 0 && l.hold.IsZero() && l.resume == ""
+}
 
 // add queues a claimed event on its lane, or holds it back when an
 // earlier event of the lane waits for a retry.
@@ -83,6 +91,15 @@ func (s *scheduler) add(now time.Time, ev storage.OutboxEvent) {
 		s.holdBack(ev, l.hold)
 		return
 	}
+	if l.resume != "" {
+		switch {
+		case ev.ID == l.resume || now.After(l.resumeBy):
+			l.resume = ""
+		case ev.ID > l.resume: // IDs are time-ordered UUIDs
+			s.holdBack(ev, now.Add(sinkRetryFloor))
+			return
+		}
+	}
 	if kind == "" && len(l.queue) >= maxLaneQueue {
 		// Keep one busy destination from filling the memory that other
 		// instances' events need; the rest of its backlog waits in the
@@ -92,6 +109,17 @@ func (s *scheduler) add(now time.Time, ev storage.OutboxEvent) {
 		return
 	}
 	l.queue = append(l.queue, ev)
+	if l.kind != "" {
+		// Claims may return a broker lane's events out of order (one held
+		// back comes after later ones): keep the queued part in ID order.
+		lo := 0
+		if l.busy {
+			lo = l.flight
+		}
+		for i := len(l.queue) - 1; i > lo && l.queue[i].ID < l.queue[i-1].ID; i-- {
+			l.queue[i], l.queue[i-1] = l.queue[i-1], l.queue[i]
+		}
+	}
 	s.claimed[ev.ID] = l
 	if t := ev.NextAttemptAt.Add(-s.d.renewBelow); s.renewAt.IsZero() || t.Before(s.renewAt) {
 		s.renewAt = t
@@ -144,6 +172,9 @@ func (s *scheduler) settle(r settled) {
 		// that it never overtakes. A hold already past ends at the next
 		// tick.
 		s.setHold(l, r.hold)
+		if l.kind != "" {
+			l.resume, l.resumeBy = keep[0].ID, r.hold.Add(s.d.cfg.Lease)
+		}
 		for _, ev := range append(keep, rest...) {
 			delete(s.claimed, ev.ID)
 			if ev.ID != keep[0].ID {

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/wahost/wahost/host/webhook"
@@ -65,6 +66,7 @@ type Publisher struct {
 	status error // why there is no session; nil while connected
 
 	reconnects    prometheus.Counter
+	failures      prometheus.Counter
 	connected     prometheus.Gauge
 	wake          chan struct{} // a publish saw the channel fail: reconnect now
 	cancel        context.CancelFunc
@@ -105,12 +107,16 @@ func New(cfg Config) (*Publisher, error) {
 		Name: "wahost_sink_reconnects_total", Help: "Connections a broker sink opened after losing one.",
 		ConstLabels: prometheus.Labels{"sink": webhook.SinkRabbitMQ},
 	})
+	p.failures = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "wahost_sink_connect_failures_total", Help: "Connection attempts of a broker sink that failed; it keeps trying.",
+		ConstLabels: prometheus.Labels{"sink": webhook.SinkRabbitMQ},
+	})
 	p.connected = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "wahost_sink_connected", Help: "1 while a broker sink is connected, else 0.",
 		ConstLabels: prometheus.Labels{"sink": webhook.SinkRabbitMQ},
 	})
 	if cfg.Registerer != nil {
-		for _, c := range []prometheus.Collector{p.reconnects, p.connected} {
+		for _, c := range []prometheus.Collector{p.reconnects, p.failures, p.connected} {
 			if err := cfg.Registerer.Register(c); err != nil {
 				return nil, fmt.Errorf("rabbitmq: register metrics: %w", err)
 			}
@@ -142,6 +148,13 @@ func (p *Publisher) Stop(ctx context.Context) error {
 	case <-ctx.Done():
 		return fmt.Errorf("rabbitmq: stop: %w", ctx.Err())
 	}
+}
+
+// ConnectFailures is how many connection attempts failed so far.
+func (p *Publisher) ConnectFailures() int {
+	m := &dto.Metric{}
+	_ = p.failures.Write(m)
+	return int(m.GetCounter().GetValue())
 }
 
 // Status is nil while connected, else why not (for /readyz).
@@ -177,6 +190,7 @@ func (p *Publisher) run(ctx context.Context) {
 		s, err := dial(p.cfg)
 		if err != nil {
 			failures++
+			p.failures.Inc()
 			p.set(nil, fmt.Errorf("rabbitmq: connect: %w", err))
 			wait := p.backoff(failures)
 			p.log.Warn("rabbitmq: connect failed; retrying", "err", err, "in", wait)

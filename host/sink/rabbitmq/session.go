@@ -2,6 +2,7 @@ package rabbitmq
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -162,6 +163,11 @@ func (p *Publisher) Publish(ctx context.Context, msgs []webhook.Message) []error
 		switch {
 		case err != nil:
 			errs[i] = fmt.Errorf("rabbitmq: no confirmation: %w", err)
+		case !ack && (s.ch.IsClosed() || s.conn.IsClosed()):
+			// The library nacks what was outstanding when the channel
+			// closed: not an answer of the broker.
+			errs[i] = errors.New("rabbitmq: the channel closed before the confirmation")
+			p.kick()
 		case !ack:
 			errs[i] = fmt.Errorf("%w: rabbitmq answered with a negative acknowledgement", webhook.ErrRefused)
 		}
