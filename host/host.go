@@ -97,6 +97,7 @@ type Host struct {
 	sessions  *session.Manager
 	messages  *messaging.Service
 	hooks     *webhook.Dispatcher
+	brokers   []broker // the event sinks besides webhooks
 	purger    *purge.Purger
 	api       *api.Server
 	evolution *evolution.Server // Evolution API v2's routes, beside api's
@@ -189,7 +190,12 @@ func New(ctx context.Context, opts Options) (h *Host, err error) {
 		return nil, fmt.Errorf("loading the policy: %w", err)
 	}
 
+	sinks, err := h.newSinks(cfg)
+	if err != nil {
+		return nil, err
+	}
 	if h.hooks, err = webhook.New(webhook.Config{
+		Sinks: sinks,
 		Store: h.store, Global: destinationOf(cfg), Secret: cfg.Webhook.Secret, ServerURL: cfg.Webhook.ServerURL,
 		Workers: cfg.Webhook.Workers, Timeout: cfg.Webhook.Timeout, MaxAttempts: cfg.Webhook.MaxAttempts,
 		Lease: cfg.Webhook.Lease, RetryRule: cfg.Webhook.RetryRule, ExposeAPIKey: cfg.Webhook.ExposeAPIKey,
@@ -293,6 +299,9 @@ func (h *Host) Run(ctx context.Context) error {
 	if err := h.purger.Start(ctx); err != nil {
 		return err
 	}
+	if err := h.startBrokers(ctx); err != nil {
+		return err
+	}
 	goRun("webhooks", h.hooks.Run)
 	goRun("reload loop", h.reloadLoop)
 	goRun("maintenance", h.maintain)
@@ -362,7 +371,7 @@ func (h *Host) ready(ctx context.Context) error {
 	if !h.policy.Loaded() {
 		return errors.New("no policy loaded")
 	}
-	return nil
+	return h.brokersDegraded()
 }
 
 // maintain prunes old history, delivered webhooks and messages past
