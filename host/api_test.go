@@ -1,10 +1,12 @@
 package host_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wahost/wahost/host/api"
 	"github.com/wahost/wahost/host/wafake"
@@ -39,6 +41,20 @@ func TestAPIAuth(t *testing.T) {
 			}
 			continue
 		}
+		if path == "/v1/events" {
+			// The stream does not end: the right key gets its headers.
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			req, _ := http.NewRequestWithContext(ctx, "GET", h.base+path, nil)
+			req.Header.Set("apikey", apiKey)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil || resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream" {
+				t.Errorf("GET /v1/events with the key = %v, %v", resp, err)
+			}
+			cancel()
+			if err == nil {
+				resp.Body.Close()
+			}
+		}
 		for _, key := range []string{"", "wrong-key", apiKey[:len(apiKey)-1], apiKey + "x"} {
 			code, body := h.callKey(r.Method, path, nil, key)
 			switch {
@@ -51,6 +67,9 @@ func TestAPIAuth(t *testing.T) {
 					t.Errorf("%s %s: 401 body %v does not say how to authenticate", r.Method, path, body)
 				}
 			}
+		}
+		if path == "/v1/events" {
+			continue
 		}
 		if code, _ := h.callKey(r.Method, path, nil, apiKey); code == http.StatusUnauthorized {
 			t.Errorf("%s %s refused the right key", r.Method, path)

@@ -289,6 +289,11 @@ func TestEvolutionCompat(t *testing.T) {
 	}
 	code, raw = evoCall(t, h, "GET", "/instance/connectionState/evo", apiKey, nil)
 	expect(t, "connectionState after delete", code, raw, "error", http.StatusNotFound)
+	code, raw = evoCall(t, h, "POST", "/group/create/evo", apiKey, map[string]any{"subject": "x"})
+	expect(t, "a route wahost lacks", code, raw, "error", http.StatusNotFound)
+	if m := errMessage(raw); m != `["Cannot POST /group/create/evo"]` {
+		t.Errorf("404 message = %s", m)
+	}
 }
 
 // checkEvent compares a webhook's envelope, and its data when dataShape

@@ -87,8 +87,11 @@ type Server struct {
 	mux *http.ServeMux
 }
 
-// prefixes are the paths Server answers, known routes or not.
-var prefixes = []string{"/instance/", "/webhook/", "/message/", "/chat/"}
+// prefixes are the paths Server answers, known routes or not: Evolution's
+// route groups, so that a route wahost lacks gets Evolution's 404.
+var prefixes = []string{"/instance/", "/webhook/", "/message/", "/chat/", "/group/", "/call/", "/label/",
+	"/business/", "/template/", "/settings/", "/proxy/", "/chatwoot/", "/typebot/", "/websocket/", "/rabbitmq/",
+	"/nats/", "/sqs/"}
 
 // New returns the handler of Evolution's routes.
 func New(cfg Config) (*Server, error) {
@@ -134,7 +137,8 @@ func New(cfg Config) (*Server, error) {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
 // Wrap returns a handler that serves Evolution's paths (/instance/,
-// /webhook/, /message/, /chat/) and hands every other request to next.
+// /webhook/, /message/, /chat/ and the other route groups of Evolution)
+// and hands every other request to next.
 func (s *Server) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		for _, p := range prefixes {

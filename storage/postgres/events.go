@@ -46,12 +46,9 @@ func assignSeqs(ctx context.Context, tx pgx.Tx, ids []string) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	var last int64
-	if err := tx.QueryRow(ctx, "UPDATE wahost_event_seq SET last = last + $1 RETURNING last", len(ids)).Scan(&last); err != nil {
-		return wrapErr("number events", err)
-	}
-	tag, err := tx.Exec(ctx, `UPDATE wahost_outbox o SET seq = $1 + u.n
-	FROM unnest($2::uuid[]) WITH ORDINALITY AS u(id, n) WHERE o.id = u.id`, last-int64(len(ids)), ids)
+	tag, err := tx.Exec(ctx, `WITH c AS (UPDATE wahost_event_seq SET last = last + $1 RETURNING last)
+	UPDATE wahost_outbox o SET seq = c.last - $1 + u.n
+	FROM c, unnest($2::uuid[]) WITH ORDINALITY AS u(id, n) WHERE o.id = u.id`, len(ids), ids)
 	if err != nil {
 		return wrapErr("number events", err)
 	}

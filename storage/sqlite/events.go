@@ -34,7 +34,8 @@ func (o ops) EventsAfter(ctx context.Context, after int64, f storage.EventFilter
 
 // EventBounds returns the lowest and highest seq stored.
 func (o ops) EventBounds(ctx context.Context) (first, last int64, err error) {
-	err = o.r.queryRow(ctx, "SELECT coalesce(min(seq), 0), coalesce(max(seq), 0) FROM wahost_outbox").Scan(&first, &last)
+	err = o.r.queryRow(ctx, `SELECT coalesce((SELECT min(seq) FROM wahost_outbox WHERE seq IS NOT NULL), 0),
+	coalesce((SELECT max(seq) FROM wahost_outbox WHERE seq IS NOT NULL), 0)`).Scan(&first, &last)
 	return first, last, wrapErr("event bounds", err)
 }
 

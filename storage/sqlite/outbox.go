@@ -46,7 +46,7 @@ func (o ops) Enqueue(ctx context.Context, ev storage.OutboxEvent) (storage.Outbo
 	if ev.Stream {
 		out, err := scanEvent(o.w.queryRow(ctx, `INSERT INTO wahost_outbox
 			(id, instance_id, event, payload, created_at, next_attempt_at, delivered_at, seq)
-		VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT coalesce(max(seq), 0) + 1 FROM wahost_outbox)) RETURNING `+outboxCols,
+		VALUES (?, ?, ?, ?, ?, ?, ?, coalesce((SELECT max(seq) FROM wahost_outbox WHERE seq IS NOT NULL), 0) + 1) RETURNING `+outboxCols,
 			ev.ID, ev.InstanceID, ev.Event, string(ev.Payload), now, now, now))
 		return out, wrapErr("enqueue "+ev.Event, err)
 	}
@@ -198,7 +198,7 @@ func (o ops) FailedEvents(ctx context.Context, instanceID string, limit int) ([]
 // stream entry with the highest seq: the next entry's seq is one above it.
 func (o ops) PruneDelivered(ctx context.Context, before time.Time) (int64, error) {
 	res, err := o.w.exec(ctx, `DELETE FROM wahost_outbox WHERE delivered_at < ?
-	AND (seq IS NULL OR seq < (SELECT max(seq) FROM wahost_outbox))`, micros(before))
+	AND (seq IS NULL OR seq < (SELECT max(seq) FROM wahost_outbox WHERE seq IS NOT NULL))`, micros(before))
 	if err != nil {
 		return 0, wrapErr("prune outbox", err)
 	}

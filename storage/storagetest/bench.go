@@ -15,8 +15,10 @@ import (
 // messaging core's unit of work (one incoming message, one outbox event)
 // and message status updates.
 func BenchStore(b *testing.B, open OpenStore) {
-	b.Run("UnitOfWork", func(b *testing.B) { benchUnitOfWork(b, open, false) })
-	b.Run("UnitOfWorkParallel", func(b *testing.B) { benchUnitOfWork(b, open, true) })
+	b.Run("UnitOfWork", func(b *testing.B) { benchUnitOfWork(b, open, false, false) })
+	b.Run("UnitOfWorkParallel", func(b *testing.B) { benchUnitOfWork(b, open, true, false) })
+	b.Run("UnitOfWorkStream", func(b *testing.B) { benchUnitOfWork(b, open, false, true) })
+	b.Run("UnitOfWorkStreamParallel", func(b *testing.B) { benchUnitOfWork(b, open, true, true) })
 	b.Run("Claim50", func(b *testing.B) { benchClaim(b, open, false) })
 	b.Run("Claim50Parallel", func(b *testing.B) { benchClaim(b, open, true) })
 	b.Run("MessageUnitOfWork", func(b *testing.B) { benchMessageUnitOfWork(b, open, false) })
@@ -29,8 +31,10 @@ var benchPayload = json.RawMessage(`{"event":"connection.update","instance":"ben
 	`"state":"connecting","statusReason":428},"date_time":"2026-01-02T03:04:05.123Z"}`)
 
 // benchUnitOfWork measures committed units of work. In parallel each
-// goroutine drives its own instance, as sessions do.
-func benchUnitOfWork(b *testing.B, open OpenStore, parallel bool) {
+// goroutine drives its own instance, as sessions do. With stream, each
+// also writes the event's stream entry, as webhook.Enqueue does, whose
+// seq is taken at commit.
+func benchUnitOfWork(b *testing.B, open OpenStore, parallel, stream bool) {
 	clock := NewClock()
 	s := open(b, clock)
 	ctx := ctxFor(b)
@@ -56,6 +60,11 @@ func benchUnitOfWork(b *testing.B, open OpenStore, parallel bool) {
 			dd.InstanceID = id
 			if _, err := tx.RecordDisconnect(ctx, dd); err != nil {
 				return err
+			}
+			if stream {
+				if _, err := tx.Enqueue(ctx, storage.OutboxEvent{InstanceID: id, Event: "connection.update", Payload: benchPayload, Stream: true}); err != nil {
+					return err
+				}
 			}
 			_, err = tx.Enqueue(ctx, storage.OutboxEvent{InstanceID: id, Event: "connection.update", Payload: benchPayload})
 			return err

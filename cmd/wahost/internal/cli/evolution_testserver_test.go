@@ -4,10 +4,12 @@ package cli
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,55 +18,49 @@ import (
 	"github.com/wahost/wahost/storage/testenv"
 )
 
-// TestEvolutionAgainstTestServer runs the test build as an Evolution API
-// client would meet it: wahost testserver, wahost serve pointed at it,
-// then Evolution's instance and webhook routes, each answer compared with
-// the recorded Evolution v2.3.6 shape.
+// TestEvolutionAgainstTestServer builds the test-server binary and runs
+// it as an Evolution API client would meet it: wahost testserver in one
+// process, wahost serve pointed at it in another, then Evolution's
+// instance and webhook routes, each answer compared with the recorded
+// Evolution v2.3.6 shape. Separate processes also keep the fake server's
+// process-wide certificate root apart from the other tests'.
 func TestEvolutionAgainstTestServer(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "wahost")
+	build := exec.Command("go", "build", "-tags", "wahost_testserver", "-o", bin, "github.com/wahost/wahost/cmd/wahost")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
 
-	srvOut, srvW := io.Pipe()
-	srvDone := make(chan int, 1)
-	go func() {
-		srvDone <- Run(ctx, []string{"testserver"}, Stdio{Out: srvW, Err: srvW})
-		srvW.Close()
-	}()
-	lines := bufio.NewScanner(srvOut)
+	srvLines := startProcess(t, bin, nil, "testserver")
 	var addr, key string
-	for lines.Scan() && (addr == "" || key == "") {
-		if v, ok := strings.CutPrefix(lines.Text(), "addr="); ok {
+	for addr == "" || key == "" {
+		line, ok := <-srvLines
+		if !ok {
+			t.Fatal("testserver printed no address and key")
+		}
+		if v, ok := strings.CutPrefix(line, "addr="); ok {
 			addr = v
 		}
-		if v, ok := strings.CutPrefix(lines.Text(), "root_key="); ok {
+		if v, ok := strings.CutPrefix(line, "root_key="); ok {
 			key = v
 		}
 	}
-	go func() { _, _ = io.Copy(io.Discard, srvOut) }()
-	if addr == "" || key == "" {
-		t.Fatalf("testserver printed no address and key")
-	}
-
-	t.Setenv("WAHOST_POLICY_CACHE_DIR", testenv.CompileCacheDir())
-	t.Setenv("WAHOST_API_KEY", "evolution-global-key")
-	out, w := io.Pipe()
-	done := make(chan int, 1)
-	go func() {
-		done <- Run(ctx, []string{"serve", "--test-server", addr, "--test-server-root-key", key,
-			"--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--log-level", "error"},
-			Stdio{Out: w, Err: w})
-		w.Close()
-	}()
+	const global = "evolution-global-key"
+	lines := startProcess(t, bin, []string{"WAHOST_API_KEY=" + global, "WAHOST_POLICY_CACHE_DIR=" + testenv.CompileCacheDir()},
+		"serve", "--test-server", addr, "--test-server-root-key", key,
+		"--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--log-level", "error")
 	var base string
-	sc := bufio.NewScanner(out)
-	for sc.Scan() && base == "" {
-		if rest, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "wahost is serving on "); ok {
+	for base == "" {
+		line, ok := <-lines
+		if !ok {
+			t.Fatal("serve printed no address")
+		}
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "wahost is serving on "); ok {
 			base = strings.Fields(rest)[0]
 		}
-	}
-	go func() { _, _ = io.Copy(io.Discard, out) }()
-	if base == "" {
-		t.Fatalf("serve printed no address")
 	}
 
 	call := func(method, path, apikey, body, shape string, status int) map[string]any {
@@ -92,7 +88,6 @@ func TestEvolutionAgainstTestServer(t *testing.T) {
 		_ = json.Unmarshal(raw, &m)
 		return m
 	}
-	const global = "evolution-global-key"
 	created := call("POST", "/instance/create", global,
 		`{"instanceName":"e2e","qrcode":true,"integration":"WHATSAPP-BAILEYS","token":"E2E-TOKEN","rejectCall":false}`,
 		"instance-create", http.StatusCreated)
@@ -110,15 +105,47 @@ func TestEvolutionAgainstTestServer(t *testing.T) {
 	call("DELETE", "/instance/delete/e2e", global, "", "instance-delete", http.StatusOK)
 	call("GET", "/instance/connectionState/e2e", global, "", "error", http.StatusNotFound)
 
-	cancel()
-	for _, ch := range []chan int{done, srvDone} {
+}
+
+// startProcess runs bin with args (and env added) until the test ends,
+// then interrupts it and checks that it stops cleanly. It returns the
+// lines of its standard output and error.
+func startProcess(t *testing.T, bin string, env []string, args ...string) <-chan string {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string, 64)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			default: // nobody reads any more: drop
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
 		select {
-		case c := <-ch:
-			if c != exitOK {
-				t.Fatalf("exit code %d", c)
+		case err := <-done:
+			if err != nil {
+				t.Errorf("%s %s: %v", bin, args[0], err)
 			}
 		case <-time.After(30 * time.Second):
-			t.Fatal("did not stop")
+			_ = cmd.Process.Kill()
+			t.Errorf("%s %s did not stop", bin, args[0])
 		}
-	}
+	})
+	return lines
 }
