@@ -123,7 +123,12 @@ const (
 type Outbox interface {
 	// Claim leases up to n (1..MaxPage) due events to worker for lease,
 	// oldest due first, incrementing their Attempts. Concurrent claims never
-	// return the same event while its lease runs.
+	// return the same event while its lease runs. Rows with a Destination
+	// keep the order of their lane (instance and destination): a row is
+	// returned only when every earlier pending row of its lane is returned
+	// with it or was claimed by worker already and is not due, so that no
+	// other worker publishes a later row while an earlier one waits.
+	// Across leases the rows of a lane reach their broker in ID order.
 	Claim(ctx context.Context, worker string, n int, lease time.Duration) ([]OutboxEvent, error)
 	// MarkDelivered (on Tx) records a delivery. Marking a delivered event
 	// again is a no-op.

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wahost/wahost/storage"
 	"github.com/wahost/wahost/internal/tcpproxy"
+	"github.com/wahost/wahost/storage"
 	"github.com/wahost/wahost/storage/postgres"
 	"github.com/wahost/wahost/storage/testenv"
 )

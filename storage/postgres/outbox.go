@@ -67,17 +67,37 @@ func (o ops) Enqueue(ctx context.Context, ev storage.OutboxEvent) (storage.Outbo
 // concurrent claimers pass over each other's rows, and PostgreSQL re-checks
 // the WHERE clause on a row locked after a concurrent claim committed, so
 // a row is never handed out twice while its lease runs.
+//
+// A broker row (one with a destination) is published in order with the
+// earlier rows of its instance and destination, its lane: it is claimed
+// only when every earlier pending row of the lane is claimed with it or
+// leased to worker already (see storage.Store.Claim).
 func (o ops) Claim(ctx context.Context, worker string, n int, lease time.Duration) ([]storage.OutboxEvent, error) {
 	if err := checkClaim(worker, n, lease); err != nil {
 		return nil, err
 	}
 	now := o.stamp()
-	rows, err := o.q.Query(ctx, `WITH due AS (
-		SELECT id FROM wahost_outbox
+	rows, err := o.q.Query(ctx, `WITH cand AS (
+		SELECT id, instance_id, destination FROM wahost_outbox o
 		WHERE delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $1
+			AND (destination = '' OR NOT EXISTS (
+				SELECT 1 FROM wahost_outbox p
+				WHERE p.instance_id = o.instance_id AND p.destination = o.destination
+					AND p.destination <> '' AND p.id < o.id
+					AND p.delivered_at IS NULL AND p.failed_at IS NULL
+					AND p.next_attempt_at > o.next_attempt_at
+					AND (p.next_attempt_at <= $1 OR p.claimed_by <> $4)))
 		ORDER BY next_attempt_at, id
 		LIMIT $2
 		FOR UPDATE SKIP LOCKED
+	), due AS (
+		SELECT c.id FROM cand c
+		WHERE c.destination = '' OR NOT EXISTS (
+			SELECT 1 FROM wahost_outbox p
+			WHERE p.instance_id = c.instance_id AND p.destination = c.destination
+				AND p.destination <> '' AND p.id < c.id
+				AND p.delivered_at IS NULL AND p.failed_at IS NULL AND p.next_attempt_at <= $1
+				AND p.id NOT IN (SELECT id FROM cand))
 	)
 	UPDATE wahost_outbox o SET attempts = o.attempts + 1, next_attempt_at = $3, claimed_by = $4
 	FROM due WHERE o.id = due.id

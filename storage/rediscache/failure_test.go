@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wahost/wahost/storage"
 	"github.com/wahost/wahost/internal/tcpproxy"
+	"github.com/wahost/wahost/storage"
 	"github.com/wahost/wahost/storage/rediscache"
 	"github.com/wahost/wahost/storage/testenv"
 )

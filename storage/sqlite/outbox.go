@@ -61,19 +61,36 @@ func (o ops) Enqueue(ctx context.Context, ev storage.OutboxEvent) (storage.Outbo
 // single UPDATE … RETURNING takes the database's write lock before it
 // reads, so it selects and claims the rows atomically: concurrent claims in
 // this process queue on the writer connection, those of other processes on
-// the lock.
+// the lock. Broker rows keep the order of their lane as in PostgreSQL
+// (see storage.Store.Claim).
 func (o ops) Claim(ctx context.Context, worker string, n int, lease time.Duration) ([]storage.OutboxEvent, error) {
 	if err := checkClaim(worker, n, lease); err != nil {
 		return nil, err
 	}
 	now := o.now()
-	rows, err := o.w.query(ctx, `UPDATE wahost_outbox
-	SET attempts = attempts + 1, next_attempt_at = ?, claimed_by = ?
-	WHERE id IN (
-		SELECT id FROM wahost_outbox
-		WHERE delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ?
+	rows, err := o.w.query(ctx, `WITH cand AS (
+		SELECT id, instance_id, destination FROM wahost_outbox o
+		WHERE delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ?3
+			AND (destination = '' OR NOT EXISTS (
+				SELECT 1 FROM wahost_outbox p
+				WHERE p.instance_id = o.instance_id AND p.destination = o.destination
+					AND p.destination <> '' AND p.id < o.id
+					AND p.delivered_at IS NULL AND p.failed_at IS NULL
+					AND p.next_attempt_at > o.next_attempt_at
+					AND (p.next_attempt_at <= ?3 OR p.claimed_by <> ?2)))
 		ORDER BY next_attempt_at, id
-		LIMIT ?
+		LIMIT ?4
+	)
+	UPDATE wahost_outbox
+	SET attempts = attempts + 1, next_attempt_at = ?1, claimed_by = ?2
+	WHERE id IN (
+		SELECT c.id FROM cand c
+		WHERE c.destination = '' OR NOT EXISTS (
+			SELECT 1 FROM wahost_outbox p
+			WHERE p.instance_id = c.instance_id AND p.destination = c.destination
+				AND p.destination <> '' AND p.id < c.id
+				AND p.delivered_at IS NULL AND p.failed_at IS NULL AND p.next_attempt_at <= ?3
+				AND p.id NOT IN (SELECT id FROM cand))
 	)
 	RETURNING `+outboxCols,
 		micros(now.Add(lease)), worker, micros(now), n)

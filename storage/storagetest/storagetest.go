@@ -63,6 +63,7 @@ func RunStore(t *testing.T, open OpenStore) {
 		{"OutboxLeaseExpiry", testOutboxLeaseExpiry},
 		{"OutboxErrors", testOutboxErrors},
 		{"OutboxConcurrentClaims", testOutboxConcurrentClaims},
+		{"OutboxLanes", testOutboxLanes},
 		{"EventStream", testEventStream},
 		{"Leases", testLeases},
 		{"LeaseFencing", testLeaseFencing},

@@ -4,3 +4,7 @@
 -- which events it publishes to RabbitMQ and NATS.
 ALTER TABLE wahost_outbox ADD COLUMN destination TEXT NOT NULL DEFAULT '';
 ALTER TABLE wahost_instance_settings ADD COLUMN sinks TEXT NOT NULL DEFAULT '{}';
+-- A broker row is claimed only behind the earlier pending rows of its
+-- instance and destination: this index finds them.
+CREATE INDEX wahost_outbox_lane ON wahost_outbox (instance_id, destination, id)
+	WHERE destination <> '' AND delivered_at IS NULL AND failed_at IS NULL;
