@@ -9,7 +9,7 @@ WASM_FLAGS = -buildmode=c-shared -trimpath -buildvcs=false -ldflags="-s -w -buil
 DEFAULT_WASM = policies/builtin/default.wasm
 
 .DEFAULT_GOAL := help
-.PHONY: help build run test vet bench policies verify check fuzz services toolchains examples screenshots
+.PHONY: help build run test vet bench bench-report policies verify check fuzz services toolchains examples screenshots
 
 help: ## Show this help
 	@awk 'BEGIN{FS=":.*## "} /^[a-z][a-z-]*:.*## /{printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -33,6 +33,11 @@ vet: ## Run go vet (normal and test-server builds)
 
 bench: ## Run the benchmarks (policy runtime, default policy WASM vs native, storage)
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+bench-report: toolchains ## Measure the performance figures in one run and write docs/performance.md
+	bash examples/policies/build.sh
+	$(GO) build -o bin/wahost-bench ./cmd/wahost
+	./bin/wahost-bench policy bench --report docs/performance.md --examples examples/policies/build --duration 3s
 
 policies: ## Rebuild the embedded default policy module from policies/default
 	GOOS=wasip1 GOARCH=wasm $(GO) build $(WASM_FLAGS) -o $(DEFAULT_WASM) ./policies/default/wasm

@@ -16,6 +16,13 @@ func sampleInput() *abi.Input {
 	in.Event.Raw = "quote \" backslash \\ newline \n tab \t ctl \x01 emoji 😀"
 	in.Event.ExpireMS = 86_400_000
 	in.Event.BanCode = 103
+	in.Event.Signal = abi.SignalUndecryptable
+	in.Traffic = abi.Traffic{
+		Undecryptable: abi.Counts{3, 7}, UndecryptableSenders: abi.Counts{2, 4}, Unavailable: abi.Counts{0, 1},
+		Hidden: abi.Counts{1, 1}, Sends: abi.Counts{10, 90}, UnackedSends: abi.Counts{2, 2}, SendErrors: abi.Counts{0, 3},
+		RetryReceiptsSent: abi.Counts{3, 6}, RetryReceiptsReceived: abi.Counts{1, 1},
+		LastIncomingMS: in.NowMS - 1000, LastReceiptMS: in.NowMS - 2000, LastKeepAliveMS: in.NowMS - 3000, LastSendError: 479,
+	}
 	return in
 }
 
@@ -29,6 +36,10 @@ func TestInputRoundTrip(t *testing.T) {
 	if err := abi.DecodeInput(b, &got); err != nil {
 		t.Fatal(err)
 	}
+	if got.HasSummary {
+		t.Fatalf("a history of %d entries got a summary", len(in.History))
+	}
+	got.Summary = abi.HistorySummary{}
 	if !reflect.DeepEqual(*in, got) {
 		t.Fatalf("round trip changed the input:\n got %+v\nwant %+v", got, *in)
 	}

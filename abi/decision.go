@@ -2,7 +2,7 @@ package abi
 
 import (
 	"errors"
-	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -92,7 +92,7 @@ func ParseScope(name string) (Scope, error) {
 			return n.s, nil
 		}
 	}
-	return 0, fmt.Errorf("%w %q (want session, cache or files)", ErrUnknownScope, name)
+	return 0, wrap("", ErrUnknownScope, " "+strconv.Quote(name)+" (want session, cache or files)")
 }
 
 // Decoding and validation outcomes callers may branch on.
@@ -170,7 +170,7 @@ func DecodeDecision(data []byte) (Decision, error) {
 		}
 		switch string(key) {
 		case "v":
-			d.V, err = r.smallInt()
+			d.V, err = small(r.int())
 		case "action":
 			var s []byte
 			if s, err = r.rawString(); err == nil {
@@ -179,7 +179,7 @@ func DecodeDecision(data []byte) (Decision, error) {
 		case "delay_ms":
 			d.DelayMS, err = r.int()
 		case "step":
-			d.Step, err = r.smallInt()
+			d.Step, err = small(r.int())
 		case "cleanup":
 			d.Cleanup, err = decodeScope(&r)
 		case "end":
@@ -188,7 +188,7 @@ func DecodeDecision(data []byte) (Decision, error) {
 			d.End = End(s)
 		case "qr_count":
 			var n int
-			if n, err = r.smallInt(); err == nil {
+			if n, err = small(r.int()); err == nil {
 				d.QRCount = &n
 			}
 		case "rule":
@@ -206,10 +206,10 @@ func DecodeDecision(data []byte) (Decision, error) {
 		err = r.end()
 	}
 	if err != nil {
-		return Decision{}, fmt.Errorf("decoding decision: %w", err)
+		return Decision{}, wrap("decoding decision: ", err, "")
 	}
 	if seen&decisionFields["v"] == 0 || d.V != DocVersion {
-		return Decision{}, fmt.Errorf("decoding decision: %w: v=%d, want %d", ErrVersion, d.V, DocVersion)
+		return Decision{}, wrap("decoding decision: ", ErrVersion, ": v="+itoa(int64(d.V))+", want "+itoa(DocVersion))
 	}
 	return d, nil
 }

@@ -2,7 +2,6 @@ package abi
 
 import (
 	"errors"
-	"fmt"
 )
 
 // Input is the document a policy receives on every disconnect. It carries
@@ -29,8 +28,18 @@ type Input struct {
 	// (0 when none was taken yet, else one of the Step constants).
 	Step int
 	// History lists the instance's disconnects of the last 24 hours, oldest
-	// first, not including this one.
+	// first, not including this one. A module of ABI 1.1 or later gets
+	// only the last HistoryTail of them; Summary covers them all.
 	History []HistoryEntry
+	// Summary (ABI 1.1) summarizes the whole history. AppendJSON writes
+	// one computed from History (and ignores this field) when History has
+	// more than HistoryTail entries, the only case in which a module may
+	// not see them all; HasSummary reports whether a decoded document
+	// carried one.
+	Summary    HistorySummary
+	HasSummary bool
+	// Traffic (ABI 1.2) is what the host saw of the session's traffic.
+	Traffic Traffic
 	// Settings is the policy's settings from the host's config: a JSON
 	// object, {} when none are configured.
 	Settings Settings
@@ -81,6 +90,9 @@ type Event struct {
 	ExpireMS int64
 	// BanCode is whatsmeow's temporary-ban reason code (101–106), 0 if none.
 	BanCode int
+	// Signal is, for a degraded event (ABI 1.2), the threshold crossed:
+	// one of the Signal constants.
+	Signal string
 }
 
 // HistoryEntry is one earlier disconnect of the same instance.
@@ -95,7 +107,9 @@ type HistoryEntry struct {
 // MaxHistory is the most history entries the host sends.
 const MaxHistory = 1024
 
-// AppendJSON appends the input document to b.
+// AppendJSON appends the input document to b: the members of ABI 1.0,
+// history_summary (ABI 1.1) when the history is longer than HistoryTail,
+// traffic (ABI 1.2), and the history last.
 func (in *Input) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	b = appendIntField(b, "v", int64(in.V))
@@ -121,9 +135,29 @@ func (in *Input) AppendJSON(b []byte) []byte {
 	if in.Event.BanCode != 0 {
 		b = appendIntField(b, "ban_code", int64(in.Event.BanCode))
 	}
+	if in.Event.Signal != "" {
+		b = appendStringField(b, "signal", in.Event.Signal)
+	}
 	b = append(b, '}')
 	b = appendIntField(b, "attempt", int64(in.Attempt))
 	b = appendIntField(b, "step", int64(in.Step))
+	if len(in.History) > HistoryTail {
+		var kinds [8]KindTally
+		var codes [16]CodeTally
+		var actions [2]ActionTally
+		sum := HistorySummary{Kinds: kinds[:0], Codes: codes[:0], Actions: actions[:0]}
+		Summarize(in.NowMS, in.History, &sum)
+		b = appendSummary(b, &sum)
+	}
+	b = appendTraffic(b, &in.Traffic)
+	b = appendKey(b, "settings")
+	if len(in.Settings) == 0 {
+		b = append(b, '{', '}')
+	} else {
+		b = append(b, in.Settings...)
+	}
+	// The history comes last, so that InputForMinor can cut it to its
+	// tail without parsing the document.
 	b = append(appendKey(b, "history"), '[')
 	for i := range in.History {
 		h := &in.History[i]
@@ -138,14 +172,7 @@ func (in *Input) AppendJSON(b []byte) []byte {
 		b = appendIntField(b, "step", int64(h.Step))
 		b = append(b, '}')
 	}
-	b = append(b, ']')
-	b = appendKey(b, "settings")
-	if len(in.Settings) == 0 {
-		b = append(b, '{', '}')
-	} else {
-		b = append(b, in.Settings...)
-	}
-	return append(b, '}')
+	return append(b, ']', '}')
 }
 
 // MarshalJSON implements json.Marshaler with the lean encoder.
@@ -170,8 +197,8 @@ func DecodeInput(data []byte, in *Input) error { return decodeInput(data, in, fa
 func DecodeInputNoCopy(data []byte, in *Input) error { return decodeInput(data, in, true) }
 
 func decodeInput(data []byte, in *Input, alias bool) error {
-	hist := in.History[:0]
-	*in = Input{History: hist}
+	hist, sum := in.History[:0], in.Summary
+	*in = Input{History: hist, Summary: HistorySummary{Kinds: sum.Kinds[:0], Codes: sum.Codes[:0], Actions: sum.Actions[:0]}}
 	r := reader{b: data, alias: alias}
 	seenV := false
 	err := r.openObject()
@@ -191,7 +218,7 @@ func decodeInput(data []byte, in *Input, alias bool) error {
 		case "jitter_seed":
 			var v int64
 			if v, err = r.int(); err == nil && (v < 0 || v > 1<<32-1) {
-				err = fmt.Errorf("jitter_seed %d out of range [0, 2^32)", v)
+				err = plainError("jitter_seed " + itoa(v) + " out of range [0, 2^32)")
 			}
 			in.JitterSeed = uint32(v)
 		case "instance":
@@ -199,13 +226,18 @@ func decodeInput(data []byte, in *Input, alias bool) error {
 		case "event":
 			err = decodeEvent(&r, &in.Event)
 		case "attempt":
-			in.Attempt, err = r.smallInt()
+			in.Attempt, err = small(r.int())
 		case "step":
-			in.Step, err = r.smallInt()
+			in.Step, err = small(r.int())
 		case "history":
 			in.History, err = decodeHistory(&r, in.History)
 		case "settings":
 			in.Settings, err = decodeSettings(&r)
+		case "history_summary":
+			err = decodeSummary(&r, &in.Summary)
+			in.HasSummary = true
+		case "traffic":
+			err = decodeTraffic(&r, &in.Traffic)
 		default:
 			err = r.skip(0)
 		}
@@ -217,10 +249,10 @@ func decodeInput(data []byte, in *Input, alias bool) error {
 		err = r.end()
 	}
 	if err != nil {
-		return fmt.Errorf("decoding input: %w", err)
+		return wrap("decoding input: ", err, "")
 	}
 	if !seenV || in.V != DocVersion {
-		return fmt.Errorf("decoding input: %w: v=%d, want %d", ErrVersion, in.V, DocVersion)
+		return wrap("decoding input: ", ErrVersion, ": v="+itoa(int64(in.V))+", want "+itoa(DocVersion))
 	}
 	in.Event.Cause = in.Event.Cause.orNone()
 	return nil
@@ -244,9 +276,9 @@ func decodeInstance(r *reader, inst *Instance) error {
 			s, err = r.rawString()
 			inst.Phase = internPhase(s)
 		case "qr_count":
-			inst.QRCount, err = r.smallInt()
+			inst.QRCount, err = small(r.int())
 		case "qr_limit":
-			inst.QRLimit, err = r.smallInt()
+			inst.QRLimit, err = small(r.int())
 		case "connected_ms":
 			inst.ConnectedMS, err = r.int()
 		default:
@@ -273,7 +305,7 @@ func decodeEvent(r *reader, ev *Event) error {
 			s, err = r.rawString()
 			ev.Kind = internKind(s)
 		case "code":
-			ev.Code, err = r.smallInt()
+			ev.Code, err = small(r.int())
 		case "raw":
 			ev.Raw, err = r.str()
 		case "message":
@@ -285,7 +317,9 @@ func decodeEvent(r *reader, ev *Event) error {
 		case "expire_ms":
 			ev.ExpireMS, err = r.int()
 		case "ban_code":
-			ev.BanCode, err = r.smallInt()
+			ev.BanCode, err = small(r.int())
+		case "signal":
+			ev.Signal, err = r.str()
 		default:
 			err = r.skip(0)
 		}
@@ -304,7 +338,7 @@ func decodeHistory(r *reader, hist []HistoryEntry) ([]HistoryEntry, error) {
 			break
 		}
 		if len(hist) >= MaxHistory {
-			return hist, fmt.Errorf("more than %d entries", MaxHistory)
+			return hist, plainError("more than " + itoa(MaxHistory) + " entries")
 		}
 		hist = append(hist, HistoryEntry{})
 		err = decodeHistoryEntry(r, &hist[len(hist)-1])
@@ -328,13 +362,13 @@ func decodeHistoryEntry(r *reader, h *HistoryEntry) error {
 			s, err = r.rawString()
 			h.Kind = internKind(s)
 		case "code":
-			h.Code, err = r.smallInt()
+			h.Code, err = small(r.int())
 		case "action":
 			var s []byte
 			s, err = r.rawString()
 			h.Action = internAction(s)
 		case "step":
-			h.Step, err = r.smallInt()
+			h.Step, err = small(r.int())
 		default:
 			err = r.skip(0)
 		}
@@ -345,14 +379,16 @@ func decodeHistoryEntry(r *reader, h *HistoryEntry) error {
 	return err
 }
 
-// smallInt reads an integer that must fit in 32 bits.
-func (r *reader) smallInt() (int, error) {
-	v, err := r.int()
-	if err == nil && (v < -1<<31 || v > 1<<31-1) {
-		err = fmt.Errorf("%d out of 32-bit range", v)
+// small checks that an integer read by reader.int fits in 32 bits:
+// small(r.int()). It inlines.
+func small(v int64, err error) (int, error) {
+	if err == nil && int64(int32(v)) != v {
+		err = outOfRange(v)
 	}
 	return int(v), err
 }
+
+func outOfRange(v int64) error { return plainError(itoa(v) + " out of 32-bit range") }
 
 // A FieldError names the document field a decoding error is about.
 type FieldError struct {

@@ -1,9 +1,7 @@
 package abi
 
 import (
-	"encoding/binary"
 	"errors"
-	"fmt"
 	"math"
 	"strconv"
 	"unicode/utf16"
@@ -25,7 +23,7 @@ type SyntaxError struct {
 }
 
 func (e *SyntaxError) Error() string {
-	return fmt.Sprintf("json syntax error at byte %d: %s", e.Offset, e.Msg)
+	return "json syntax error at byte " + itoa(int64(e.Offset)) + ": " + e.Msg
 }
 
 var errEOF = errors.New("unexpected end of input")
@@ -60,12 +58,24 @@ func (r *reader) peek() byte {
 	return r.b[r.pos]
 }
 
+// expect consumes c, after white space. The fast path, c right here, is
+// small enough to inline: under WebAssembly a call costs more than the
+// work of most of the reader's steps, so the reader keeps its calls to one
+// or two per member.
 func (r *reader) expect(c byte) error {
+	if p := r.pos; p < len(r.b) && r.b[p] == c {
+		r.pos = p + 1
+		return nil
+	}
+	return r.expectSlow(c)
+}
+
+func (r *reader) expectSlow(c byte) error {
 	if r.peek() != c {
 		if r.pos >= len(r.b) {
 			return r.fail(errEOF.Error())
 		}
-		return r.fail(fmt.Sprintf("expected %q, found %q", c, r.b[r.pos]))
+		return r.fail("expected " + quoteByte(c) + ", found " + quoteByte(r.b[r.pos]))
 	}
 	r.pos++
 	return nil
@@ -96,17 +106,50 @@ func (r *reader) openObject() error { return r.expect('{') }
 // member reads the next member's key and colon, or the closing '}' (ok
 // false). first says whether a member was read before.
 func (r *reader) member(first bool) (key []byte, ok bool, err error) {
-	c := r.peek()
-	if c == '}' {
-		r.pos++
+	// The hot path works on local copies of the buffer and position: the
+	// compiler keeps those in registers (WebAssembly locals), where r.b
+	// and r.pos would be loaded from memory at every use.
+	b, pos := r.b, r.pos
+	for pos < len(b) && (b[pos] == ' ' || b[pos] == '\n' || b[pos] == '\t' || b[pos] == '\r') {
+		pos++
+	}
+	if pos < len(b) && b[pos] == '}' {
+		r.pos = pos + 1
 		return nil, false, nil
 	}
 	if !first {
-		if c != ',' {
+		if pos >= len(b) || b[pos] != ',' {
+			r.pos = pos
 			return nil, false, r.fail("expected ',' or '}' in object")
 		}
-		r.pos++
+		pos++
+		for pos < len(b) && (b[pos] == ' ' || b[pos] == '\n' || b[pos] == '\t' || b[pos] == '\r') {
+			pos++
+		}
 	}
+	// Fast path: a key of plain printable ASCII, the shape of every key
+	// the host writes, read here rather than by rawString.
+	if pos < len(b) && b[pos] == '"' {
+		i := pos + 1
+		for i < len(b) {
+			c := b[i]
+			if c == '"' || c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
+				break
+			}
+			i++
+		}
+		if i < len(b) && b[i] == '"' {
+			key = b[pos+1 : i]
+			r.pos = i + 1
+			if i+1 < len(b) && b[i+1] == ':' {
+				r.pos = i + 2
+			} else if err = r.expectSlow(':'); err != nil {
+				return nil, false, err
+			}
+			return key, true, nil
+		}
+	}
+	r.pos = pos
 	if key, err = r.rawString(); err != nil {
 		return nil, false, err
 	}
@@ -138,37 +181,50 @@ func (r *reader) element(first bool) (bool, error) {
 // rawString reads a string and returns its decoded bytes. Strings without
 // escapes alias the input.
 func (r *reader) rawString() ([]byte, error) {
-	if err := r.expect('"'); err != nil {
+	if r.pos < len(r.b) && r.b[r.pos] == '"' {
+		r.pos++
+	} else if err := r.expectSlow('"'); err != nil {
 		return nil, err
 	}
-	start := r.pos
+	b, pos := r.b, r.pos
+	start := pos
 	ascii := true
 	// Eight bytes at a time while none is a quote, a backslash, a control
 	// character or non-ASCII: a string costs a few loop iterations instead
 	// of one per byte.
-	for r.pos+8 <= len(r.b) && !special(binary.LittleEndian.Uint64(r.b[r.pos:])) {
-		r.pos += 8
+	for pos+8 <= len(b) && !special(le64(b[pos:])) {
+		pos += 8
 	}
-	for r.pos < len(r.b) {
-		c := r.b[r.pos]
+	for ; pos < len(b); pos++ {
+		c := b[pos]
 		switch {
 		case c == '"':
-			s := r.b[start:r.pos]
-			r.pos++
+			s := b[start:pos]
+			r.pos = pos + 1
 			if !ascii && !utf8.Valid(s) {
 				return nil, &SyntaxError{Offset: start, Msg: "invalid UTF-8 in string"}
 			}
 			return s, nil
 		case c == '\\':
+			r.pos = pos
 			return r.escapedString(start)
 		case c < 0x20:
+			r.pos = pos
 			return nil, r.fail("control character in string")
 		case c >= utf8.RuneSelf:
 			ascii = false
 		}
-		r.pos++
 	}
+	r.pos = pos
 	return nil, r.fail(errEOF.Error())
+}
+
+// le64 reads eight bytes little-endian, as encoding/binary would; the
+// guest avoids that package, which links reflect.
+func le64(b []byte) uint64 {
+	_ = b[7]
+	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
 }
 
 const (
@@ -327,24 +383,33 @@ func (r *reader) number() ([]byte, error) {
 // fraction or exponent (2000.0, 2e3), as JavaScript-family guests do, are
 // accepted.
 func (r *reader) int() (int64, error) {
-	r.ws()
-	start := r.pos
+	b := r.b
+	i := r.pos
+	for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\t' || b[i] == '\r') {
+		i++
+	}
+	r.pos = i
+	start := i
 	// Fast path: up to 18 plain digits, the shape of every integer the
 	// host writes.
-	i, neg := r.pos, false
-	if i < len(r.b) && r.b[i] == '-' {
+	neg := false
+	if i < len(b) && b[i] == '-' {
 		neg = true
 		i++
 	}
 	var v int64
 	digits := 0
-	for i < len(r.b) && r.b[i] >= '0' && r.b[i] <= '9' && digits < 18 {
-		v = v*10 + int64(r.b[i]-'0')
+	for i < len(b) && digits < 18 {
+		c := b[i]
+		if c < '0' || c > '9' {
+			break
+		}
+		v = v*10 + int64(c-'0')
 		i++
 		digits++
 	}
-	if digits > 0 && (digits == 1 || r.b[start+btoi(neg)] != '0') &&
-		(i == len(r.b) || !isNumberByte(r.b[i])) {
+	if digits > 0 && (digits == 1 || b[start+btoi(neg)] != '0') &&
+		(i == len(b) || !isNumberByte(b[i])) {
 		r.pos = i
 		if neg {
 			v = -v
@@ -467,7 +532,7 @@ func (r *reader) skip(depth int) error {
 	case c == 0:
 		return r.fail(errEOF.Error())
 	}
-	return r.fail(fmt.Sprintf("unexpected character %q", r.b[r.pos]))
+	return r.fail("unexpected character " + quoteByte(r.b[r.pos]))
 }
 
 // rawValue consumes one value and returns its bytes.

@@ -52,7 +52,16 @@ const (
 	// KindPairError: pairing failed after the scan (events.PairError).
 	// Code 500.
 	KindPairError Kind = "pair_error"
+	// KindDegraded (ABI 1.2): the session is open but its traffic crossed
+	// one of the host's thresholds (Event.Signal names it; Input.Traffic
+	// has the counters). Code 0. Only a module of ABI 1.2 or later is
+	// asked about it, and only it may answer ActionKeep.
+	KindDegraded Kind = "degraded"
 )
+
+// DegradedMinor is the first ABI minor version that knows KindDegraded
+// and ActionKeep.
+const DegradedMinor = 2
 
 // Kinds lists every kind of ABI v1.
 var Kinds = []Kind{
@@ -60,7 +69,7 @@ var Kinds = []Kind{
 	KindQRLimit, KindStreamReplaced, KindLoggedOut, KindTemporaryBan,
 	KindRestartRequired, KindStreamError, KindConnectFailure,
 	KindClientOutdated, KindCATRefreshError, KindMultideviceMismatch,
-	KindPairError,
+	KindPairError, KindDegraded,
 }
 
 // Known reports whether k is a kind of this ABI version.
@@ -107,6 +116,8 @@ func internKind(s []byte) Kind {
 		return KindMultideviceMismatch
 	case "pair_error":
 		return KindPairError
+	case "degraded":
+		return KindDegraded
 	case "":
 		return ""
 	}
@@ -143,6 +154,8 @@ func internCause(s []byte) Cause {
 		return CauseHTTPStatus
 	case "handshake":
 		return CauseHandshake
+	case "proxy_auth":
+		return CauseProxyAuth
 	case "":
 		return ""
 	}
@@ -160,6 +173,9 @@ const (
 	CauseTimeout    Cause = "timeout"     // dialing or the handshake timed out
 	CauseHTTPStatus Cause = "http_status" // the websocket upgrade got a non-101 status
 	CauseHandshake  Cause = "handshake"   // the Noise handshake failed
+	// CauseProxyAuth: the proxy refused the credentials (ABI 1.3; older
+	// modules see CauseNone).
+	CauseProxyAuth Cause = "proxy_auth"
 )
 
 func (c Cause) orNone() Cause {
@@ -176,6 +192,8 @@ type Action string
 const (
 	ActionReconnect Action = "reconnect"
 	ActionLogout    Action = "logout"
+	// ActionKeep (ABI 1.2) does nothing now: valid only for KindDegraded.
+	ActionKeep Action = "keep"
 )
 
 func internAction(s []byte) Action {
@@ -184,6 +202,8 @@ func internAction(s []byte) Action {
 		return ActionReconnect
 	case string(ActionLogout):
 		return ActionLogout
+	case string(ActionKeep):
+		return ActionKeep
 	case "":
 		return ""
 	}

@@ -1,7 +1,6 @@
 package abi
 
 import (
-	"fmt"
 	"strconv"
 )
 
@@ -23,7 +22,7 @@ func decodeSettings(r *reader) (Settings, error) {
 		return nil, err
 	}
 	if len(raw) > MaxSettings {
-		return nil, fmt.Errorf("settings are %d bytes, more than %d", len(raw), MaxSettings)
+		return nil, plainError("settings are " + itoa(int64(len(raw))) + " bytes, more than " + itoa(MaxSettings))
 	}
 	return Settings(raw), nil
 }
@@ -40,7 +39,7 @@ func ParseSettings(b []byte) (Settings, error) {
 		err = r.end()
 	}
 	if err != nil {
-		return nil, fmt.Errorf("parsing policy settings: %w", err)
+		return nil, wrap("parsing policy settings: ", err, "")
 	}
 	return s, nil
 }
@@ -68,7 +67,7 @@ func (s Settings) lookup(key string) (*reader, bool, error) {
 		err = r.skip(0)
 	}
 	if err != nil {
-		return nil, false, fmt.Errorf("settings: %w", err)
+		return nil, false, wrap("settings: ", err, "")
 	}
 	if !found {
 		return nil, false, nil
@@ -81,7 +80,7 @@ func (s Settings) lookup(key string) (*reader, bool, error) {
 }
 
 func settingError(key string, err error) error {
-	return fmt.Errorf("setting %q: %w", key, err)
+	return wrap("setting "+strconv.Quote(key)+": ", err, "")
 }
 
 // Int returns the integer setting key, or def.
@@ -168,7 +167,7 @@ func (s Settings) IntMap(key string, def map[int]int64) (map[int]int64, error) {
 		}
 		n, convErr := strconv.Atoi(string(k))
 		if convErr != nil {
-			err = fmt.Errorf("key %q is not an integer", k)
+			err = plainError("key " + strconv.Quote(string(k)) + " is not an integer")
 			break
 		}
 		var v int64

@@ -1,7 +1,7 @@
 package abi
 
 import (
-	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -28,19 +28,19 @@ func (d *Decision) Validate(l Limits) error {
 	if maxDelay <= 0 {
 		maxDelay = DefaultMaxDelay
 	}
-	invalid := func(field, format string, args ...any) error {
-		return &FieldError{Field: field, Err: fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...)}
+	invalid := func(field, msg string) error {
+		return &FieldError{Field: field, Err: wrap("", ErrInvalid, ": "+msg)}
 	}
 	switch d.Action {
 	case ActionReconnect:
 		if d.DelayMS < 0 || d.DelayMS > maxDelay.Milliseconds() {
-			return invalid("delay_ms", "%d ms is outside [0, %d]", d.DelayMS, maxDelay.Milliseconds())
+			return invalid("delay_ms", itoa(d.DelayMS)+" ms is outside [0, "+itoa(maxDelay.Milliseconds())+"]")
 		}
 		if d.Step == 0 {
 			d.Step = StepReconnect
 		}
 		if d.Step < StepReconnect || d.Step > StepRecreate {
-			return invalid("step", "%d is not a step (1 to 4)", d.Step)
+			return invalid("step", itoa(int64(d.Step))+" is not a step (1 to 4)")
 		}
 		if d.Cleanup != 0 || d.End != "" {
 			return invalid("cleanup", "only a logout has a cleanup or an end")
@@ -54,21 +54,34 @@ func (d *Decision) Validate(l Limits) error {
 			d.End = EndClosed
 		case EndClosed, EndQRLimit, EndConflict:
 		default:
-			return invalid("end", "unknown ending %q (want closed, qr_limit or conflict)", d.End)
+			return invalid("end", "unknown ending "+strconv.Quote(string(d.End))+" (want closed, qr_limit or conflict)")
+		}
+	case ActionKeep:
+		if d.DelayMS != 0 || d.Step != 0 || d.Cleanup != 0 || d.End != "" {
+			return invalid("delay_ms", "keep has no delay, step, cleanup or end")
 		}
 	case "":
-		return &FieldError{Field: "action", Err: fmt.Errorf("%w: missing", ErrInvalid)}
+		return &FieldError{Field: "action", Err: wrap("", ErrInvalid, ": missing")}
 	default:
-		return &FieldError{Field: "action", Err: fmt.Errorf("%w %q (want reconnect or logout)", ErrUnknownAction, d.Action)}
+		return &FieldError{Field: "action", Err: wrap("", ErrUnknownAction, " "+strconv.Quote(string(d.Action))+" (want reconnect, logout or keep)")}
 	}
 	if d.QRCount != nil && *d.QRCount < 0 {
-		return invalid("qr_count", "%d is negative", *d.QRCount)
+		return invalid("qr_count", itoa(int64(*d.QRCount))+" is negative")
 	}
 	if len(d.Rule) > MaxRule || !isRuleName(d.Rule) {
-		return invalid("rule", "%q is not up to %d bytes of [a-z0-9_.-]", d.Rule, MaxRule)
+		return invalid("rule", strconv.Quote(d.Rule)+" is not up to "+itoa(MaxRule)+" bytes of [a-z0-9_.-]")
 	}
 	if len(d.Reason) > MaxReason {
-		return invalid("reason", "%d bytes, more than %d", len(d.Reason), MaxReason)
+		return invalid("reason", itoa(int64(len(d.Reason)))+" bytes, more than "+itoa(MaxReason))
+	}
+	return nil
+}
+
+// CheckFor checks what Validate cannot: that the decision fits the event
+// it answers. ActionKeep answers only KindDegraded.
+func (d *Decision) CheckFor(kind Kind) error {
+	if d.Action == ActionKeep && kind != KindDegraded {
+		return &FieldError{Field: "action", Err: wrap("", ErrInvalid, ": keep answers only a degraded event, not "+strconv.Quote(string(kind)))}
 	}
 	return nil
 }
@@ -87,14 +100,14 @@ func isRuleName(s string) bool {
 // the host runs on every byte a module returns.
 func ParseDecision(out []byte, l Limits) (Decision, error) {
 	if len(out) > MaxOutput {
-		return Decision{}, fmt.Errorf("%w: output is %d bytes, more than %d", ErrInvalid, len(out), MaxOutput)
+		return Decision{}, wrap("", ErrInvalid, ": output is "+itoa(int64(len(out)))+" bytes, more than "+itoa(MaxOutput))
 	}
 	d, err := DecodeDecision(out)
 	if err != nil {
 		return Decision{}, err
 	}
 	if err := d.Validate(l); err != nil {
-		return Decision{}, fmt.Errorf("validating decision: %w", err)
+		return Decision{}, wrap("validating decision: ", err, "")
 	}
 	return d, nil
 }

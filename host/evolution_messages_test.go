@@ -56,7 +56,7 @@ func TestEvolutionMessages(t *testing.T) {
 	if _, err := first.Pair(ctx, me, qr["code"].(string)); err != nil {
 		t.Fatal(err)
 	}
-	if err := first.Send(ctx, wafake.StreamErrorNode("515")); err != nil {
+	if err := wafake.StreamError("515")(ctx, first); err != nil {
 		t.Fatal(err)
 	}
 	hooks.await("connection.update", func(d any) bool { return d.(map[string]any)["state"] == "open" })

@@ -226,7 +226,7 @@ func TestEvolutionCompat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := first.Send(ctx, wafake.StreamErrorNode("515")); err != nil {
+	if err := wafake.StreamError("515")(ctx, first); err != nil {
 		t.Fatal(err)
 	}
 	open, evRaw := hooks.await("connection.update", func(d any) bool { return d.(map[string]any)["state"] == "open" })

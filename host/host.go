@@ -41,8 +41,10 @@ import (
 	"github.com/wahost/wahost/host/executor"
 	"github.com/wahost/wahost/host/messaging"
 	"github.com/wahost/wahost/host/policy"
+	"github.com/wahost/wahost/host/proxy"
 	"github.com/wahost/wahost/host/reconnect"
 	"github.com/wahost/wahost/host/session"
+	trafficwatch "github.com/wahost/wahost/host/traffic"
 	"github.com/wahost/wahost/host/webhook"
 	"github.com/wahost/wahost/runtime"
 	"github.com/wahost/wahost/storage"
@@ -77,6 +79,10 @@ type Options struct {
 	// SessionClock, if set, times the sessions' QR codes, inactivity and
 	// disconnect grace (tests); whatsmeow's own timers keep real time.
 	SessionClock clock.Clock
+	// ProxyClient, if set, builds the HTTP client that carries a session
+	// through a proxy (tests tunnel to an in-process server through a
+	// real proxy); nil dials WhatsApp through it.
+	ProxyClient func(proxy.Endpoint) *http.Client
 }
 
 // Host is a running wahost.
@@ -101,6 +107,8 @@ type Host struct {
 	purger    *purge.Purger
 	api       *api.Server
 	evolution *evolution.Server // Evolution API v2's routes, beside api's
+	proxies   *proxy.Pools
+	prober    *proxy.Prober
 	qr        *qrHub
 	apiKey    string
 	probeAddr string
@@ -222,12 +230,23 @@ func New(ctx context.Context, opts Options) (h *Host, err error) {
 		// Timeout bounds dialing and the websocket upgrade (session.Config).
 		wa = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone(), Timeout: cfg.Session.ConnectTimeout}
 	}
+	th := cfg.Traffic.Thresholds
+	watch := trafficwatch.New(trafficwatch.Thresholds{
+		Undecryptable: th.Undecryptable, UnackedSends: th.UnackedSends, SendErrors: th.SendErrors,
+		ReceiptSilence: th.ReceiptSilence,
+	}, h.clock)
+	if err := h.newProxies(cfg); err != nil {
+		return nil, err
+	}
 	h.sessions = session.New(session.Config{
+		Proxies: h.proxies, ProxyClient: opts.ProxyClient,
 		Store: h.store, Devices: h.devices, HTTPClient: wa, Logger: h.log, Clock: sessionClock,
 		InactivityTimeout: cfg.Session.InactivityTimeout, KeepAliveLimit: cfg.Session.KeepAliveLimit,
-		MediaHTTPClient: opts.WhatsAppClient, Traffic: traffic{h}, Cache: h.cache, SendTimeout: cfg.Messages.SendTimeout,
-		HistorySync: cfg.Messages.HistorySync, HistoryLimit: cfg.Messages.HistoryLimit,
+		MediaHTTPClient: opts.WhatsAppClient, Traffic: traffic{h}, Cache: h.cache,
+		SendTimeout: min(cfg.Messages.SendTimeout, cfg.Traffic.AckTimeout),
+		HistorySync: cfg.Messages.HistorySync, HistoryLimit: cfg.Messages.HistoryLimit, Watch: watch,
 	})
+	watch.SetRaiser(h.sessions)
 	h.closers = append(h.closers, func(context.Context) error { return h.sessions.Close() })
 	if h.messages, err = h.newMessaging(cfg); err != nil {
 		return nil, err
@@ -244,6 +263,7 @@ func New(ctx context.Context, opts Options) (h *Host, err error) {
 		Override: h.policy.Override,
 		Metrics:  executor.NewMetrics(h.reg, h.sched.Len),
 		OnEnd:    h.messages.FailQueued,
+		Traffic:  watch,
 	})
 	h.exec = exec
 	h.qr = newQRHub(h.clock.Now)
@@ -256,7 +276,8 @@ func New(ctx context.Context, opts Options) (h *Host, err error) {
 		Store: h.store, Executor: exec, Sessions: sessionsAPI{m: h.sessions, qr: h.qr}, QR: h.qr, Policy: h.policy,
 		Reload:   func(ctx context.Context) (policy.Reload, error) { return h.Reload(ctx, "api") },
 		Webhooks: h.hooks, HasPolicy: h.policy.HasOverride, Diagnose: h.diagnose, Ready: h.ready, Gatherer: h.reg,
-		APIKey: h.apiKey, MaxBody: cfg.HTTP.MaxBody, Logger: h.log,
+		Proxies: h.proxies,
+		APIKey:  h.apiKey, MaxBody: cfg.HTTP.MaxBody, Logger: h.log,
 		Commits: h.hooks.Committed, Replay: h.policy,
 		Messages: h.messages, MaxMedia: cfg.Messages.MaxMedia,
 	}); err != nil {
@@ -310,6 +331,9 @@ func (h *Host) Run(ctx context.Context) error {
 	}
 	if err := h.messages.Start(ctx); err != nil {
 		return fmt.Errorf("resuming the message queue: %w", err)
+	}
+	if err := h.prober.Start(ctx); err != nil {
+		return err
 	}
 	if err := h.sessions.Start(ctx); err != nil {
 		return fmt.Errorf("resuming sessions: %w", err)

@@ -275,7 +275,7 @@ func TestQRLoginEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := first.Send(ctx, wafake.StreamErrorNode("515")); err != nil {
+	if err := wafake.StreamError("515")(ctx, first); err != nil {
 		t.Fatal(err)
 	}
 	open := hooks.await("connection.update open", func(e webhook.Envelope) bool {

@@ -40,7 +40,7 @@ func (w *world) pairAs(name string, phone *wafake.Phone) *wafake.Conn {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	if err := first.Send(ctx, wafake.StreamErrorNode("515")); err != nil {
+	if err := wafake.StreamError("515")(ctx, first); err != nil {
 		w.t.Fatal(err)
 	}
 	w.next("disconnect.decided", func(e webhook.Envelope) bool { return e.Instance == name })

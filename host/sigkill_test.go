@@ -20,14 +20,27 @@ import (
 	"time"
 
 	"github.com/wahost/wahost/host"
+	"github.com/wahost/wahost/host/wafake"
 	"github.com/wahost/wahost/storage/testenv"
 )
 
 // childEnv makes the test binary run a host instead of the tests, so a
-// test can kill a real host process.
-const childEnv = "WAHOST_TEST_CHILD_HOST"
+// test can kill a real host process; childWAEnv points that host at a
+// fake WhatsApp server of the test process.
+const (
+	childEnv   = "WAHOST_TEST_CHILD_HOST"
+	childWAEnv = "WAHOST_TEST_CHILD_WHATSAPP"
+)
+
+// testRootKey is the fake servers' certificate root in this package's
+// processes, so that a child host trusts a server of the parent.
+var testRootKey = [32]byte{'w', 'a', 'h', 'o', 's', 't', '-', 't', 'e', 's', 't'}
 
 func TestMain(m *testing.M) {
+	if err := wafake.SetRootKey(testRootKey); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
 	if flags := os.Getenv(childEnv); flags != "" {
 		os.Exit(runChild(flags))
 	}
@@ -44,7 +57,12 @@ func runChild(flagsJSON string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
-	h, err := host.New(ctx, host.Options{Flags: flags, Stdout: io.Discard, Logger: slog.New(slog.DiscardHandler)})
+	opts := host.Options{Flags: flags, Stdout: io.Discard, Logger: slog.New(slog.DiscardHandler)}
+	if addr := os.Getenv(childWAEnv); addr != "" {
+		wafake.InstallRootKey()
+		opts.WhatsAppClient, opts.ProbeAddr = wafake.HTTPClientTo(addr, 20*time.Second), addr
+	}
+	h, err := host.New(ctx, opts)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -65,12 +83,19 @@ type child struct {
 
 func startChild(t *testing.T, flags map[string]any) *child {
 	t.Helper()
+	return startChildOn(t, flags, "")
+}
+
+// startChildOn starts a host whose sessions dial the fake WhatsApp server
+// at waAddr (none when empty).
+func startChildOn(t *testing.T, flags map[string]any, waAddr string) *child {
+	t.Helper()
 	raw, err := json.Marshal(flags)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"="+string(raw))
+	cmd.Env = append(os.Environ(), childEnv+"="+string(raw), childWAEnv+"="+waAddr)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {

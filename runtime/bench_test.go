@@ -2,9 +2,11 @@ package runtime
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/wahost/wahost/abi"
@@ -22,7 +24,7 @@ type benchModule struct {
 }
 
 func benchModules(b *testing.B) []benchModule {
-	mods := []benchModule{{"wat-echo", readModule(b, "echo"), selfTest}}
+	mods := []benchModule{{"wat-fixed", readModule(b, "fixed"), selfTest}, {"wat-echo", readModule(b, "echo"), selfTest}}
 	if wasm, err := os.ReadFile(goGuest); err == nil {
 		mods = append(mods, benchModule{"go-default", wasm, abi.SelfTestInput(nil).AppendJSON(nil)})
 	}
@@ -58,6 +60,7 @@ func BenchmarkDecide(b *testing.B) {
 			cfg  Config
 		}{
 			{"pooled", Config{}},
+			{"pooled-uninterruptible", Config{Unmetered: true}},
 			{"cold", Config{RecycleAfterCalls: 1}},
 		} {
 			b.Run(bm.name+"/"+mode.name, func(b *testing.B) {
@@ -126,6 +129,32 @@ func BenchmarkLoad(b *testing.B) {
 			for b.Loop() {
 				bm.load(b, e).Close(ctx)
 			}
+		})
+	}
+}
+
+// BenchmarkRunaway measures how long the default budget lets a runaway
+// call run before it is stopped: a tight loop and exponential recursion
+// without loops, under the default 500 ms deadline. A stop by fuel
+// (deterministic) rather than by the deadline shows as "fuel-stops" = 1.
+func BenchmarkRunaway(b *testing.B) {
+	ctx := context.Background()
+	e := benchEngine(b, Config{})
+	defer e.Close(ctx)
+	m := benchModule{"echo", readModule(b, "echo"), selfTest}.load(b, e)
+	for _, in := range []struct{ name, input string }{{"loop", "L"}, {"recursion", "F"}} {
+		b.Run(in.name, func(b *testing.B) {
+			fuel := 0
+			for b.Loop() {
+				_, err := m.Decide(ctx, []byte(in.input))
+				if !errors.Is(err, ErrTimeout) {
+					b.Fatal(err)
+				}
+				if strings.Contains(err.Error(), "out of fuel") {
+					fuel++
+				}
+			}
+			b.ReportMetric(float64(fuel)/float64(b.N), "fuel-stops")
 		})
 	}
 }

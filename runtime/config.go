@@ -16,6 +16,9 @@ const (
 	DefaultRecycleAboveBytes  = 16 << 20
 	DefaultGuestLogRate       = 10
 	DefaultGuestLogBurst      = 50
+	// DefaultFuelPerMillisecond is the fuel a call gets per millisecond of
+	// CallTimeout. One unit is about one WebAssembly instruction.
+	DefaultFuelPerMillisecond = 1_000_000
 )
 
 // Config configures an Engine. The zero value is usable: every zero field
@@ -31,6 +34,8 @@ type Config struct {
 
 	// PoolSize bounds the instances per module, and therefore the
 	// concurrent calls into one module; more callers wait for an instance.
+	// Instances are created on demand: the one Load validates with is
+	// closed once the module passed, so an idle module holds none.
 	// Default 4.
 	PoolSize int
 
@@ -41,12 +46,27 @@ type Config struct {
 	// Default 500ms.
 	CallTimeout time.Duration
 
+	// FuelPerMillisecond sets each call's fuel budget: CallTimeout in
+	// milliseconds times this. Guest code is rewritten at load so that
+	// every function entry and loop header charges the instructions it
+	// guards; a call that spends its budget traps and is reported as
+	// KindTimeout, deterministically: the same input stops at the same
+	// instruction on any machine. The deadline stays as a backstop for
+	// what fuel does not count. Default DefaultFuelPerMillisecond.
+	FuelPerMillisecond int64
+
+	// Unmetered loads modules as they are, without fuel checks and without
+	// any other way to stop guest code: a module that loops hangs its
+	// caller for good. It exists only to measure what the termination
+	// guarantee costs (wahost policy bench, the benchmarks); never set it
+	// for modules you do not control.
+	Unmetered bool
+
 	// MaxConcurrentCalls bounds the instances checked out at once across
-	// every module of the engine, and so the guest code running at once.
-	// WebAssembly code that never reaches a loop cannot be interrupted,
-	// and while it runs it holds an operating-system thread and a Go
-	// processor; the default, GOMAXPROCS-1 (at least 1), keeps a processor
-	// for the rest of the host even when every slot holds such a call.
+	// every module of the engine, and so the guest code running at once:
+	// while it runs, guest code holds an operating-system thread and a Go
+	// processor. The default, GOMAXPROCS-1 (at least 1), keeps a processor
+	// for the rest of the host even when every slot is busy.
 	MaxConcurrentCalls int
 
 	// InstantiateTimeout bounds creating an instance, _initialize included
@@ -91,6 +111,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxConcurrentCalls <= 0 {
 		c.MaxConcurrentCalls = max(1, goruntime.GOMAXPROCS(0)-1)
+	}
+	if c.FuelPerMillisecond <= 0 {
+		c.FuelPerMillisecond = DefaultFuelPerMillisecond
 	}
 	if c.InstantiateTimeout <= 0 {
 		c.InstantiateTimeout = DefaultInstantiateTimeout

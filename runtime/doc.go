@@ -4,14 +4,18 @@
 //
 // It owns:
 //
-//   - the Engine: one wazero configuration (compiler, context-done
-//     termination, memory cap) and a compilation cache, optionally on disk;
+//   - the Engine: one wazero configuration (compiler, memory cap) and a
+//     compilation cache, optionally on disk;
+//   - termination: every module is rewritten at load (meter) so that each
+//     function entry and loop header charges fuel; a call that spends its
+//     budget traps, deterministically, and a deadline timer, the caller's
+//     context and Module.Close stop a call by emptying its fuel (guard);
 //   - loading: Engine.Load compiles a module and validates it completely
 //     (imports, exports and signatures, _initialize, ABI version, a
 //     self-test decision) before anyone can call it, and says which check
 //     rejected it;
 //   - decisions: Module.Decide runs one decision on an instance taken from
-//     a bounded pool, under a per-call deadline and a memory cap. Every
+//     a bounded pool, under a fuel budget, a deadline and a memory cap. Every
 //     failure is a *Fault with a FaultKind; an instance that failed is
 //     discarded, never reused, and instances are recycled after a number of
 //     calls or once their memory has grown too much;

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 
@@ -54,6 +55,11 @@ type LoadOptions struct {
 	// rejects is a KindInvalidOutput fault. It must be safe for concurrent
 	// use. Default: the output must be a JSON document.
 	Validate func(out []byte) error
+	// Input, if set, gives every input document, the self-test's included,
+	// the form a module of the given ABI minor version receives (see
+	// abi.InputForMinor); the runtime itself does not interpret documents.
+	// It must be safe for concurrent use and must not modify input.
+	Input func(minor uint16, input []byte) []byte
 }
 
 // NewEngine returns an engine configured by cfg. With cfg.CacheDir set the
@@ -69,10 +75,11 @@ func NewEngine(ctx context.Context, cfg Config) (*Engine, error) {
 	}
 	// The memory cap is enforced by limitedMemory, not WithMemoryLimitPages,
 	// so that refusals are observable. NewRuntimeConfig picks the compiler
-	// on amd64 and arm64, the interpreter elsewhere.
-	rc := wazero.NewRuntimeConfig().
-		WithCompilationCache(cache).
-		WithCloseOnContextDone(true)
+	// on amd64 and arm64, the interpreter elsewhere. Calls are bounded by
+	// fuel (see meter and guard), not WithCloseOnContextDone, whose check
+	// at every loop back-edge exits to Go and costs 3-5x on loop-heavy
+	// guest code.
+	rc := wazero.NewRuntimeConfig().WithCompilationCache(cache)
 	return &Engine{
 		live:     make(map[*Module]struct{}),
 		cfg:      cfg,
@@ -105,7 +112,9 @@ func (e *Engine) Load(ctx context.Context, name string, wasm []byte, opts LoadOp
 		size:     len(wasm),
 		cfg:      e.cfg,
 		validate: opts.Validate,
+		adapt:    opts.Input,
 		rt:       wazero.NewRuntimeWithConfig(ctx, e.rtConfig),
+		rtConfig: e.rtConfig,
 		faults:   make(map[FaultKind]*atomic.Uint64, len(kindSentinels)),
 	}
 	for k := range kindSentinels {
@@ -124,6 +133,14 @@ func (e *Engine) Load(ctx context.Context, name string, wasm []byte, opts LoadOp
 		return nil, &LoadError{Module: name, Stage: stage, Err: err}
 	}
 	m.loadedAt = e.cfg.Clock()
+	// Instances are created on demand, and the code compiled again from
+	// the cache when needed: a module may decide rarely (a disconnect),
+	// and an idle Go guest holds megabytes.
+	m.idle()
+	// Compiling a large module leaves tens of megabytes of garbage, which
+	// the Go runtime would otherwise hand back to the system only
+	// gradually: return it now, once per load.
+	debug.FreeOSMemory()
 
 	e.mu.Lock()
 	if e.closed {
@@ -148,9 +165,19 @@ func (m *Module) validateLoad(ctx context.Context, wasm, selfTest []byte) (Stage
 	if err := precheck(wasm); err != nil {
 		return StageCompile, err
 	}
+	if !m.cfg.Unmetered {
+		metered, err := meter(wasm)
+		if err != nil {
+			return StageCompile, fmt.Errorf("adding fuel checks: %w", err)
+		}
+		wasm = metered
+	}
 	var err error
 	if m.compiled, err = m.rt.CompileModule(ctx, wasm); err != nil {
 		return StageCompile, err
+	}
+	if m.cfg.CacheDir != "" {
+		m.code = wasm
 	}
 	if err = m.linkImports(ctx); err != nil {
 		return StageImports, err
@@ -171,7 +198,9 @@ func (m *Module) validateLoad(ctx context.Context, wasm, selfTest []byte) (Stage
 		m.pool.put(inst, false)
 		return StageABIVersion, err
 	}
-	if _, f := m.run(ctx, inst, selfTest, nil); f != nil {
+	_, f := m.run(ctx, inst, m.input(selfTest))
+	m.pool.put(inst, f == nil || f.Kind == KindGuestError)
+	if f != nil {
 		return StageSelfTest, m.count(f)
 	}
 	return "", nil
@@ -180,11 +209,12 @@ func (m *Module) validateLoad(ctx context.Context, wasm, selfTest []byte) (Stage
 // checkVersion calls wahost_abi_version and accepts the same major and a
 // minor no newer than the host's.
 func (m *Module) checkVersion(ctx context.Context, inst *instance) error {
-	callCtx, cancel := context.WithTimeout(ctx, m.cfg.CallTimeout)
-	defer cancel()
-	res, err := inst.mod.ExportedFunction(abi.ExportABIVersion).Call(callCtx)
+	refused := inst.mem.refused
+	inst.guard.begin(ctx, m.fuelFor(m.cfg.CallTimeout), m.cfg.CallTimeout)
+	res, err := inst.mod.ExportedFunction(abi.ExportABIVersion).Call(ctx)
+	stopped, spent := inst.guard.end()
 	if err != nil {
-		return m.count(m.classify(ctx, inst, inst.mem.refused, err))
+		return m.count(m.classify(ctx, inst, refused, stopped, spent, err))
 	}
 	m.version = uint32(res[0])
 	major, minor := m.version>>16, m.version&0xffff

@@ -14,10 +14,10 @@ const (
 	// KindTrap: the guest trapped (unreachable, out-of-bounds access, stack
 	// overflow, division by zero, ...) or exited through WASI proc_exit.
 	KindTrap FaultKind = "trap"
-	// KindTimeout: the call ran past Config.CallTimeout. Guest code that
-	// loops is stopped there; code that never reaches a loop (say,
-	// exponential recursion) cannot be interrupted, and runs on in the
-	// background while the caller already has its answer.
+	// KindTimeout: the call spent its fuel (Config.FuelPerMillisecond
+	// times Config.CallTimeout), deterministically, or ran past
+	// Config.CallTimeout, the backstop. Either way it was stopped: loops
+	// and recursion alike charge fuel.
 	KindTimeout FaultKind = "timeout"
 	// KindMemory: the guest trapped after the host refused to grow its
 	// memory past Config.MemoryLimitPages, or could not allocate the input

@@ -46,23 +46,25 @@ func TestGuestLogRateLimit(t *testing.T) {
 	h := &recordHandler{}
 	clock := newFakeClock()
 	e := newEngine(t, Config{Logger: slog.New(h), Clock: clock.Now, GuestLogRate: 1, GuestLogBurst: 3})
-	m := load(t, e, "chatty") // 4 lines, partial line pending: 3 logged, 1 dropped
+	// 4 lines and a partial one, flushed when the load's instance closes
+	// (instances are created on demand): 3 logged, 2 dropped.
+	m := load(t, e, "chatty")
 	if got := len(h.snapshot()); got != 3 {
 		t.Fatalf("logged %d lines within a burst of 3", got)
 	}
-	if _, err := m.Decide(context.Background(), selfTest); err != nil { // 5 more lines, all dropped
+	if _, err := m.Decide(context.Background(), selfTest); err != nil { // 4 more lines, all dropped
 		t.Fatal(err)
 	}
-	if got := m.Info().GuestLogDropped; got != 5 {
-		t.Fatalf("dropped %d lines, want 5", got)
+	if got := m.Info().GuestLogDropped; got != 6 {
+		t.Fatalf("dropped %d lines, want 6", got)
 	}
 	clock.Advance(time.Second)
 	if _, err := m.Decide(context.Background(), selfTest); err != nil { // 1 token: 1 line logged
 		t.Fatal(err)
 	}
 	got := h.snapshot()
-	if len(got) != 4 || attr(got[3], "dropped") != "5" {
-		t.Fatalf("after a second: %d lines, last dropped=%q; want 4 lines reporting 5 dropped", len(got), attr(got[len(got)-1], "dropped"))
+	if len(got) != 4 || attr(got[3], "dropped") != "6" {
+		t.Fatalf("after a second: %d lines, last dropped=%q; want 4 lines reporting 6 dropped", len(got), attr(got[len(got)-1], "dropped"))
 	}
 }
 

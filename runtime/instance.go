@@ -7,8 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
-	"sync/atomic"
+	"time"
 	"unicode/utf8"
 
 	"github.com/tetratelabs/wazero"
@@ -31,6 +30,8 @@ type instance struct {
 	calls  uint64
 	stdout *lineWriter
 	stderr *lineWriter
+	guard  guard
+	owner  *Module // told when the instance closes
 }
 
 // stageError is an instantiation failure, tagged with the load stage it
@@ -57,16 +58,38 @@ func (m *Module) newInstance(ctx context.Context) (*instance, error) {
 		WithStartFunctions().
 		WithStdout(inst.stdout).
 		WithStderr(inst.stderr)
-	mod, err := m.rt.InstantiateModule(withLimitedMemory(ctx, inst.mem), m.compiled, cfg)
+	m.codeMu.Lock()
+	err := m.wakeLocked(ctx)
+	var mod api.Module
+	if err == nil {
+		mod, err = m.rt.InstantiateModule(withLimitedMemory(ctx, inst.mem), m.compiled, cfg)
+	}
+	if err == nil {
+		m.instances++
+		inst.owner = m
+	}
+	m.codeMu.Unlock()
 	if err != nil {
-		return nil, &stageError{StageInstantiate, m.classify(ctx, inst, 0, fmt.Errorf("instantiating: %w", err))}
+		return nil, &stageError{StageInstantiate, m.classify(ctx, inst, 0, notStopped, false, fmt.Errorf("instantiating: %w", err))}
 	}
 	inst.mod = mod
+	if !m.cfg.Unmetered {
+		fuel, ok1 := mod.ExportedGlobal(fuelExport).(api.MutableGlobal)
+		reserve, ok2 := mod.ExportedGlobal(reserveExport).(api.MutableGlobal)
+		if !ok1 || !ok2 {
+			inst.close()
+			return nil, &stageError{StageInstantiate, m.newFault(KindTrap, errors.New("instantiating: the fuel globals are missing"))}
+		}
+		inst.guard.fuel, inst.guard.reserve = fuel, reserve
+	}
 	if m.hasInit {
 		refused := inst.mem.refused
-		if _, err := mod.ExportedFunction(abi.ExportInitialize).Call(ctx); err != nil && !exitedOK(err, mod) {
+		inst.guard.begin(ctx, m.fuelFor(m.cfg.InstantiateTimeout), m.cfg.InstantiateTimeout)
+		_, err := mod.ExportedFunction(abi.ExportInitialize).Call(ctx)
+		stopped, spent := inst.guard.end()
+		if err != nil && !exitedOK(err, mod) {
 			inst.close()
-			return nil, &stageError{StageInitialize, m.classify(ctx, inst, refused, fmt.Errorf("running %s: %w", abi.ExportInitialize, err))}
+			return nil, &stageError{StageInitialize, m.classify(ctx, inst, refused, stopped, spent, fmt.Errorf("running %s: %w", abi.ExportInitialize, err))}
 		}
 	}
 	inst.alloc = mod.ExportedFunction(abi.ExportAlloc)
@@ -83,145 +106,109 @@ func exitedOK(err error, mod api.Module) bool {
 
 // close flushes the instance's partial log lines and closes it.
 func (inst *instance) close() {
+	inst.guard.close()
 	inst.stdout.flush()
 	inst.stderr.flush()
 	if inst.mod != nil {
 		_ = inst.mod.Close(context.Background())
 	}
-}
-
-// callResult is the outcome of one call.
-type callResult struct {
-	out   []byte
-	fault *Fault
-}
-
-// run runs one decision on inst on a goroutine of its own and waits for it
-// until Config.CallTimeout. Guest code that loops stops at the deadline;
-// guest code that never reaches a loop cannot be interrupted, so run
-// returns a timeout at the deadline and leaves the call running. The
-// goroutine returns inst to the pool (discarded if the call failed or
-// finished late), then calls release, then delivers the result.
-func (m *Module) run(ctx context.Context, inst *instance, input []byte, release func()) ([]byte, *Fault) {
-	callCtx, cancel := context.WithTimeout(ctx, m.cfg.CallTimeout)
-	res := make(chan callResult, 1)
-	var late atomic.Bool
-	in := &callInput{b: input}
-	go func() {
-		defer cancel()
-		out, f := m.call(ctx, callCtx, inst, in)
-		m.pool.put(inst, (f == nil || f.Kind == KindGuestError) && !late.Load())
-		if release != nil {
-			release()
-		}
-		res <- callResult{out, f}
-	}()
-	select {
-	case r := <-res:
-		return r.out, r.fault
-	case <-callCtx.Done():
+	if inst.owner != nil {
+		inst.owner.instanceClosed()
 	}
-	select {
-	case r := <-res: // stopped at the deadline, or finished just then
-		return r.out, r.fault
-	default:
-	}
-	late.Store(true)
-	in.release() // the caller owns input again: the late call must not read it
-	if err := ctx.Err(); err != nil {
-		return nil, m.newFault(KindCanceled, fmt.Errorf("guest still running: %w", err))
-	}
-	return nil, m.newFault(KindTimeout, fmt.Errorf("guest still running past %v: %w", m.cfg.CallTimeout, context.DeadlineExceeded))
+	// The guard's timer may outlive the instance for a while (see
+	// guard.close); keep nothing of wazero's reachable from it.
+	inst.mod, inst.alloc, inst.decide, inst.owner = nil, nil, nil, nil
 }
 
-// callInput is the caller's input, lent to a call until run returns. A
-// call that is still running when run gives up on it (a guest that cannot
-// be interrupted) finds it released and stops before copying it in.
-type callInput struct {
-	mu       sync.Mutex
-	b        []byte
-	released bool
-}
-
-func (c *callInput) release() {
-	c.mu.Lock()
-	c.released = true
-	c.mu.Unlock()
-}
-
-// write copies the input into guest memory at ptr unless it was released.
-func (c *callInput) write(mem api.Memory, ptr uint32) (ok, released bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.released {
-		return false, true
+// run runs one decision on inst on the caller's goroutine, under the
+// instance's guard: fuel for Config.CallTimeout, the deadline as the
+// backstop, and the caller's context.
+func (m *Module) run(ctx context.Context, inst *instance, input []byte) ([]byte, *Fault) {
+	inst.guard.begin(ctx, m.fuelFor(m.cfg.CallTimeout), m.cfg.CallTimeout)
+	out, f := m.call(ctx, inst, input)
+	stopped, spent := inst.guard.end()
+	switch {
+	case f == nil:
+		return out, nil
+	case f.err != nil:
+		return nil, m.classify(ctx, inst, f.refused, stopped, spent, f.err)
 	}
-	return mem.Write(ptr, c.b), false
+	return nil, f.fault
+}
+
+// fuelFor is the fuel budget of a call bounded by timeout.
+func (m *Module) fuelFor(timeout time.Duration) int64 {
+	return max(1, timeout.Milliseconds()) * m.cfg.FuelPerMillisecond
+}
+
+// callFault is a call's failure: a fault already classified, or an error
+// from guest code for run to classify once the guard has ended.
+type callFault struct {
+	fault   *Fault
+	err     error
+	refused uint64
 }
 
 // call runs one decision on inst: wahost_alloc, copy the input in,
-// wahost_decide, copy the output out and check it, all under callCtx. ctx
-// is the caller's context, to tell its cancellation from a timeout.
-func (m *Module) call(ctx, callCtx context.Context, inst *instance, in *callInput) ([]byte, *Fault) {
-	input := in.b
+// wahost_decide, copy the output out and check it. ctx is the caller's
+// context, to tell its cancellation from a timeout.
+func (m *Module) call(ctx context.Context, inst *instance, input []byte) ([]byte, *callFault) {
 	inst.calls++
 	m.calls.Add(1)
 	refused := inst.mem.refused
 	stack := inst.stack[:]
+	fault := func(kind FaultKind, err error) *callFault { return &callFault{fault: m.newFault(kind, err)} }
 
 	stack[0] = api.EncodeI32(int32(len(input)))
-	if err := inst.alloc.CallWithStack(callCtx, stack); err != nil {
-		return nil, m.classify(ctx, inst, refused, fmt.Errorf("calling %s: %w", abi.ExportAlloc, err))
+	if err := inst.alloc.CallWithStack(ctx, stack); err != nil {
+		return nil, &callFault{err: fmt.Errorf("calling %s: %w", abi.ExportAlloc, err), refused: refused}
 	}
 	ptr := api.DecodeU32(stack[0])
 	if ptr == 0 {
-		return nil, m.newFault(KindMemory, fmt.Errorf("%s(%d) returned 0", abi.ExportAlloc, len(input)))
+		return nil, fault(KindMemory, fmt.Errorf("%s(%d) returned 0", abi.ExportAlloc, len(input)))
 	}
 	mem := inst.mod.Memory()
-	ok, released := in.write(mem, ptr)
-	if released {
-		return nil, m.newFault(KindTimeout, fmt.Errorf("%s outlasted the deadline", abi.ExportAlloc))
-	}
-	if !ok {
-		return nil, m.newFault(KindOutOfBounds, fmt.Errorf("input buffer at %d+%d is outside memory of %d bytes", ptr, len(input), mem.Size()))
+	if !mem.Write(ptr, input) {
+		return nil, fault(KindOutOfBounds, fmt.Errorf("input buffer at %d+%d is outside memory of %d bytes", ptr, len(input), mem.Size()))
 	}
 
 	stack[0], stack[1] = api.EncodeU32(ptr), api.EncodeI32(int32(len(input)))
-	if err := inst.decide.CallWithStack(callCtx, stack); err != nil {
-		return nil, m.classify(ctx, inst, refused, fmt.Errorf("calling %s: %w", abi.ExportDecide, err))
+	if err := inst.decide.CallWithStack(ctx, stack); err != nil {
+		return nil, &callFault{err: fmt.Errorf("calling %s: %w", abi.ExportDecide, err), refused: refused}
 	}
 	optr, n, isErr := abi.UnpackResult(stack[0])
 	if n > abi.MaxOutput {
-		return nil, m.newFault(KindOutputTooLarge, fmt.Errorf("%d bytes, limit %d", n, abi.MaxOutput))
+		return nil, fault(KindOutputTooLarge, fmt.Errorf("%d bytes, limit %d", n, abi.MaxOutput))
 	}
 	out, ok := mem.Read(optr, n)
 	if !ok {
-		return nil, m.newFault(KindOutOfBounds, fmt.Errorf("output at %d+%d is outside memory of %d bytes", optr, n, mem.Size()))
+		return nil, fault(KindOutOfBounds, fmt.Errorf("output at %d+%d is outside memory of %d bytes", optr, n, mem.Size()))
 	}
 	if isErr {
-		return nil, m.newFault(KindGuestError, errors.New(guestMessage(out)))
+		return nil, fault(KindGuestError, errors.New(guestMessage(out)))
 	}
-	out = bytes.Clone(out)
 	if !utf8.Valid(out) {
-		return nil, m.newFault(KindInvalidOutput, errors.New("output is not UTF-8"))
+		return nil, fault(KindInvalidOutput, errors.New("output is not UTF-8"))
 	}
 	if err := m.validate(out); err != nil {
-		return nil, m.newFault(KindInvalidOutput, err)
+		return nil, fault(KindInvalidOutput, err)
 	}
-	return out, nil
+	return bytes.Clone(out), nil
 }
 
 // classify turns an error from guest code into a Fault. ctx is the
-// caller's context, before the per-call deadline was added.
-func (m *Module) classify(ctx context.Context, inst *instance, refusedBefore uint64, err error) *Fault {
-	var exit *sys.ExitError
+// caller's context; stopped and spent are what the instance's guard
+// reported for the call.
+func (m *Module) classify(ctx context.Context, inst *instance, refusedBefore uint64, stopped stopReason, spent bool, err error) *Fault {
 	switch {
-	case m.rtClosed.Load():
+	case m.rtClosed.Load() || stopped == stoppedClosed:
 		return m.newFault(KindClosed, err)
 	case ctx.Err() != nil:
 		return m.newFault(KindCanceled, fmt.Errorf("%w: %w", ctx.Err(), err))
-	case errors.As(err, &exit) && exit.ExitCode() == sys.ExitCodeDeadlineExceeded:
-		return m.newFault(KindTimeout, err)
+	case stopped == stoppedDeadline:
+		return m.newFault(KindTimeout, fmt.Errorf("stopped at the %v deadline: %w: %w", m.cfg.CallTimeout, context.DeadlineExceeded, err))
+	case spent:
+		return m.newFault(KindTimeout, fmt.Errorf("out of fuel, the deterministic form of the deadline: %w: %w", context.DeadlineExceeded, err))
 	case inst.mem.refused > refusedBefore:
 		return m.newFault(KindMemory, fmt.Errorf("memory.grow past %d pages refused: %w", m.cfg.MemoryLimitPages, err))
 	default:

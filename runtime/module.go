@@ -38,11 +38,16 @@ type Module struct {
 	cfg      Config
 	hasInit  bool
 	validate func([]byte) error
+	adapt    func(uint16, []byte) []byte
 
-	rt       wazero.Runtime
-	compiled wazero.CompiledModule
-	log      *guestLog
-	pool     *pool
+	codeMu    sync.Mutex // guards rt, compiled, instances
+	rt        wazero.Runtime
+	compiled  wazero.CompiledModule
+	instances int                  // open instances, which keep rt open
+	rtConfig  wazero.RuntimeConfig // to wake from hibernation
+	code      []byte               // the bytes compiled, kept to wake; nil: never hibernates
+	log       *guestLog
+	pool      *pool
 
 	calls  atomic.Uint64
 	faults map[FaultKind]*atomic.Uint64 // fixed set of keys, read-only map
@@ -83,21 +88,37 @@ func (m *Module) Decide(ctx context.Context, input []byte) ([]byte, error) {
 	if uint64(len(input)) > uint64(m.cfg.MemoryLimitPages)*pageSize || len(input) > math.MaxInt32 {
 		return nil, fmt.Errorf("deciding: input of %d bytes does not fit the memory limit", len(input))
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, m.count(m.newFault(KindCanceled, fmt.Errorf("deciding: %w", err)))
+	}
 	if !m.enter() {
 		return nil, m.count(m.newFault(KindClosed, errModuleClosed))
 	}
-	waitCtx, cancel := context.WithTimeout(ctx, m.cfg.CallTimeout)
-	inst, err := m.pool.get(waitCtx, ctx)
-	cancel()
+	inst, err := m.pool.tryGet()
+	if inst == nil && err == nil {
+		waitCtx, cancel := context.WithTimeout(ctx, m.cfg.CallTimeout)
+		inst, err = m.pool.get(waitCtx, ctx)
+		cancel()
+	}
 	if err != nil {
 		m.leave()
 		return nil, m.count(m.getFault(ctx, err))
 	}
-	out, f := m.run(ctx, inst, input, m.leave)
+	out, f := m.run(ctx, inst, m.input(input))
+	m.pool.put(inst, f == nil || f.Kind == KindGuestError)
+	m.leave()
 	if f != nil {
 		return nil, m.count(f)
 	}
 	return out, nil
+}
+
+// input is the caller's input as this module's ABI version receives it.
+func (m *Module) input(in []byte) []byte {
+	if m.adapt == nil {
+		return in
+	}
+	return m.adapt(uint16(m.version), in)
 }
 
 // getFault converts a failure to get an instance into a Fault.
@@ -232,7 +253,7 @@ func (m *Module) finalClose() {
 	m.closeOnce.Do(func() {
 		m.rtClosed.Store(true)
 		m.pool.close()
-		_ = m.rt.Close(context.Background())
+		m.closeRuntime()
 		m.mu.Lock()
 		m.closing = true
 		hooks := m.onClose

@@ -28,8 +28,9 @@ type PoolStats struct {
 // instances exist at any time. A checked-out instance also holds a slot of
 // exec, the engine-wide bound on guest code running at once.
 type pool struct {
-	mu     sync.Mutex // guards idle, closed
+	mu     sync.Mutex // guards idle, all, closed
 	idle   []*instance
+	all    map[*instance]struct{} // every open instance, idle or busy
 	closed bool
 
 	tokens       chan struct{}
@@ -49,6 +50,7 @@ type pool struct {
 
 func newPool(size int, exec chan struct{}, recycleCalls, recycleBytes uint64, create func(context.Context) (*instance, error)) *pool {
 	return &pool{
+		all:          make(map[*instance]struct{}, size),
 		tokens:       make(chan struct{}, size),
 		exec:         exec,
 		create:       create,
@@ -87,10 +89,56 @@ func (p *pool) get(waitCtx, ctx context.Context) (*instance, error) {
 		return inst, nil
 	}
 	p.mu.Unlock()
+	return p.createTaken(ctx)
+}
+
+// tryGet is get without waiting: it returns nil and no error when the
+// pool is at its bound or every execution slot is busy. It creates an
+// instance under a background context bounded by the instantiation
+// timeout, as get does, when none is idle.
+func (p *pool) tryGet() (*instance, error) {
+	select {
+	case p.tokens <- struct{}{}:
+	default:
+		return nil, nil
+	}
+	select {
+	case p.exec <- struct{}{}:
+	default:
+		<-p.tokens
+		return nil, nil
+	}
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		p.release()
+		return nil, errPoolClosed
+	}
+	if n := len(p.idle); n > 0 {
+		inst := p.idle[n-1]
+		p.idle = p.idle[:n-1]
+		p.mu.Unlock()
+		p.taken()
+		return inst, nil
+	}
+	p.mu.Unlock()
+	return p.createTaken(context.Background())
+}
+
+// createTaken creates an instance for a caller that holds a token and an
+// execution slot, and gives both back if it fails.
+func (p *pool) createTaken(ctx context.Context) (*instance, error) {
 	inst, err := p.create(ctx)
 	if err != nil {
 		p.release()
 		return nil, err
+	}
+	p.mu.Lock()
+	p.all[inst] = struct{}{}
+	closed := p.closed
+	p.mu.Unlock()
+	if closed { // Module.Close ran while it was created
+		inst.guard.interrupt(stoppedClosed)
 	}
 	p.created.Add(1)
 	p.live.Add(1)
@@ -166,16 +214,27 @@ func (p *pool) trim() {
 	}
 }
 
-// close closes the idle instances and makes get fail from now on.
-// Instances in use are closed when they are put back.
+// close closes the idle instances, stops the calls in progress and makes
+// get fail from now on. Instances in use are closed when they are put
+// back.
 func (p *pool) close() {
 	p.mu.Lock()
 	p.closed = true
+	busy := make([]*instance, 0, len(p.all))
+	for inst := range p.all {
+		busy = append(busy, inst)
+	}
 	p.mu.Unlock()
+	for _, inst := range busy {
+		inst.guard.interrupt(stoppedClosed)
+	}
 	p.trim()
 }
 
 func (p *pool) closeInstance(inst *instance) {
+	p.mu.Lock()
+	delete(p.all, inst)
+	p.mu.Unlock()
 	inst.close()
 	p.live.Add(-1)
 }

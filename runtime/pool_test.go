@@ -11,15 +11,15 @@ import (
 func TestRecycleAfterCalls(t *testing.T) {
 	t.Parallel()
 	e := newEngine(t, Config{RecycleAfterCalls: 3})
-	m := load(t, e, "fixed") // the self-test is the first call
-	for range 8 {
+	m := load(t, e, "fixed") // the self-test's instance is closed after load
+	for range 9 {
 		if _, err := m.Decide(context.Background(), selfTest); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// 9 calls, 3 per instance.
-	if p := m.Info().Pool; p.Created != 3 || p.Recycled != 3 || p.Discarded != 0 || p.Live != 0 {
-		t.Errorf("pool = %+v, want 3 created and recycled", p)
+	if p := m.Info().Pool; p.Created != 4 || p.Recycled != 3 || p.Discarded != 0 || p.Live != 0 {
+		t.Errorf("pool = %+v, want 3 created on demand and recycled", p)
 	}
 }
 
@@ -97,7 +97,7 @@ func TestPoolWaitsForInstance(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if p := m.Info().Pool; p.Created != 1 {
+	if p := m.Info().Pool; p.Created != 2 { // the load's, then one shared in turn
 		t.Errorf("pool = %+v, want the one instance shared in turn", p)
 	}
 }

@@ -182,7 +182,7 @@ func (s *Slot) Swap(m *Module) (uint64, error) {
 	m.addCloseHook(func() { s.moduleClosed(m) })
 	s.emit(ev)
 	if demoted != nil {
-		demoted.pool.trim()
+		demoted.idle()
 	}
 	for _, r := range retire {
 		r.retire()

@@ -121,6 +121,11 @@ type InstanceSettings struct {
 	TokenSHA256     string            // lower-case hex SHA-256 of the instance's own API token, or empty
 	Token           string            // the token itself, kept only when webhooks expose it (webhook.expose_apikey)
 
+	// Proxy is the instance's proxy (host/proxy): a pool name of
+	// proxies.pools or a proxy URL, credentials included (never returned
+	// by the API); empty uses proxies.default.
+	Proxy string
+
 	// The instance's own event sinks besides its webhook, as Evolution
 	// API's /rabbitmq/set and /nats/set keep them.
 	RabbitMQ SinkSettings

@@ -210,6 +210,7 @@ func (s InstanceSettings) Validate() error {
 		checkText("policy_override", s.PolicyOverride, MaxTextBytes),
 		checkCount("qr_limit", s.QRLimit),
 		checkText("token", s.Token, MaxTextBytes),
+		checkText("proxy", s.Proxy, MaxURLBytes),
 	)
 }
 

@@ -18,7 +18,6 @@ package guest
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/wahost/wahost/abi"
 )
@@ -66,7 +65,7 @@ func run(input []byte) (d abi.Decision, err error) {
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("policy panicked: %v", r)
+			err = errors.New("policy panicked: " + sprint(r))
 		}
 	}()
 	if err := abi.DecodeInputNoCopy(input, &st.in); err != nil {
@@ -97,5 +96,9 @@ const (
 // rate-limits guest logging. Outside WebAssembly it does nothing.
 func Log(level Level, msg string) { hostLog(level, msg) }
 
-// Logf is Log with formatting.
-func Logf(level Level, format string, args ...any) { hostLog(level, fmt.Sprintf(format, args...)) }
+// Logf is Log with formatting. It knows fmt's most common verbs, %s, %v,
+// %d, %q and %%, and formats strings, errors, Stringers, integers and
+// booleans; the SDK does without package fmt, which would make every
+// policy module a megabyte larger. Format anything else with fmt.Sprintf
+// and call Log.
+func Logf(level Level, format string, args ...any) { hostLog(level, sprintf(format, args...)) }

@@ -102,6 +102,9 @@ type Config struct {
 	// HasPolicy reports whether the config has the named per-instance
 	// policy (policy.overrides); nil means none are allowed.
 	HasPolicy func(name string) bool
+	// Proxies checks the instances' proxy settings and serves
+	// GET /v1/proxies; nil refuses a proxy setting.
+	Proxies Proxies
 	// Diagnose builds an instance's diagnostics report.
 	Diagnose func(ctx context.Context, inst storage.Instance) any
 	// Ready reports whether the host can serve (database, policy).
@@ -195,6 +198,7 @@ func New(cfg Config) (*Server, error) {
 	s.private("GET /v1/events", s.events)
 	s.privateLimit("POST /v1/policy/replay", maxReplayModule, s.policyReplay)
 	s.private("GET /v1/instances/{name}/webhooks", s.instanceWebhooks)
+	s.private("GET /v1/proxies", s.listProxies)
 	s.messageRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no route %s %s; see /openapi.yaml", r.Method, r.URL.Path))

@@ -12,6 +12,7 @@ import (
 
 	"github.com/wahost/wahost/host/config"
 	"github.com/wahost/wahost/host/executor"
+	"github.com/wahost/wahost/host/proxy"
 	"github.com/wahost/wahost/host/webhook"
 	"github.com/wahost/wahost/storage"
 )
@@ -52,6 +53,9 @@ type settingsBody struct {
 	// Policy names a per-instance policy (policy.overrides); "" is the
 	// host's.
 	Policy *string `json:"policy,omitempty"`
+	// Proxy is a pool of proxies.pools or a proxy URL; "" uses
+	// proxies.default. Answers mask its password.
+	Proxy *string `json:"proxy,omitempty"`
 }
 
 type webhookBody struct {
@@ -63,7 +67,12 @@ type webhookBody struct {
 	Base64 bool `json:"base64,omitempty"`
 }
 
-func (b *settingsBody) apply(s *storage.InstanceSettings, hasPolicy func(string) bool) error {
+func (b *settingsBody) apply(s *storage.InstanceSettings, hasPolicy func(string) bool, px Proxies) error {
+	if b.Proxy != nil {
+		if err := applyProxy(s, *b.Proxy, px); err != nil {
+			return err
+		}
+	}
 	if b.Policy != nil {
 		if name := *b.Policy; name != "" && (hasPolicy == nil || !hasPolicy(name)) {
 			return badRequest("policy: %q is not one of the config's policy.overrides", name)
@@ -96,8 +105,8 @@ func (b *settingsBody) apply(s *storage.InstanceSettings, hasPolicy func(string)
 }
 
 func settingsView(s storage.InstanceSettings) settingsBody {
-	q, p := s.QRLimit, s.PolicyOverride
-	b := settingsBody{QRLimit: &q, Policy: &p}
+	q, p, px := s.QRLimit, s.PolicyOverride, proxy.Mask(s.Proxy)
+	b := settingsBody{QRLimit: &q, Policy: &p, Proxy: &px}
 	if s.WebhookURL != "" || len(s.WebhookEvents) > 0 || s.WebhookBase64 {
 		b.Webhook = &webhookBody{URL: s.WebhookURL, Events: s.WebhookEvents, ByEvents: s.WebhookByEvents, Base64: s.WebhookBase64}
 	}
@@ -118,7 +127,7 @@ func (s *Server) createInstance(w http.ResponseWriter, r *http.Request) error {
 		return badRequest("name: %v", err)
 	}
 	var set storage.InstanceSettings
-	if err := body.apply(&set, s.cfg.HasPolicy); err != nil {
+	if err := body.apply(&set, s.cfg.HasPolicy, s.cfg.Proxies); err != nil {
 		return err
 	}
 	var inst storage.Instance
@@ -420,7 +429,7 @@ func (s *Server) putSettings(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := body.apply(&set, s.cfg.HasPolicy); err != nil {
+	if err := body.apply(&set, s.cfg.HasPolicy, s.cfg.Proxies); err != nil {
 		return err
 	}
 	if err := s.cfg.Store.PutSettings(r.Context(), inst.ID, set); err != nil {

@@ -37,6 +37,8 @@ type Config struct {
 	Policy    Policy    `koanf:"policy"`
 	Messages  Messages  `koanf:"messages"`
 	Events    Events    `koanf:"events"`
+	Traffic   Traffic   `koanf:"traffic"`
+	Proxies   Proxies   `koanf:"proxies"`
 }
 
 // Events configures the message brokers events are published to besides
@@ -257,6 +259,8 @@ func Default() Config {
 			Watch:         true,
 			Overrides:     map[string]PolicyOverride{},
 		},
+		Traffic: defaultTraffic(),
+		Proxies: defaultProxies(),
 	}
 }
 
@@ -355,15 +359,23 @@ var envAliases = map[string]string{
 // listKeys hold lists: their variables are comma-separated.
 var listKeys = map[string]bool{"webhook.events": true, "events.rabbitmq.events": true, "events.nats.events": true}
 
-// envKey maps WAHOST_POLICY_MAX_DELAY to policy.max_delay: underscores
-// split sections only where the result is a known key.
+// envKey maps WAHOST_POLICY_MAX_DELAY to policy.max_delay and
+// WAHOST_TRAFFIC_THRESHOLDS_UNACKED_SENDS to
+// traffic.thresholds.unacked_sends: underscores split sections (one or
+// two levels) only where the result is a known key.
 func envKey(name string, known map[string]bool) string {
 	s := strings.ToLower(strings.TrimPrefix(name, EnvPrefix))
 	parts := strings.Split(s, "_")
 	for cut := 1; cut < len(parts); cut++ {
-		candidate := strings.Join(parts[:cut], "_") + "." + strings.Join(parts[cut:], "_")
-		if known[candidate] {
+		head := strings.Join(parts[:cut], "_")
+		if candidate := head + "." + strings.Join(parts[cut:], "_"); known[candidate] {
 			return candidate
+		}
+		for cut2 := cut + 1; cut2 < len(parts); cut2++ {
+			candidate := head + "." + strings.Join(parts[cut:cut2], "_") + "." + strings.Join(parts[cut2:], "_")
+			if known[candidate] {
+				return candidate
+			}
 		}
 	}
 	return s
@@ -374,7 +386,8 @@ func envKey(name string, known map[string]bool) string {
 func unknownKeys(keys []string, known map[string]bool) error {
 	var errs []error
 	for _, key := range keys {
-		if known[key] || key == "policy.settings" || strings.HasPrefix(key, "policy.settings.") {
+		if known[key] || key == "policy.settings" || strings.HasPrefix(key, "policy.settings.") ||
+			strings.HasPrefix(key, "proxies.pools.") {
 			continue
 		}
 		if rest, ok := strings.CutPrefix(key, "policy.overrides."); ok {
@@ -529,6 +542,8 @@ func (c *Config) Validate() error {
 		bad("reconnect.burst", "%d, want at least 1", c.Reconnect.Burst)
 	}
 	c.Messages.validate(bad)
+	c.Traffic.validate(bad)
+	c.Proxies.validate(bad)
 	if u := c.Events.RabbitMQ.URL; u != "" && !strings.HasPrefix(u, "amqp://") && !strings.HasPrefix(u, "amqps://") {
 		bad("events.rabbitmq.url", "%q is not an amqp:// or amqps:// URL", redact(u))
 	}

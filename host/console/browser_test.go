@@ -57,7 +57,7 @@ func TestConsole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := conn.Send(ctx, wafake.StreamErrorNode("515")); err != nil {
+	if err := wafake.StreamError("515")(ctx, conn); err != nil {
 		t.Fatal(err)
 	}
 	e.waitFor("the status to turn open", `!!document.querySelector('#link-state .connected') && document.querySelector('#link-state .badge').textContent === 'open'`)

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
@@ -28,6 +29,30 @@ type Answer struct {
 type Policy interface {
 	Decide(ctx context.Context, input []byte) (Answer, error)
 }
+
+// Versioned is a Policy that can tell which module it would ask and the
+// ABI minor version that module implements; ok is false when none is
+// loaded. The Decider uses it to keep events a module's version does not
+// know from it.
+type Versioned interface {
+	Module() (name, sha256 string, minor uint16, ok bool)
+}
+
+// OlderABIError is the reason the native rules decided an event the
+// module's ABI version does not know (a degraded event for a module older
+// than 1.2). It is not a fault of the module.
+type OlderABIError struct {
+	Kind  abi.Kind
+	Minor uint16
+}
+
+func (e *OlderABIError) Error() string {
+	return "the module implements ABI 1." + strconv.Itoa(int(e.Minor)) + ", which has no " + string(e.Kind) +
+		" event: the native rules decided"
+}
+
+// FaultKind labels the fallback metric.
+func (e *OlderABIError) FaultKind() string { return "older_abi" }
 
 // Outcome is a decision and how it was made.
 type Outcome struct {
@@ -92,6 +117,13 @@ func (d *Decider) Decide(ctx context.Context, in *abi.Input) Outcome {
 // and metrics.
 func (d *Decider) DecideWith(ctx context.Context, p Policy, in *abi.Input) Outcome {
 	start := d.now()
+	if in.Event.Kind == abi.KindDegraded {
+		if v, ok := p.(Versioned); ok {
+			if name, sha, minor, loaded := v.Module(); loaded && minor < abi.DegradedMinor {
+				return d.native(ctx, in, start, name, sha, &OlderABIError{Kind: in.Event.Kind, Minor: minor})
+			}
+		}
+	}
 	bp, _ := d.bufs.Get().(*[]byte)
 	if bp == nil {
 		bp = new([]byte)
@@ -104,6 +136,9 @@ func (d *Decider) DecideWith(ctx context.Context, p Policy, in *abi.Input) Outco
 	if err == nil {
 		var dec abi.Decision
 		if dec, err = abi.ParseDecision(ans.Out, d.limits); err == nil {
+			err = dec.CheckFor(in.Event.Kind)
+		}
+		if err == nil {
 			out.Decision, out.Doc = dec, dec.AppendJSON(nil)
 		} else {
 			err = &InvalidDecisionError{Doc: ans.Out, Err: err}
@@ -117,6 +152,24 @@ func (d *Decider) DecideWith(ctx context.Context, p Policy, in *abi.Input) Outco
 			slog.String("instance", in.Instance.Name), slog.String("module", ans.Module),
 			slog.String("error", err.Error()))
 	}
+	out.Latency = d.now().Sub(start)
+	d.metrics.observe(&out)
+	return out
+}
+
+// native decides in with the native rules because the module must not be
+// asked (why says why), and says so in the decision's reason, which the
+// history, the webhooks and the logs carry.
+func (d *Decider) native(ctx context.Context, in *abi.Input, start time.Time, module, sha string, why error) Outcome {
+	out := Outcome{Module: module, SHA256: sha, Fallback: true, Fault: why}
+	out.Decision = d.fallback.Fallback(in)
+	out.Decision.Reason = why.Error() + ": " + out.Decision.Reason
+	if len(out.Decision.Reason) > abi.MaxReason {
+		out.Decision.Reason = out.Decision.Reason[:abi.MaxReason]
+	}
+	out.Doc = out.Decision.AppendJSON(nil)
+	d.logger.LogAttrs(ctx, slog.LevelInfo, "native rules decided an event the module does not know",
+		slog.String("instance", in.Instance.Name), slog.String("module", module), slog.String("reason", why.Error()))
 	out.Latency = d.now().Sub(start)
 	d.metrics.observe(&out)
 	return out

@@ -21,6 +21,9 @@ type Report struct {
 	Phase abi.Phase
 	// ConnectedFor is how long the session had been open.
 	ConnectedFor time.Duration
+	// Proxy is the ID (host/proxy: no credentials) of the proxy the
+	// connection went through; empty for a direct one.
+	Proxy string
 }
 
 // Result is what HandleDisconnect did.
@@ -39,6 +42,9 @@ var ErrEnding = errors.New("instance is already ending its session")
 const HistoryWindow = 24 * time.Hour
 
 // HandleDisconnect decides one disconnect and carries the decision out.
+// A degraded event (abi.KindDegraded) comes here too, for a session that
+// is still open: keep leaves it as it is, with the decision in the
+// history; a reconnect or a logout first closes its connection.
 func (e *Executor) HandleDisconnect(ctx context.Context, instanceID string, rep Report) (Result, error) {
 	if e.isEnding(instanceID) {
 		return Result{}, fmt.Errorf("disconnect of %s: %w", instanceID, ErrEnding)
@@ -79,18 +85,22 @@ func (e *Executor) HandleDisconnect(ctx context.Context, instanceID string, rep 
 		if err != nil {
 			return err
 		}
-		obj := disconnectionObject(&rep.Event, &out)
-		at := storage.Timestamp(now)
-		cur.DisconnectionAt, cur.DisconnectionReasonCode, cur.DisconnectionObject = &at, rep.Event.Code, obj
-		cur.Attempt = in.Attempt
+		state := "close"
+		if d.Action != abi.ActionKeep {
+			obj := disconnectionObject(&rep.Event, &out)
+			at := storage.Timestamp(now)
+			cur.DisconnectionAt, cur.DisconnectionReasonCode, cur.DisconnectionObject = &at, rep.Event.Code, obj
+			cur.Attempt = in.Attempt
+		}
 		if d.QRCount != nil {
 			cur.QRCount = *d.QRCount
 		}
-		state := "close"
-		if d.Action == abi.ActionReconnect {
+		switch d.Action {
+		case abi.ActionKeep:
+		case abi.ActionReconnect:
 			cur.Status = storage.StatusConnecting
 			cur.Step = max(cur.Step, d.Step)
-		} else {
+		default:
 			cur.Status, cur.Attempt, cur.Step = storage.StatusClose, 0, 0
 			if d.End == abi.EndQRLimit {
 				cur.Status, cur.QRCount, state = storage.StatusRefused, 0, "refused"
@@ -135,6 +145,12 @@ func (e *Executor) HandleDisconnect(ctx context.Context, instanceID string, rep 
 		slog.Int("attempt", in.Attempt), slog.Bool("fallback", out.Fallback),
 		slog.Duration("latency", out.Latency))
 
+	if rep.Event.Kind == abi.KindDegraded && d.Action != abi.ActionKeep {
+		// The session is still open: close it before the escalation.
+		if err := e.cfg.Sessions.Disconnect(instanceID); err != nil {
+			e.cfg.Logger.WarnContext(ctx, "closing a degraded session failed", "instance", inst.Name, "error", err)
+		}
+	}
 	switch d.Action {
 	case abi.ActionReconnect:
 		e.noteReopen(instanceID, rep.Event.Code, now)
@@ -149,8 +165,11 @@ func (e *Executor) HandleDisconnect(ctx context.Context, instanceID string, rep 
 }
 
 func logLevel(d *abi.Decision) slog.Level {
-	if d.Action == abi.ActionLogout {
+	switch d.Action {
+	case abi.ActionLogout:
 		return slog.LevelError
+	case abi.ActionKeep:
+		return slog.LevelInfo
 	}
 	return slog.LevelWarn
 }
@@ -192,6 +211,10 @@ func (e *Executor) input(ctx context.Context, inst storage.Instance, rep Report)
 	if ev.Cause == "" {
 		ev.Cause = abi.CauseNone
 	}
+	var tr abi.Traffic
+	if e.cfg.Traffic != nil {
+		tr = e.cfg.Traffic.Snapshot(inst.ID)
+	}
 	return &abi.Input{
 		V: abi.DocVersion, NowMS: now.UnixMilli(), JitterSeed: e.cfg.Random(),
 		Instance: abi.Instance{
@@ -199,7 +222,7 @@ func (e *Executor) input(ctx context.Context, inst storage.Instance, rep Report)
 			ConnectedMS: rep.ConnectedFor.Milliseconds(),
 		},
 		Event: ev, Attempt: inst.Attempt + 1, Step: inst.Step, History: hist,
-		Settings: settings,
+		Settings: settings, Traffic: tr,
 	}, override, nil
 }
 
@@ -234,7 +257,10 @@ func (e *Executor) announce(ctx context.Context, tx storage.Tx, inst storage.Ins
 	}); err != nil {
 		return err
 	}
-	if d.Action == abi.ActionReconnect {
+	switch d.Action {
+	case abi.ActionKeep:
+		return nil
+	case abi.ActionReconnect:
 		return send(EventConnectionUpdate, connUpdate(inst, "connecting", ev.Code))
 	}
 	switch d.End {

@@ -101,6 +101,14 @@ type Config struct {
 	// the messaging service fails the queued messages there, so the
 	// failure commits with the end. An error rolls the unit back.
 	OnEnd func(ctx context.Context, tx storage.Tx, inst storage.Instance) error
+	// Traffic, if set, gives every input its traffic counters
+	// (host/traffic's Monitor).
+	Traffic Traffic
+}
+
+// Traffic gives an instance's traffic counters.
+type Traffic interface {
+	Snapshot(instanceID string) abi.Traffic
 }
 
 // Executor carries out decisions. It is safe for concurrent use; the

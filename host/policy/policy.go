@@ -60,6 +60,18 @@ func (p slotPolicy) Decide(ctx context.Context, input []byte) (disconnect.Answer
 	return disconnect.Answer{Out: out, Module: ref.Name, SHA256: ref.SHA256}, err
 }
 
+// Module names the slot's current module and its ABI minor version; it
+// implements disconnect.Versioned.
+func (p slotPolicy) Module() (name, sha256 string, minor uint16, ok bool) {
+	cur := p.slot.Stats().Current
+	if cur == nil {
+		return "", "", 0, false
+	}
+	return cur.Name, cur.SHA256, cur.ABIMinor, true
+}
+
+var _ disconnect.Versioned = slotPolicy{}
+
 // override is a loaded Override.
 type override struct {
 	slotPolicy
@@ -347,6 +359,12 @@ func (m *Manager) HasOverride(name string) bool {
 // disconnect.Policy.
 func (m *Manager) Decide(ctx context.Context, input []byte) (disconnect.Answer, error) {
 	return slotPolicy{m.active}.Decide(ctx, input)
+}
+
+// Module names the active module and its ABI minor version; it
+// implements disconnect.Versioned.
+func (m *Manager) Module() (name, sha256 string, minor uint16, ok bool) {
+	return slotPolicy{m.active}.Module()
 }
 
 // Candidate returns the shadow policy, or nil when none is configured.

@@ -47,7 +47,7 @@ func (m *Manager) Replay(ctx context.Context, name string, wasm []byte, recs []r
 		defer cancel()
 		_ = mod.Close(cctx)
 	}()
-	res.Summary, err = replay.Run(ctx, recs, mod.Decide, limits)
+	res.Summary, err = replay.Run(ctx, recs, replay.ForMinor(mod.Info().ABIMinor, mod.Decide), limits)
 	if err != nil {
 		return res, fmt.Errorf("replaying with %s: %w", name, err)
 	}

@@ -16,6 +16,7 @@ import (
 	"go.mau.fi/whatsmeow/types/events"
 
 	"github.com/wahost/wahost/abi"
+	"github.com/wahost/wahost/host/proxy"
 )
 
 // maxText bounds Raw and Message. The store refuses texts over 4 KiB
@@ -127,6 +128,8 @@ func networkCause(err error) abi.Cause {
 	switch {
 	case err == nil:
 		return abi.CauseNone
+	case errors.Is(err, proxy.ErrAuth):
+		return abi.CauseProxyAuth
 	case errors.As(err, &status):
 		return abi.CauseHTTPStatus
 	case errors.As(err, &dns):
@@ -162,8 +165,19 @@ func connectError(err error) abi.Event {
 		ev.Message = "connecting timed out"
 	case abi.CauseHandshake:
 		ev.Message = "the Noise handshake failed"
+	case abi.CauseProxyAuth:
+		ev.Message = "the proxy refused the credentials"
 	default:
 		ev.Message = "connecting failed"
+	}
+	var de *proxy.DialError
+	if errors.As(err, &de) {
+		// Say whether the proxy or WhatsApp behind it was unreachable.
+		where := map[string]string{
+			proxy.StageProxy: "the proxy was unreachable", proxy.StageAuth: "the proxy refused the credentials",
+			proxy.StageTarget: "the proxy could not reach WhatsApp",
+		}[de.Stage]
+		ev.Message = clip(fmt.Sprintf("through proxy %s: %s (%s)", de.Proxy, where, ev.Message))
 	}
 	return ev
 }

@@ -99,20 +99,30 @@ func (s *session) connect(ctx context.Context) error {
 	// Let whatsmeow finish closing the previous socket first, if the
 	// server is closing it: its close and a new dial must not overlap.
 	disconnect(nil, wait)
+	// The proxy is chosen now, while no socket is open, and stays the
+	// connection's until it ends.
+	ep, err := s.applyProxy(ctx, cli)
 	s.mu.Lock()
 	if s.conn != c {
 		s.mu.Unlock()
 		cancelDial()
 		return ErrInterrupted
 	}
+	c.proxy = ep
+	s.state.Proxy = ep.ID()
 	c.sockGone = cli.hints.arm()
 	s.mu.Unlock()
-	err = cli.wa.ConnectContext(dialCtx)
-	if errors.Is(err, whatsmeow.ErrAlreadyConnected) {
-		// A drop was reported before the server closed the old socket
-		// (a stream error, a refused login): close it and dial again.
-		cli.wa.Disconnect()
+	if err == nil {
 		err = cli.wa.ConnectContext(dialCtx)
+		if errors.Is(err, whatsmeow.ErrAlreadyConnected) {
+			// A drop was reported before the server closed the old socket
+			// (a stream error, a refused login): close it and dial again.
+			cli.wa.Disconnect()
+			err = cli.wa.ConnectContext(dialCtx)
+		}
+		if err != nil && !ep.IsZero() {
+			s.proxyOutcome(ep, err)
+		}
 	}
 
 	s.mu.Lock()

@@ -39,7 +39,7 @@
 //	events.StreamError              stream_error, its code (500 when none)
 //	events.CATRefreshError          cat_refresh_error 413
 //	events.QRScannedWithoutMultidevice  multidevice_mismatch 411 (the session disconnects)
-//	events.ManualLoginReconnect     restart_required 515 (the session disconnects)
+//	events.ManualLoginReconnect     restart_required 515 (the server closes the socket)
 //	events.PairError                pair_error 500
 //	events.KeepAliveTimeout         keepalive_timeout 408 once pings went unanswered
 //	                                for Config.KeepAliveLimit (the session disconnects)
@@ -61,11 +61,12 @@
 // bare Disconnected), a login failure or stream error 500/503 whatsmeow
 // handles by waiting for the close, and that whatsmeow has finished
 // handling a socket's close. The last one matters after a drop whatsmeow
-// expected (LoggedOut, StreamReplaced, a refused login): the server then
-// closes the socket, and closing the client meanwhile would race with
-// whatsmeow's own close, whose socket code reads without a lock the
-// fields Disconnect writes. Disconnect and the next Connect therefore wait
-// for that close, at most two seconds. The drop-table tests fail if a
+// expected (LoggedOut, StreamReplaced, a 515 restart, a refused login):
+// the server then closes the socket, and closing the client meanwhile
+// would race with whatsmeow's own close, whose socket code reads without
+// a lock the fields Disconnect writes (FrameSocket.Close reads the
+// OnDisconnect that NoiseSocket.Stop clears). Disconnect and the next
+// Connect therefore wait for that close, at most two seconds. The drop-table tests fail if a
 // whatsmeow upgrade rewords these lines.
 //
 // # Devices

@@ -35,10 +35,6 @@ func loggedIn(ctx context.Context, _ *wafake.Conn) error {
 
 // send sends node and returns, leaving the connection open: the client
 // reacts (and, for a 515, disconnects) on its own.
-func send(node waBinary.Node) wafake.Script {
-	return func(ctx context.Context, c *wafake.Conn) error { return c.Send(ctx, node) }
-}
-
 // TestDrops connects a real whatsmeow client to the fake server, has the
 // server end the session in each way WhatsApp does, and checks the one
 // report the Handler gets.
@@ -97,7 +93,7 @@ func TestDrops(t *testing.T) {
 			want{kind: abi.KindStreamError, code: 500, phase: abi.PhaseOpen}},
 		{"CAT refresh error", false, wafake.Failure(413, nil),
 			want{kind: abi.KindCATRefreshError, code: 413, phase: abi.PhaseConnecting}},
-		{"restart required", false, afterLogin(send(wafake.StreamErrorNode("515"))),
+		{"restart required", false, afterLogin(wafake.StreamError("515")),
 			want{kind: abi.KindRestartRequired, code: 515, phase: abi.PhaseOpen}},
 		{"QR scanned without multi-device", true, wafake.Steps(wafake.ShowQR("2@only-ref"), wafake.DowngradeWebclient()),
 			want{kind: abi.KindMultideviceMismatch, code: 411, phase: abi.PhaseQR}},

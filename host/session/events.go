@@ -68,7 +68,11 @@ func (s *session) connected(ctx context.Context, cl *client, jid types.JID, push
 	}
 	s.state.JID, s.state.PushName = s.jid.String(), push
 	s.setPhaseLocked(abi.PhaseOpen)
+	ep := c.proxy
 	s.mu.Unlock()
+	if !ep.IsZero() {
+		s.proxyOutcome(ep, nil)
+	}
 
 	inst, err := s.m.handler.HandleConnected(ctx, s.id, executor.Opened{JID: jid.String(), PushName: push})
 	if err != nil {
@@ -124,9 +128,16 @@ func (s *session) drop(ctx context.Context, cl *client, evt any) {
 		}
 		s.stale, s.fresh = true, true
 		s.state.JID = ""
-	case *events.ManualLoginReconnect, *events.QRScannedWithoutMultidevice:
-		// whatsmeow leaves the socket open; the policy reconnects or
-		// ends the session, either way on a closed socket.
+	case *events.ManualLoginReconnect:
+		// whatsmeow leaves the socket open, but the server closes it
+		// after its <stream:error code="515">: closing it here too would
+		// race with whatsmeow's own close (see conn.closing). The next
+		// Connect, or the stop, waits for that close, and closes the
+		// socket itself only if the server kept it open.
+	case *events.QRScannedWithoutMultidevice:
+		// whatsmeow leaves the socket open and the server keeps it; the
+		// policy reconnects or ends the session, either way on a closed
+		// socket.
 		closeClient, c.closed = true, true
 	case *events.PairError:
 		c.closed = true // whatsmeow disconnected before dispatching it
@@ -237,7 +248,7 @@ func (s *session) reportLocked(c *conn, ev abi.Event) executor.Report {
 	c.reported, c.pending = true, nil
 	c.grace.cancel()
 	c.grace = nil
-	rep := executor.Report{Event: ev, Phase: c.phase}
+	rep := executor.Report{Event: ev, Phase: c.phase, Proxy: c.proxy.ID()}
 	if !c.openedAt.IsZero() {
 		rep.ConnectedFor = s.m.cfg.Clock.Now().Sub(c.openedAt)
 	}
@@ -250,7 +261,7 @@ func (s *session) reportLocked(c *conn, ev abi.Event) executor.Report {
 func (s *session) deliver(ctx context.Context, rep executor.Report) {
 	ev := &rep.Event
 	s.log.InfoContext(ctx, "session dropped", "kind", ev.Kind, "code", ev.Code, "cause", ev.Cause,
-		"phase", rep.Phase, "connected_for", rep.ConnectedFor, "message", ev.Message)
+		"phase", rep.Phase, "proxy", rep.Proxy, "connected_for", rep.ConnectedFor, "message", ev.Message)
 	if _, err := s.m.handler.HandleDisconnect(ctx, s.id, rep); err != nil {
 		s.log.ErrorContext(ctx, "handling a drop failed", "kind", ev.Kind, "code", ev.Code, "error", err)
 	}

@@ -19,6 +19,7 @@ import (
 // after it returns true, so nothing is acknowledged before the Traffic
 // has stored it (see doc.go, "Traffic").
 func (s *session) onTraffic(cl *client, evt any) bool {
+	s.watchTraffic(evt)
 	t := s.m.traffic
 	if t == nil {
 		return true

@@ -12,6 +12,7 @@ import (
 	"github.com/wahost/wahost/host/clock"
 	"github.com/wahost/wahost/host/executor"
 	"github.com/wahost/wahost/host/message"
+	"github.com/wahost/wahost/host/proxy"
 	"github.com/wahost/wahost/storage"
 	"github.com/wahost/wahost/storage/sessionstore"
 )
@@ -114,6 +115,19 @@ type Config struct {
 	// HistoryLimit bounds the messages taken from one history sync blob;
 	// 0 means DefaultHistoryLimit.
 	HistoryLimit int
+	// Watch, if set, is told what the sessions see of their traffic:
+	// undecryptable messages, sends and their acknowledgements, receipts,
+	// keepalive answers (host/traffic). Its thresholds raise degraded
+	// events through Manager.Degraded.
+	Watch Observer
+	// Proxies chooses the proxy of each connection and records how it
+	// fared; nil connects directly with HTTPClient.
+	Proxies ProxyPicker
+	// ProxyClient builds the HTTP client that carries a session's
+	// websocket and media through a proxy; nil means proxy.HTTPClient
+	// with HTTPClient's timeout. A test server's build tunnels to the fake
+	// server's address instead of WhatsApp's.
+	ProxyClient func(proxy.Endpoint) *http.Client
 }
 
 // Errors callers branch on.
@@ -151,6 +165,9 @@ type Manager struct {
 	sessions map[string]*session
 	closed   bool
 	wg       sync.WaitGroup // queue drains, timers, Start's connects
+
+	proxyMu      sync.Mutex // guards proxyClients
+	proxyClients map[proxy.Endpoint]*http.Client
 }
 
 // New returns a Manager. Call SetHandler, then Start.

@@ -26,6 +26,9 @@ type State struct {
 	PushName string
 	// Since is when Phase last changed; zero if it never did.
 	Since time.Time
+	// Proxy is the ID (no credentials) of the proxy the last connection
+	// went through; empty for a direct one.
+	Proxy string
 }
 
 // State returns the instance's state; the zero State for an instance the

@@ -188,7 +188,7 @@ func TestPairing(t *testing.T) {
 	if got := env.Handler.Wait(t, inst.ID, sessiontest.Paired, 1).JID; got != jid.String() {
 		t.Errorf("HandlePaired JID = %s, want %s", got, jid)
 	}
-	if err := first.Send(ctx, wafake.StreamErrorNode("515")); err != nil {
+	if err := wafake.StreamError("515")(ctx, first); err != nil {
 		t.Fatalf("sending 515: %v", err)
 	}
 	rep := env.Handler.Report(t, inst.ID)

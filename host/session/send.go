@@ -14,6 +14,7 @@ import (
 	"github.com/wahost/wahost/abi"
 	"github.com/wahost/wahost/host/message"
 	"github.com/wahost/wahost/host/session/msgconv"
+	"github.com/wahost/wahost/host/traffic"
 )
 
 var _ message.Session = (*Manager)(nil)
@@ -69,11 +70,29 @@ func (m *Manager) Send(ctx context.Context, instanceID string, out message.Outgo
 		return message.Sent{}, err
 	}
 	resp, err := cl.wa.SendMessage(ctx, chat, msg, whatsmeow.SendRequestExtra{ID: out.ID, Timeout: m.cfg.SendTimeout})
+	s.observe(sendObservation(err))
 	if err != nil {
 		return message.Sent{}, fmt.Errorf("sending %s %s: %w", out.Kind, out.ID, sendError(err))
 	}
 	s.keepSent(ctx, resp.ID, msg)
 	return message.Sent{ID: resp.ID, Timestamp: resp.Timestamp}, nil
+}
+
+// sendObservation is what a send's outcome tells host/traffic: the
+// server acknowledged it, did not within Config.SendTimeout, or refused
+// it with a code. Other failures (the context, the connection) say
+// nothing of the server.
+func sendObservation(err error) traffic.Observation {
+	var se *message.ServerError
+	switch {
+	case err == nil:
+		return traffic.Observation{Kind: traffic.Sent}
+	case errors.Is(err, whatsmeow.ErrMessageTimedOut):
+		return traffic.Observation{Kind: traffic.Unacked}
+	case errors.As(sendError(err), &se):
+		return traffic.Observation{Kind: traffic.SendError, Code: se.Code}
+	}
+	return traffic.Observation{}
 }
 
 // sendError maps whatsmeow's errors onto the ones the messaging service

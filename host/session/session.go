@@ -12,6 +12,7 @@ import (
 	"go.mau.fi/whatsmeow/types"
 
 	"github.com/wahost/wahost/abi"
+	"github.com/wahost/wahost/host/proxy"
 )
 
 // maxQueue bounds the jobs an instance's queue holds. Only droppable jobs
@@ -43,7 +44,8 @@ type client struct {
 // ends it or a drop is reported.
 type conn struct {
 	phase    abi.Phase
-	openedAt time.Time // when it logged in; zero before
+	proxy    proxy.Endpoint // the proxy it goes through; zero for none
+	openedAt time.Time      // when it logged in; zero before
 	// reported: a drop was reported; nothing more is reported for it.
 	reported bool
 	// pending is a bare Disconnected waiting, during the grace, for the

@@ -105,7 +105,7 @@ func (s *Server) Connections(dev types.JID) int {
 }
 
 // Conflicts returns how many connections were replaced because the same
-// device connected again while they were open, as WhatsApp does with
+// device (JID and noise key) connected again while they were open, as WhatsApp does with
 // <stream:error><conflict type="replaced"/></stream:error> (code 440 to
 // Baileys-based systems). A fleet that never runs a device twice keeps it
 // at zero.
@@ -116,8 +116,8 @@ func (s *Server) Conflicts() int {
 }
 
 // replaceOlder counts c's connection for its device and replaces the
-// device's older connection if it is still open after ReplaceGrace: that
-// one gets <stream:error><conflict type="replaced"/></stream:error>
+// device's older connection (same JID and same noise key: the same
+// credentials) if it is still open after ReplaceGrace: that one gets <stream:error><conflict type="replaced"/></stream:error>
 // (events.StreamReplaced) and is closed.
 func (s *Server) replaceOlder(c *Conn) {
 	dev := c.DeviceJID()
@@ -129,7 +129,9 @@ func (s *Server) replaceOlder(c *Conn) {
 	old := s.dir.live[dev]
 	s.dir.live[dev] = c
 	s.dir.mu.Unlock()
-	if old == nil || old.ending.Load() {
+	if old == nil || old.ending.Load() || old.clientStatic != c.clientStatic {
+		// Another store claiming the same JID (a test linking a new
+		// Phone for the same number) is not the same device.
 		return
 	}
 	timer := time.NewTimer(ReplaceGrace)

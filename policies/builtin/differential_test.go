@@ -2,6 +2,7 @@ package builtin_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"path/filepath"
 	"testing"
@@ -80,12 +81,36 @@ func TestEmbeddedModulePassesScenarios(t *testing.T) {
 var kinds = append(append([]abi.Kind(nil), abi.Kinds...), "unknown")
 var phases = []abi.Phase{abi.PhaseQR, abi.PhasePairing, abi.PhaseConnecting, abi.PhaseOpen}
 
+var signals = []string{abi.SignalUndecryptable, abi.SignalUnackedSends, abi.SignalSendErrors, abi.SignalReceiptSilence, "", "unknown"}
+
+var actions = []abi.Action{abi.ActionReconnect, abi.ActionKeep, abi.ActionLogout}
+
+// fuzzTraffic fills the traffic counters from bytes, two per counter.
+func fuzzTraffic(b []byte) abi.Traffic {
+	var t abi.Traffic
+	for i, c := range []*abi.Counts{&t.Undecryptable, &t.UndecryptableSenders, &t.Unavailable, &t.Hidden, &t.Sends,
+		&t.UnackedSends, &t.SendErrors, &t.RetryReceiptsSent, &t.RetryReceiptsReceived} {
+		for w := range c {
+			if j := 2*i + w; j < len(b) {
+				c[w] = int(b[j])
+			}
+		}
+	}
+	if len(b) > 18 {
+		t.LastSendError = int(b[18]) * 4
+	}
+	return t
+}
+
 func FuzzWasmAndNativeDecideAlike(f *testing.F) {
-	f.Add(uint8(0), 428, uint8(3), 1, 0, 30, []byte{28, 8}, uint32(7), []byte(`{}`))
-	f.Add(uint8(5), 440, uint8(3), 2, 0, 30, []byte{40, 40}, uint32(1), []byte(`{"jitter_pct":0}`))
-	f.Add(uint8(3), 408, uint8(0), 9, 29, 30, []byte{8, 8, 8}, uint32(99), []byte(`{"max_attempts":3}`))
-	f.Add(uint8(6), 401, uint8(3), 1, 0, 0, []byte{}, uint32(0), []byte(`{"logout_codes":[]}`))
-	f.Fuzz(func(t *testing.T, kind uint8, code int, phase uint8, attempt, qrCount, qrLimit int, hist []byte, seed uint32, settings []byte) {
+	f.Add(uint8(0), 428, uint8(3), 1, 0, 30, []byte{28, 8}, uint32(7), []byte(`{}`), uint8(4), []byte{})
+	f.Add(uint8(5), 440, uint8(3), 2, 0, 30, []byte{40, 40}, uint32(1), []byte(`{"jitter_pct":0}`), uint8(4), []byte{})
+	f.Add(uint8(3), 408, uint8(0), 9, 29, 30, []byte{8, 8, 8}, uint32(99), []byte(`{"max_attempts":3}`), uint8(4), []byte{})
+	f.Add(uint8(6), 401, uint8(3), 1, 0, 0, []byte{}, uint32(0), []byte(`{"logout_codes":[]}`), uint8(4), []byte{})
+	f.Add(uint8(15), 0, uint8(3), 1, 0, 30, []byte{0x80, 0x81}, uint32(3), []byte(`{}`), uint8(0), []byte{3, 3, 3, 3})
+	f.Add(uint8(15), 0, uint8(3), 1, 0, 30, []byte{}, uint32(3), []byte(`{"degraded_min_senders":1}`), uint8(0), []byte{1, 1, 1, 1})
+	f.Add(uint8(15), 0, uint8(3), 2, 0, 30, []byte{0x40}, uint32(3), []byte(`{}`), uint8(1), []byte{0, 0, 0, 0, 0, 0, 0, 0, 3, 3, 2, 2})
+	f.Fuzz(func(t *testing.T, kind uint8, code int, phase uint8, attempt, qrCount, qrLimit int, hist []byte, seed uint32, settings []byte, signal uint8, traffic []byte) {
 		s, err := abi.ParseSettings(settings)
 		if err != nil {
 			return
@@ -96,18 +121,64 @@ func FuzzWasmAndNativeDecideAlike(f *testing.F) {
 		in.Instance.Phase = phases[int(phase)%len(phases)]
 		in.Attempt, in.Instance.QRCount, in.Instance.QRLimit = attempt%20, qrCount%100, qrLimit%100
 		in.JitterSeed = seed
+		in.Event.Signal = signals[int(signal)%len(signals)]
+		in.Traffic = fuzzTraffic(traffic)
 		in.History = in.History[:0]
 		for i, h := range hist {
 			if i >= 64 {
 				break
 			}
-			// Each byte: a code from a short list and a spacing.
-			in.History = append(in.History, abi.HistoryEntry{
-				AtMS: in.NowMS - int64(len(hist)-i)*int64(h)*1000,
+			// Each byte: a code from a short list and a spacing; its top
+			// bit makes it a degraded event with an action and a step.
+			e := abi.HistoryEntry{
+				AtMS: in.NowMS - int64(len(hist)-i)*int64(h&0x7f)*1000,
 				Kind: abi.KindDisconnected, Code: []int{428, 408, 440, 503, 515, 401}[int(h)%6],
 				Action: abi.ActionReconnect, Step: 1,
-			})
+			}
+			if h&0x80 != 0 {
+				e.Kind, e.Code, e.Action, e.Step = abi.KindDegraded, 0, actions[int(h)%len(actions)], 1+int(h)%4
+			}
+			in.History = append(in.History, e)
 		}
 		decideBoth(t, "fuzzed input", in.AppendJSON(nil))
 	})
+}
+
+// TestLongHistory: with 300 history entries the module (ABI 1.1) gets
+// the last abi.HistoryTail of them and the summary, and decides like the
+// native twin and like the native policy on the whole history, for
+// histories that trigger each history rule and for one that triggers none.
+func TestLongHistory(t *testing.T) {
+	in := abi.SelfTestInput(abi.Settings(`{"jitter_pct":0}`))
+	var p defaultpolicy.Policy
+	for _, tt := range []struct {
+		name  string
+		code  int   // 0: a different code each time
+		every int64 // ms between entries
+		rule  string
+	}{
+		{"quiet", 0, 4 * 60_000, "backoff"},
+		{"abort", 428, 4 * 60_000, "history_abort"},
+		{"storm", 0, 100, "storm_guard"},
+	} {
+		in.History = in.History[:0]
+		for i := range 300 {
+			in.History = append(in.History, abi.HistoryEntry{
+				AtMS: in.NowMS - int64(300-i)*tt.every, Kind: abi.KindDisconnected,
+				Code: cmp.Or(tt.code, 4000+i), Action: abi.ActionReconnect, Step: 1,
+			})
+		}
+		decideBoth(t, tt.name, in.AppendJSON(nil))
+		full, err := p.Decide(in) // the whole history, no summary
+		if err != nil || full.Rule != tt.rule {
+			t.Errorf("%s: the whole history decides %+v, %v, want rule %s", tt.name, full, err, tt.rule)
+		}
+		out, err := defaultModule(t).Decide(context.Background(), in.AppendJSON(nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d, err := abi.ParseDecision(out, abi.Limits{}); err != nil || d.Rule != full.Rule || d.DelayMS != full.DelayMS {
+			t.Errorf("%s: the module decides %s, the whole history %+v", tt.name, out, full)
+		}
+	}
 }

@@ -48,7 +48,13 @@ func (r *Report) OK() bool { return len(r.Violations) == 0 }
 // whose decision is missing, invalid under limits, or differs between the
 // two runs.
 func Run(ctx context.Context, d Decider, settings abi.Settings, limits abi.Limits) Report {
-	cases := Cases(settings)
+	return RunMinor(ctx, d, abi.Minor, settings, limits)
+}
+
+// RunMinor is Run for a module of ABI minor version minor: it gets only
+// the events its version knows, as the host sends them (CasesFor).
+func RunMinor(ctx context.Context, d Decider, minor uint16, settings abi.Settings, limits abi.Limits) Report {
+	cases := CasesFor(minor, settings)
 	rep := Report{Cases: len(cases)}
 	buf := make([]byte, 0, 4096)
 	for _, c := range cases {
@@ -59,7 +65,11 @@ func Run(ctx context.Context, d Decider, settings abi.Settings, limits abi.Limit
 			continue
 		}
 		first = bytes.Clone(first)
-		if _, err := abi.ParseDecision(first, limits); err != nil {
+		dec, err := abi.ParseDecision(first, limits)
+		if err == nil {
+			err = dec.CheckFor(c.Input.Event.Kind)
+		}
+		if err != nil {
 			rep.Violations = append(rep.Violations, Violation{c.Name, fmt.Sprintf("invalid decision %s: %v", clip(first), err)})
 			continue
 		}
@@ -81,6 +91,22 @@ func clip(b []byte) string {
 
 // codes lists every code a policy may see, and a few it may not expect.
 var codes = []int{428, 408, 440, 401, 403, 402, 406, 500, 515, 411, 503, 405, 413, 414, 400, 409, 415, 418, 501, 0, 999, -1}
+
+// CasesFor is Cases without the events a module of ABI minor version
+// minor is never asked about (degraded, before 1.2).
+func CasesFor(minor uint16, settings abi.Settings) []Case {
+	all := Cases(settings)
+	if minor >= abi.DegradedMinor {
+		return all
+	}
+	out := all[:0]
+	for _, c := range all {
+		if c.Input.Event.Kind != abi.KindDegraded {
+			out = append(out, c)
+		}
+	}
+	return out
+}
 
 // Cases builds the suite for the given settings.
 func Cases(settings abi.Settings) []Case {
@@ -111,6 +137,19 @@ func Cases(settings abi.Settings) []Case {
 		add("connect error cause "+string(cause), func(in *abi.Input) {
 			in.Event.Kind, in.Event.Code, in.Event.Cause = abi.KindConnectError, 408, cause
 		})
+	}
+	for _, signal := range []string{abi.SignalUndecryptable, abi.SignalUnackedSends, abi.SignalSendErrors,
+		abi.SignalReceiptSilence, "signal_from_the_future", ""} {
+		for _, n := range []int{0, 1, 3, 1 << 30} {
+			add(fmt.Sprintf("degraded %q, counters at %d", signal, n), func(in *abi.Input) {
+				in.Event = abi.Event{Kind: abi.KindDegraded, Cause: abi.CauseNone, Signal: signal}
+				c := abi.Counts{n, n}
+				in.Traffic = abi.Traffic{Undecryptable: c, UndecryptableSenders: c, Unavailable: c, Hidden: c, Sends: c,
+					UnackedSends: c, SendErrors: c, RetryReceiptsSent: c, RetryReceiptsReceived: c,
+					LastIncomingMS: in.NowMS - int64(n), LastReceiptMS: in.NowMS - int64(n), LastKeepAliveMS: in.NowMS, LastSendError: n}
+				in.History = append(in.History, abi.HistoryEntry{AtMS: in.NowMS - 60_000, Kind: abi.KindDegraded, Action: abi.ActionReconnect, Step: 2})
+			})
+		}
 	}
 	add("empty history", func(in *abi.Input) { in.History = nil })
 	add("maximal history of one code", func(in *abi.Input) {

@@ -2,7 +2,7 @@ package defaultpolicy
 
 import (
 	"errors"
-	"fmt"
+	"strconv"
 
 	"github.com/wahost/wahost/abi"
 )
@@ -46,6 +46,20 @@ type Config struct {
 	// one QR code and reconnect after QRReconnectDelayMS.
 	QRTemporaryCodes   []int64
 	QRReconnectDelayMS int64
+	// Degraded events (ABI 1.2): undecryptable messages from at least
+	// DegradedMinSenders senders reconnect with DegradedUndecryptableStep,
+	// and with DegradedPersistStep when a degraded reconnect of that step
+	// happened within DegradedPersistWindowMS; fewer senders keep the
+	// session as it is. Unacknowledged sends reconnect with
+	// DegradedUnackedStep, a receipt silence with DegradedSilenceStep.
+	// Every degraded reconnect waits DegradedDelayMS.
+	DegradedMinSenders        int64
+	DegradedUndecryptableStep int64
+	DegradedPersistStep       int64
+	DegradedPersistWindowMS   int64
+	DegradedUnackedStep       int64
+	DegradedSilenceStep       int64
+	DegradedDelayMS           int64
 }
 
 // Defaults returns the seed's values, plus the guards that go beyond it.
@@ -69,6 +83,14 @@ func Defaults() Config {
 		ReplacedWindowMS:   600_000,
 		QRTemporaryCodes:   []int64{428, 408, 503},
 		QRReconnectDelayMS: 0,
+
+		DegradedMinSenders:        2,
+		DegradedUndecryptableStep: abi.StepPurge,
+		DegradedPersistStep:       abi.StepReset,
+		DegradedPersistWindowMS:   3600 * 1000,
+		DegradedUnackedStep:       abi.StepReconnect,
+		DegradedSilenceStep:       abi.StepReconnect,
+		DegradedDelayMS:           0,
 	}
 }
 
@@ -104,6 +126,13 @@ func ParseConfig(s abi.Settings) (Config, error) {
 	num("replaced_window_ms", &c.ReplacedWindowMS)
 	ints("qr_temporary_codes", &c.QRTemporaryCodes)
 	num("qr_reconnect_delay_ms", &c.QRReconnectDelayMS)
+	num("degraded_min_senders", &c.DegradedMinSenders)
+	num("degraded_undecryptable_step", &c.DegradedUndecryptableStep)
+	num("degraded_persist_step", &c.DegradedPersistStep)
+	num("degraded_persist_window_ms", &c.DegradedPersistWindowMS)
+	num("degraded_unacked_step", &c.DegradedUnackedStep)
+	num("degraded_silence_step", &c.DegradedSilenceStep)
+	num("degraded_delay_ms", &c.DegradedDelayMS)
 	if err := errors.Join(errs...); err != nil {
 		return c, err
 	}
@@ -113,23 +142,34 @@ func ParseConfig(s abi.Settings) (Config, error) {
 func (c *Config) check() error {
 	for code, d := range c.DelaysMS {
 		if d < 0 {
-			return fmt.Errorf("setting \"delays_ms\": delay for %d is negative", code)
+			return errors.New("setting \"delays_ms\": delay for " + strconv.Itoa(code) + " is negative")
 		}
 	}
 	for _, step := range c.Escalation {
 		if step < abi.StepReconnect || step > abi.StepRecreate {
-			return fmt.Errorf("setting \"escalation\": %d is not a step (1 to 4)", step)
+			return errors.New("setting \"escalation\": " + strconv.FormatInt(step, 10) + " is not a step (1 to 4)")
+		}
+	}
+	for _, s := range []struct {
+		name string
+		step int64
+	}{
+		{"degraded_undecryptable_step", c.DegradedUndecryptableStep}, {"degraded_persist_step", c.DegradedPersistStep},
+		{"degraded_unacked_step", c.DegradedUnackedStep}, {"degraded_silence_step", c.DegradedSilenceStep},
+	} {
+		if s.step < abi.StepReconnect || s.step > abi.StepRecreate {
+			return errors.New("setting \"" + s.name + "\": " + strconv.FormatInt(s.step, 10) + " is not a step (1 to 4)")
 		}
 	}
 	switch {
 	case len(c.Escalation) == 0:
 		return errors.New(`setting "escalation": needs at least one step`)
-	case c.DefaultDelayMS < 0, c.MaxDelayMS < 0, c.StormPauseMS < 0, c.QRReconnectDelayMS < 0:
+	case c.DefaultDelayMS < 0, c.MaxDelayMS < 0, c.StormPauseMS < 0, c.QRReconnectDelayMS < 0, c.DegradedDelayMS < 0:
 		return errors.New("delay settings must not be negative")
 	case c.JitterPct < 0 || c.JitterPct > 100:
-		return fmt.Errorf(`setting "jitter_pct": %d is outside [0, 100]`, c.JitterPct)
+		return errors.New(`setting "jitter_pct": ` + strconv.FormatInt(c.JitterPct, 10) + ` is outside [0, 100]`)
 	case c.MaxAttempts < 1:
-		return fmt.Errorf(`setting "max_attempts": %d, want at least 1`, c.MaxAttempts)
+		return errors.New(`setting "max_attempts": ` + strconv.FormatInt(c.MaxAttempts, 10) + `, want at least 1`)
 	}
 	return nil
 }

@@ -3,7 +3,6 @@ package defaultpolicy
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"strconv"
 	"sync/atomic"
 
@@ -32,13 +31,19 @@ func (p *Policy) Decide(in *abi.Input) (abi.Decision, error) {
 		p.last.Store(pc)
 	}
 	if pc.err != nil {
-		return abi.Decision{}, fmt.Errorf("default policy: %w", pc.err)
+		return abi.Decision{}, &settingsError{pc.err}
 	}
 	return Decide(in, &pc.cfg), nil
 }
 
+// settingsError reports invalid settings, wrapping the parse error.
+type settingsError struct{ err error }
+
+func (e *settingsError) Error() string { return "default policy: " + e.err.Error() }
+func (e *settingsError) Unwrap() error { return e.err }
+
 // Decide applies the rules, in this order, and returns the first that
-// fires:
+// fires (a degraded event has rules of its own: see decideDegraded):
 //
 //  1. qr_limit: the QR codes reached the limit: end the login.
 //  2. code_table: a logout code ends the session (cleanup for the
@@ -56,6 +61,9 @@ func (p *Policy) Decide(in *abi.Input) (abi.Decision, error) {
 //     jitter, with the escalation step for this attempt.
 func Decide(in *abi.Input, c *Config) abi.Decision {
 	ev := &in.Event
+	if ev.Kind == abi.KindDegraded {
+		return decideDegraded(in, c)
+	}
 	code := ev.Code
 	qrPhase := in.Instance.Phase == abi.PhaseQR || in.Instance.Phase == abi.PhasePairing
 
@@ -73,7 +81,7 @@ func Decide(in *abi.Input, c *Config) abi.Decision {
 		return logout(c.cleanup(code), abi.EndClosed, "history_abort",
 			itoa(c.HistoryAbortCount)+" disconnects with code "+itoa(int64(code))+" in the window: a persistent problem")
 	}
-	if code == abi.CodeConnectionReplaced && c.ReplacedWindowMS > 0 && countSince(in, c.ReplacedWindowMS, code) > 0 {
+	if code == abi.CodeConnectionReplaced && c.ReplacedWindowMS > 0 && anySince(in, c.ReplacedWindowMS, code) {
 		return logout(0, abi.EndClosed, "replaced_loop", "another client keeps replacing this session; stopping instead of fighting it")
 	}
 	if ev.Kind != abi.KindQRTimeout && int64(in.Attempt) > c.MaxAttempts {
@@ -126,18 +134,43 @@ func (c *Config) jittered(in *abi.Input, delay int64) int64 {
 	return delay + abi.Jitter(in.JitterSeed, 0, delay*c.JitterPct/100+1)
 }
 
-// countSince counts history entries within window ms before now, only
-// those with code if code is not 0.
+// countSince counts the disconnects within window ms before now, only
+// those with code if code is not 0; degraded events, which did not drop
+// the session, are not counted. Under ABI 1.1 the history may be only
+// its last abi.HistoryTail entries: they answer when they reach back past
+// the window; otherwise the summary does, exactly for its own windows and
+// for any of 24 hours or more (the whole history), and by its next larger
+// window for others, which can only count more.
 func countSince(in *abi.Input, window int64, code int) int {
 	from := in.NowMS - window
-	n := 0
-	for i := range in.History {
-		h := &in.History[i]
-		if h.AtMS >= from && (code == 0 || h.Code == code) {
-			n++
+	h := in.History
+	if !in.HasSummary || in.Summary.Total[2] <= len(h) || (len(h) > 0 && h[0].AtMS < from) {
+		n := 0
+		for i := range h {
+			if h[i].AtMS >= from && h[i].Kind != abi.KindDegraded && (code == 0 || h[i].Code == code) {
+				n++
+			}
 		}
+		return n
 	}
-	return n
+	w := 0
+	for w < len(abi.SummaryWindowsMS)-1 && abi.SummaryWindowsMS[w] < window {
+		w++
+	}
+	if code == 0 {
+		return in.Summary.Total[w] - in.Summary.Kind(abi.KindDegraded).Counts[w]
+	}
+	return in.Summary.Code(code).Counts[w]
+}
+
+// anySince reports whether a disconnect with code happened within window
+// ms before now: exactly, from the summary's last time when there is one.
+func anySince(in *abi.Input, window int64, code int) bool {
+	if in.HasSummary {
+		t := in.Summary.Code(code)
+		return t.Counts[2] > 0 && t.LastMS >= in.NowMS-window
+	}
+	return countSince(in, window, code) > 0
 }
 
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }
@@ -186,7 +219,7 @@ func describe(code int) string {
 // offers, for scenario runs, differential tests and benchmarks.
 func (p *Policy) DecideJSON(_ context.Context, input []byte) ([]byte, error) {
 	var in abi.Input
-	if err := abi.DecodeInput(input, &in); err != nil {
+	if err := abi.DecodeInput(abi.InputForMinor(abi.Minor, input), &in); err != nil {
 		return nil, err
 	}
 	d, err := p.Decide(&in)

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/wahost/wahost/abi"
+	defaultpolicy "github.com/wahost/wahost/policies/default"
 )
 
 // HistoryWindow is how far back the history of a rebuilt input goes, as
@@ -119,6 +120,9 @@ func Run(ctx context.Context, recs []Record, decide Decide, limits abi.Limits) (
 		var replayed abi.Decision
 		if err == nil {
 			replayed, err = abi.ParseDecision(out, limits)
+		}
+		if err == nil {
+			err = replayed.CheckFor(in.Event.Kind)
 		}
 		if err != nil {
 			s.Faults++
@@ -223,5 +227,28 @@ func printCounts(w io.Writer, title string, m map[string]int) {
 	fmt.Fprintln(w, "\n"+title)
 	for _, k := range slices.Sorted(maps.Keys(m)) {
 		fmt.Fprintf(w, "  %-24s %d\n", k, m[k])
+	}
+}
+
+// ForMinor wraps decide, the decisions of a module of ABI minor version
+// minor, as the host asks it: an event the module's version does not know
+// (a degraded event before ABI 1.2) is decided by the default policy's
+// native rules instead, with a reason that says so.
+func ForMinor(minor uint16, decide Decide) Decide {
+	if minor >= abi.DegradedMinor {
+		return decide
+	}
+	var native defaultpolicy.Policy
+	return func(ctx context.Context, input []byte) ([]byte, error) {
+		var in abi.Input
+		if err := abi.DecodeInput(input, &in); err != nil || in.Event.Kind != abi.KindDegraded {
+			return decide(ctx, input)
+		}
+		d := native.Fallback(&in)
+		d.Reason = "the module implements ABI 1." + strconv.Itoa(int(minor)) + ", which has no degraded event: the native rules decided: " + d.Reason
+		if len(d.Reason) > abi.MaxReason {
+			d.Reason = d.Reason[:abi.MaxReason]
+		}
+		return d.AppendJSON(nil), nil
 	}
 }

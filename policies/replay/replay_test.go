@@ -45,6 +45,25 @@ func (outbox) Nudge()                                                           
 // built-in policy, and returns what the store kept.
 func record(t *testing.T) []replay.Record {
 	t.Helper()
+	return recordEvents(t, []abi.Event{
+		{Kind: abi.KindDisconnected, Code: abi.CodeConnectionClosed, Cause: abi.CauseRefused},
+		{Kind: abi.KindRestartRequired, Code: abi.CodeRestartRequired},
+		{Kind: abi.KindKeepAliveTimeout, Code: abi.CodeTimedOut},
+		{Kind: abi.KindStreamReplaced, Code: abi.CodeConnectionReplaced},
+		{Kind: abi.KindDisconnected, Code: abi.CodeConnectionClosed},
+		{Kind: abi.KindLoggedOut, Code: abi.CodeLoggedOut},
+	}, nil)
+}
+
+// fixedTraffic gives every input the same traffic counters.
+type fixedTraffic abi.Traffic
+
+func (f *fixedTraffic) Snapshot(string) abi.Traffic { return abi.Traffic(*f) }
+
+// recordEvents drives events, for two instances, through the real
+// executor and the built-in policy, with tr as their traffic.
+func recordEvents(t *testing.T, events []abi.Event, tr *fixedTraffic) []replay.Record {
+	t.Helper()
 	ctx := context.Background()
 	root := t.TempDir()
 	st, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(root, "wahost.db")})
@@ -68,21 +87,17 @@ func record(t *testing.T) []replay.Record {
 	cache := memcache.New(clk.Now)
 	sched := reconnect.New(reconnect.Config{Clock: clk, Fire: func(reconnect.Job) {}})
 	seed := uint32(0)
-	ex := executor.New(executor.Config{
+	cfg := executor.Config{
 		Store: st, Decider: disconnect.New(pm, disconnect.Options{Now: clk.Now, Logger: quiet}),
 		Scheduler: sched, Sessions: nopSessions{}, Webhooks: outbox{},
 		Purger: purge.New(purge.Config{Queue: st, Cache: cache, Now: clk.Now}), Files: dir,
 		QRLimit: 30, Clock: clk, Logger: quiet,
 		Random: func() uint32 { seed += 7919; return seed },
-	})
-	events := []abi.Event{
-		{Kind: abi.KindDisconnected, Code: abi.CodeConnectionClosed, Cause: abi.CauseRefused},
-		{Kind: abi.KindRestartRequired, Code: abi.CodeRestartRequired},
-		{Kind: abi.KindKeepAliveTimeout, Code: abi.CodeTimedOut},
-		{Kind: abi.KindStreamReplaced, Code: abi.CodeConnectionReplaced},
-		{Kind: abi.KindDisconnected, Code: abi.CodeConnectionClosed},
-		{Kind: abi.KindLoggedOut, Code: abi.CodeLoggedOut},
 	}
+	if tr != nil {
+		cfg.Traffic = tr
+	}
+	ex := executor.New(cfg)
 	for _, name := range []string{"north", "south"} {
 		inst, err := st.CreateInstance(ctx, storage.Instance{Name: name, Status: storage.StatusOpen})
 		if err != nil {
@@ -193,5 +208,43 @@ func TestRecordsWithoutInputAreSkipped(t *testing.T) {
 	}, abi.Limits{})
 	if err != nil || sum.Skipped != 1 || sum.Replayed != 0 {
 		t.Fatalf("summary = %+v, %v", sum, err)
+	}
+}
+
+// Recorded degraded events replay with their traffic: the default module
+// (ABI 1.2) decides them as recorded; a module of an older version is
+// never asked, the native rules decide them as the host did.
+func TestReplayDegraded(t *testing.T) {
+	tr := fixedTraffic{Undecryptable: abi.Counts{4, 4}, UndecryptableSenders: abi.Counts{3, 3}, UnackedSends: abi.Counts{2, 2}}
+	recs := recordEvents(t, []abi.Event{
+		{Kind: abi.KindDegraded, Signal: abi.SignalUndecryptable},
+		{Kind: abi.KindDegraded, Signal: abi.SignalUndecryptable},
+		{Kind: abi.KindDegraded, Signal: abi.SignalUnackedSends},
+		{Kind: abi.KindDegraded, Signal: abi.SignalSendErrors},
+	}, &tr)
+	var actions []string
+	for _, r := range recs {
+		d, err := abi.DecodeDecision(r.Decision)
+		if err != nil || r.Kind != "degraded" {
+			t.Fatalf("record %+v: %v", r, err)
+		}
+		actions = append(actions, d.Rule)
+	}
+	want := "degraded_send_errors degraded_unacked degraded_undecryptable_reset degraded_undecryptable" // newest first
+	if got := strings.Join(actions[:4], " "); got != want {
+		t.Fatalf("recorded rules %s, want %s", got, want)
+	}
+	sum, err := replay.Run(context.Background(), recs, load(t, builtin.DefaultName), abi.Limits{})
+	if err != nil || sum.Replayed != 8 || sum.Same != 8 || sum.Faults != 0 {
+		t.Fatalf("replay: %+v, %v", sum, err)
+	}
+	asked := 0
+	older := replay.ForMinor(1, func(ctx context.Context, in []byte) ([]byte, error) {
+		asked++
+		return nil, context.Canceled
+	})
+	sum, err = replay.Run(context.Background(), recs, older, abi.Limits{})
+	if err != nil || asked != 0 || sum.Same != 8 || sum.Faults != 0 {
+		t.Fatalf("replay for ABI 1.1: %+v, asked %d, %v", sum, asked, err)
 	}
 }

@@ -80,5 +80,6 @@ func LoadOptions(settings abi.Settings, limits abi.Limits) runtime.LoadOptions {
 			_, err := abi.ParseDecision(out, limits)
 			return err
 		},
+		Input: abi.InputForMinor,
 	}
 }

@@ -9,7 +9,7 @@
 ;;   'W' grow memory by 8 pages, then return the fixed decision
 ;;   'D' return the fixed decision
 ;;   'F' exponential recursion (fib 38, no loops), then the fixed decision:
-;;       calls that never reach a loop cannot be interrupted at the deadline
+;;       the fuel checks at function entries stop it like a loop
 ;; wahost_alloc returns 0 (cannot) for inputs over 60 KiB.
 (module
   (memory (export "memory") 2)

@@ -1,7 +1,7 @@
 ;; slow_alloc: a policy whose wahost_alloc, for an input of exactly 2
-;; bytes, recurses for about half a second without reaching a loop (fib 38),
-;; so the call cannot be stopped at the deadline and allocates after the
-;; caller already has its timeout. Other inputs get the fixed decision.
+;; bytes, recurses for about half a second without reaching a loop (fib
+;; 38): the fuel checks at function entries stop it like a loop. Other
+;; inputs get the fixed decision.
 (module
   (memory (export "memory") 1)
   (data (i32.const 0) "{\"v\":1,\"action\":\"reconnect\",\"delay_ms\":1000,\"step\":1,\"reason\":\"fixed\"}")

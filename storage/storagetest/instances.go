@@ -159,6 +159,7 @@ func testSettings(t *testing.T, s storage.Store, c *Clock) {
 		Token:           "B5E8-TOKEN",
 		RabbitMQ:        storage.SinkSettings{Enabled: true, Events: []string{"messages.upsert"}},
 		NATS:            storage.SinkSettings{Enabled: true},
+		Proxy:           "socks5://alice:s3cret@10.0.0.7:1080",
 	}
 	if err := s.PutSettings(ctx, in.ID, want); err != nil {
 		t.Fatal(err)

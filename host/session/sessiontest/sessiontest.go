@@ -9,14 +9,17 @@ import (
 	"database/sql"
 	"io"
 	"log/slog"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"go.mau.fi/whatsmeow/store"
 	"go.mau.fi/whatsmeow/types"
 
+	"github.com/wahost/wahost/host/proxy"
 	"github.com/wahost/wahost/host/session"
 	"github.com/wahost/wahost/host/wafake"
 	"github.com/wahost/wahost/host/wafake/wafaketest"
@@ -94,6 +97,10 @@ func New(t testing.TB, opts Options) *Env {
 	}
 	if cfg.MediaHTTPClient == nil && e.Server != nil {
 		cfg.MediaHTTPClient = e.Server.HTTPClient()
+	}
+	if cfg.ProxyClient == nil && e.Server != nil {
+		addr := e.Server.Addr()
+		cfg.ProxyClient = func(ep proxy.Endpoint) *http.Client { return proxy.HTTPClientTo(ep, addr, 30*time.Second) }
 	}
 	e.cfg = cfg
 	e.Manager = e.newManager()

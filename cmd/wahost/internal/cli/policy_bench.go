@@ -14,11 +14,18 @@ import (
 func runPolicyBench(ctx context.Context, args []string, stdio Stdio) int {
 	var pf policyFlags
 	var duration time.Duration
-	fs := newFlags("wahost policy bench", "wahost policy bench --policy FILE|builtin:default [--duration 2s]", stdio)
+	var reportPath, examples string
+	fs := newFlags("wahost policy bench",
+		"wahost policy bench --policy FILE|builtin:default [--duration 2s]\n       wahost policy bench --report FILE [--examples DIR] [--duration 2s]", stdio)
 	pf.register(fs, true)
 	fs.DurationVar(&duration, "duration", 2*time.Second, "how long to run each measurement")
+	fs.StringVar(&reportPath, "report", "", "measure every performance figure in one run and write them to this Markdown file")
+	fs.StringVar(&examples, "examples", "examples/policies/build", "with --report: the directory of the built example modules")
 	if code, ok := parse(fs, args); !ok {
 		return code
+	}
+	if reportPath != "" && fs.NArg() == 0 {
+		return runBenchReport(ctx, reportPath, examples, duration, stdio)
 	}
 	if pf.policy == "" || fs.NArg() > 0 {
 		fs.Usage()
@@ -37,6 +44,9 @@ func runPolicyBench(ctx context.Context, args []string, stdio Stdio) int {
 		tune func(*runtime.Config)
 	}{
 		{"pooled", func(c *runtime.Config) { c.PoolSize = 1 }},
+		// The same module with no interruption at all: what the
+		// termination guarantee (fuel checks, deadline) costs.
+		{"uninterruptible", func(c *runtime.Config) { c.PoolSize = 1; c.Unmetered = true }},
 		// A fresh instance for every call: instantiation and _initialize
 		// included.
 		{"cold", func(c *runtime.Config) { c.PoolSize = 1; c.RecycleAfterCalls = 1 }},
@@ -62,7 +72,7 @@ func runPolicyBench(ctx context.Context, args []string, stdio Stdio) int {
 		}
 		printLatencies(stdio, mode.name, lat)
 		if mode.name == "pooled" {
-			fmt.Fprintf(stdio.Out, "  %-7s %s (compile cache: %s)\n", "load", load.Round(time.Microsecond), orNone(pf.cacheDir))
+			fmt.Fprintf(stdio.Out, "  %-15s %s (compile cache: %s)\n", "load", load.Round(time.Microsecond), orNone(pf.cacheDir))
 		}
 	}
 	var native defaultpolicy.Policy
@@ -102,7 +112,7 @@ func printLatencies(stdio Stdio, name string, lat []time.Duration) {
 	}
 	slices.Sort(lat)
 	mean := total / time.Duration(len(lat))
-	fmt.Fprintf(stdio.Out, "  %-7s %9.0f decisions/s  %8d ns/decision  p50 %s  p99 %s\n", name,
+	fmt.Fprintf(stdio.Out, "  %-15s %9.0f decisions/s  %8d ns/decision  p50 %s  p99 %s\n", name,
 		float64(len(lat))/total.Seconds(), mean.Nanoseconds(),
 		lat[len(lat)/2], lat[len(lat)*99/100])
 }

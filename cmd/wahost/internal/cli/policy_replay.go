@@ -85,7 +85,7 @@ func runPolicyReplay(ctx context.Context, args []string, stdio Stdio) int {
 		}
 		return m.Decide(ctx, b)
 	}
-	sum, err := replay.Run(ctx, recs, decide, pf.limits())
+	sum, err := replay.Run(ctx, recs, replay.ForMinor(m.Info().ABIMinor, decide), pf.limits())
 	if err != nil {
 		return fail(exitFail, err)
 	}

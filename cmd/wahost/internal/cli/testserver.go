@@ -9,9 +9,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/wahost/wahost/host"
+	"github.com/wahost/wahost/host/proxy"
 	"github.com/wahost/wahost/host/wafake"
 )
 
@@ -48,6 +50,10 @@ func testServerFlags(fs *flag.FlagSet) func(*host.Options) error {
 		wafake.InstallRootKey()
 		o.WhatsAppClient = wafake.HTTPClientTo(*addr, 20*time.Second)
 		o.ProbeAddr = *addr
+		// A session's proxy carries it to the fake server: the tunnel
+		// is asked for the server's address instead of WhatsApp's.
+		target := *addr
+		o.ProxyClient = func(ep proxy.Endpoint) *http.Client { return proxy.HTTPClientTo(ep, target, 20*time.Second) }
 		return nil
 	}
 }

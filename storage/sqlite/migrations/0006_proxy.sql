@@ -1,0 +1,4 @@
+-- An instance's proxy: a pool name of proxies.pools or a proxy URL
+-- (credentials included: never returned by the API); empty uses
+-- proxies.default.
+ALTER TABLE wahost_instance_settings ADD COLUMN proxy TEXT NOT NULL DEFAULT '';
