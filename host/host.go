@@ -87,32 +87,33 @@ type Options struct {
 
 // Host is a running wahost.
 type Host struct {
-	opts      Options
-	cfg       *config.Config
-	log       *slog.Logger
-	level     *slog.LevelVar
-	clock     clock.Clock
-	reg       *prometheus.Registry
-	dir       datadir.Dir
-	store     backend.Store
-	cache     storage.Cache
-	devices   *sessionstore.Store
-	policy    *policy.Manager
-	exec      *executor.Executor
-	sched     *reconnect.Scheduler
-	sessions  *session.Manager
-	messages  *messaging.Service
-	hooks     *webhook.Dispatcher
-	brokers   []broker // the event sinks besides webhooks
-	purger    *purge.Purger
-	api       *api.Server
-	evolution *evolution.Server // Evolution API v2's routes, beside api's
-	proxies   *proxy.Pools
-	prober    *proxy.Prober
-	qr        *qrHub
-	apiKey    string
-	probeAddr string
-	listener  net.Listener
+	opts        Options
+	cfg         *config.Config
+	log         *slog.Logger
+	level       *slog.LevelVar
+	clock       clock.Clock
+	reg         *prometheus.Registry
+	dir         datadir.Dir
+	store       backend.Store
+	cache       storage.Cache
+	devices     *sessionstore.Store
+	policy      *policy.Manager
+	exec        *executor.Executor
+	sched       *reconnect.Scheduler
+	sessions    *session.Manager
+	messages    *messaging.Service
+	hooks       *webhook.Dispatcher
+	brokers     []broker // the event sinks besides webhooks
+	brokerKinds []string // their kinds, as host/evolution names them
+	purger      *purge.Purger
+	api         *api.Server
+	evolution   *evolution.Server // Evolution API v2's routes, beside api's
+	proxies     *proxy.Pools
+	prober      *proxy.Prober
+	qr          *qrHub
+	apiKey      string
+	probeAddr   string
+	listener    net.Listener
 
 	reloads chan reloadRequest
 	closers []func(context.Context) error
@@ -275,7 +276,7 @@ func New(ctx context.Context, opts Options) (h *Host, err error) {
 	if h.api, err = api.New(api.Config{
 		Store: h.store, Executor: exec, Sessions: sessionsAPI{m: h.sessions, qr: h.qr}, QR: h.qr, Policy: h.policy,
 		Reload:   func(ctx context.Context) (policy.Reload, error) { return h.Reload(ctx, "api") },
-		Webhooks: h.hooks, HasPolicy: h.policy.HasOverride, Diagnose: h.diagnose, Ready: h.ready, Gatherer: h.reg,
+		Webhooks: h.hooks, HasPolicy: h.policy.HasOverride, Diagnose: h.diagnose, Ready: h.ready, Degraded: h.brokersDegraded, Gatherer: h.reg,
 		Proxies: h.proxies,
 		APIKey:  h.apiKey, MaxBody: cfg.HTTP.MaxBody, Logger: h.log,
 		Commits: h.hooks.Committed, Replay: h.policy,
@@ -395,7 +396,7 @@ func (h *Host) ready(ctx context.Context) error {
 	if !h.policy.Loaded() {
 		return errors.New("no policy loaded")
 	}
-	return h.brokersDegraded()
+	return nil
 }
 
 // maintain prunes old history, delivered webhooks and messages past

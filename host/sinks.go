@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/wahost/wahost/host/config"
+	"github.com/wahost/wahost/host/evolution"
 	"github.com/wahost/wahost/host/sink/natsjs"
 	"github.com/wahost/wahost/host/sink/rabbitmq"
 	"github.com/wahost/wahost/host/webhook"
@@ -29,6 +30,7 @@ func (h *Host) newSinks(cfg *config.Config) ([]webhook.Sink, error) {
 			return nil, &config.KeyError{Key: "events.rabbitmq.url", Err: err}
 		}
 		h.brokers = append(h.brokers, p)
+		h.brokerKinds = append(h.brokerKinds, evolution.SinkRabbitMQ)
 		sinks = append(sinks, webhook.Sink{Kind: webhook.SinkRabbitMQ, Publisher: p, Global: c.Global, Events: c.Events})
 	}
 	if c := cfg.Events.NATS; c.URL != "" {
@@ -38,6 +40,7 @@ func (h *Host) newSinks(cfg *config.Config) ([]webhook.Sink, error) {
 			return nil, &config.KeyError{Key: "events.nats.url", Err: err}
 		}
 		h.brokers = append(h.brokers, p)
+		h.brokerKinds = append(h.brokerKinds, evolution.SinkNATS)
 		sinks = append(sinks, webhook.Sink{Kind: webhook.SinkNATS, Publisher: p, Global: c.Global, Events: c.Events})
 	}
 	return sinks, nil
@@ -55,7 +58,9 @@ func (h *Host) startBrokers(ctx context.Context) error {
 	return nil
 }
 
-// brokersDegraded says which brokers are unreachable, for /readyz.
+// brokersDegraded says which brokers are unreachable, for /readyz: the
+// host still serves (its events wait in the outbox), so /readyz answers
+// 200 "degraded", not 503.
 func (h *Host) brokersDegraded() error {
 	var errs []error
 	for _, b := range h.brokers {
@@ -66,5 +71,5 @@ func (h *Host) brokersDegraded() error {
 	if len(errs) == 0 {
 		return nil
 	}
-	return fmt.Errorf("degraded: events wait in the outbox: %w", errors.Join(errs...))
+	return fmt.Errorf("event sinks: %w (their events wait in the outbox)", errors.Join(errs...))
 }

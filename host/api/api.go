@@ -109,6 +109,11 @@ type Config struct {
 	Diagnose func(ctx context.Context, inst storage.Instance) any
 	// Ready reports whether the host can serve (database, policy).
 	Ready func(ctx context.Context) error
+	// Degraded reports a dependency that is down while the host still
+	// serves, its work kept for later (a broker whose events wait in the
+	// outbox): /readyz stays 200 and says "degraded" with the reason.
+	// nil means never.
+	Degraded func() error
 	// Gatherer serves /metrics; nil means the default registry.
 	Gatherer prometheus.Gatherer
 	// APIKey is required on every route but health and metrics.
@@ -370,6 +375,12 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		defer cancel()
 		if err := s.cfg.Ready(ctx); err != nil {
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": err.Error()})
+			return
+		}
+	}
+	if s.cfg.Degraded != nil {
+		if err := s.cfg.Degraded(); err != nil {
+			writeJSON(w, http.StatusOK, map[string]string{"status": "degraded", "reason": err.Error()})
 			return
 		}
 	}

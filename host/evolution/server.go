@@ -61,6 +61,10 @@ type Config struct {
 	// Messaging carries the message and chat routes (and setPresence);
 	// nil leaves them unrouted.
 	Messaging Messaging
+	// Brokers are the sink kinds the host publishes to (SinkRabbitMQ,
+	// SinkNATS): their /rabbitmq and /nats settings routes store and
+	// answer; the others answer empty, as Evolution's with the broker off.
+	Brokers []string
 	// APIKey is the host's key, Evolution's global AUTHENTICATION_API_KEY.
 	APIKey string
 	// KeepTokens stores instance tokens in clear beside their hash, so
@@ -124,6 +128,7 @@ func New(cfg Config) (*Server, error) {
 	s.instance("DELETE /instance/delete/{instance}", s.delete)
 	s.instance("POST /webhook/set/{instance}", s.setWebhook)
 	s.instance("GET /webhook/find/{instance}", s.findWebhook)
+	s.sinkRoutes()
 	if cfg.Messaging != nil {
 		s.messageRoutes()
 	}
