@@ -137,10 +137,3 @@ func (m *Monitor) Snapshot(instanceID string) abi.Traffic {
 	}
 	return s.snapshotLocked(now)
 }
-
-// Forget drops an instance's windows (the instance was removed).
-func (m *Monitor) Forget(instanceID string) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	delete(m.insts, instanceID)
-}

@@ -110,8 +110,24 @@ func TestSendsAndSilence(t *testing.T) {
 	if c := m.Snapshot("c"); c.LastReceiptMS != clk.Now().Add(-2*time.Minute).UnixMilli() {
 		t.Fatalf("last receipt %d", c.LastReceiptMS)
 	}
-	m.Forget("a")
-	if s := m.Snapshot("a"); s != (abi.Traffic{}) {
-		t.Fatalf("forgotten instance: %+v", s)
+	if s := m.Snapshot("nobody"); s != (abi.Traffic{}) {
+		t.Fatalf("unknown instance: %+v", s)
+	}
+}
+
+// With a threshold of 1 every bad message raises the event, even two at
+// the same instant: the marks count observations, not time.
+func TestThresholdOfOneAtOneInstant(t *testing.T) {
+	m, _, r := newMonitor(traffic.Thresholds{Undecryptable: 1})
+	m.Observe("a", traffic.Observation{Kind: traffic.Undecryptable, Sender: "x"})
+	m.Observe("a", traffic.Observation{Kind: traffic.Incoming})
+	m.Observe("a", traffic.Observation{Kind: traffic.Undecryptable, Sender: "y", Unavailable: true, Hidden: true})
+	if len(r.got) != 2 {
+		t.Fatalf("raised %v", r.got)
+	}
+	s := m.Snapshot("a")
+	if s.UndecryptableSenders != (abi.Counts{2, 2}) || s.Unavailable != (abi.Counts{1, 1}) || s.Hidden != (abi.Counts{1, 1}) ||
+		s.RetryReceiptsSent != (abi.Counts{1, 1}) || s.LastIncomingMS == 0 {
+		t.Fatalf("snapshot %+v", s)
 	}
 }

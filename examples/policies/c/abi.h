@@ -11,7 +11,7 @@
 #define EXPORT(name) __attribute__((export_name(name)))
 
 /* ABI version 1.0: (major << 16) | minor. */
-EXPORT("wahost_abi_version") int wahost_abi_version(void) { return 1 << 16; }
+EXPORT("wahost_abi_version") int wahost_abi_version(void) { return 1 << 16 | 2; } /* ABI 1.2 */
 
 /*
  * wahost_alloc: the host asks for a buffer, writes the input document into
@@ -87,6 +87,13 @@ static void logout(const char *cleanup, const char *end, const char *rule) {
 	put(",\"end\":\"");
 	put(end);
 	put("\",\"rule\":\"");
+	put(rule);
+	put("\",\"reason\":\"");
+}
+
+/* keep writes a keep decision (ABI 1.2, for a degraded event only) up to its reason. */
+static void keep(const char *rule) {
+	put("{\"v\":1,\"action\":\"keep\",\"rule\":\"");
 	put(rule);
 	put("\",\"reason\":\"");
 }

@@ -18,7 +18,7 @@
 typedef struct {
 	i64 v, now_ms, attempt, code, qr_count, qr_limit;
 	u32 seed;
-	int qr_phase, kind_qr_limit, kind_qr_timeout;
+	int qr_phase, kind_qr_limit, kind_qr_timeout, kind_degraded;
 	const u8 *settings, *settings_end;
 } input;
 
@@ -50,6 +50,7 @@ static void parse_event(scan *s, input *in) {
 			const u8 *kind = str(s, &m);
 			in->kind_qr_limit = kind && is(kind, m, "qr_limit");
 			in->kind_qr_timeout = kind && is(kind, m, "qr_timeout");
+			in->kind_degraded = kind && is(kind, m, "degraded");
 		} else if (is(k, n, "code"))
 			in->code = num(s);
 		else
@@ -305,6 +306,12 @@ static void decide(const input *in, const config *c) {
 	int office = is_open(c, now);
 	i64 code = in->code;
 
+	if (in->kind_degraded) {
+		/* An open session whose traffic degraded (ABI 1.2): leave it be;
+		 * whatsmeow's retry receipts repair most of it. */
+		keep("degraded_keep");
+		return finish("the session is open: keeping it");
+	}
 	if (in->kind_qr_limit || (in->qr_phase && in->qr_limit > 0 && in->qr_count >= in->qr_limit)) {
 		logout("[]", "qr_limit", "qr_limit");
 		return finish("QR code limit reached, please login again");

@@ -19,6 +19,12 @@ func decide(in *abi.Input) (abi.Decision, error) {
 	code := int64(in.Event.Code)
 	qrPhase := in.Instance.Phase == abi.PhaseQR || in.Instance.Phase == abi.PhasePairing
 
+	if in.Event.Kind == abi.KindDegraded {
+		// An open session whose traffic degraded (ABI 1.2): leave it be;
+		// whatsmeow's retry receipts repair most of it.
+		return abi.Decision{V: abi.DocVersion, Action: abi.ActionKeep, Rule: "degraded_keep",
+			Reason: "the session is open: keeping it"}, nil
+	}
 	if in.Event.Kind == abi.KindQRLimit || (qrPhase && in.Instance.QRLimit > 0 && in.Instance.QRCount >= in.Instance.QRLimit) {
 		return logout(0, abi.EndQRLimit, "qr_limit", "QR code limit reached, please login again"), nil
 	}

@@ -10,7 +10,7 @@ import * as out from "./out";
 
 /** (major << 16) | minor: ABI 1.0. */
 export function wahost_abi_version(): i32 {
-  return 1 << 16;
+  return (1 << 16) | 2; // ABI 1.2
 }
 
 let inBuf: usize = 0;
@@ -52,6 +52,7 @@ let qrCount: i64 = 0;
 let qrLimit: i64 = 0;
 let kindQRLimit = false;
 let kindQRTimeout = false;
+let kindDegraded = false;
 let code: i64 = 0;
 let settingsPtr: usize = 0;
 let settingsLen: usize = 0;
@@ -75,6 +76,7 @@ function parseEvent(): void {
       json.str();
       kindQRLimit = json.strIs("qr_limit");
       kindQRTimeout = json.strIs("qr_timeout");
+      kindDegraded = json.strIs("degraded");
     } else if (json.strIs("code")) code = json.int();
     else json.skip();
   }
@@ -82,7 +84,7 @@ function parseEvent(): void {
 
 function parse(ptr: usize, len: usize): void {
   v = 0; nowMs = 0; seed = 0; attempt = 1; qrPhase = false; qrCount = 0; qrLimit = 0;
-  kindQRLimit = false; kindQRTimeout = false; code = 0; settingsPtr = 0; settingsLen = 0;
+  kindQRLimit = false; kindQRTimeout = false; kindDegraded = false; code = 0; settingsPtr = 0; settingsLen = 0;
   json.reset(ptr, len);
   json.expect(0x7b);
   for (let first = true; json.member(first); first = false) {
@@ -326,6 +328,12 @@ function decide(): void {
   setLocalTime(nowMs, tzOffsetMin);
   const office = isOpen();
 
+  if (kindDegraded) {
+    // An open session whose traffic degraded (ABI 1.2): leave it be;
+    // whatsmeow's retry receipts repair most of it.
+    out.keep("degraded_keep");
+    return out.finish("the session is open: keeping it");
+  }
   if (kindQRLimit || (qrPhase && qrLimit > 0 && qrCount >= qrLimit)) {
     out.logout("[]", "qr_limit", "qr_limit");
     return out.finish("QR code limit reached, please login again");

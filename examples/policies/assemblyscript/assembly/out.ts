@@ -74,6 +74,14 @@ export function logout(cleanup: string, end: string, rule: string): void {
 }
 
 /** Ends the reason (ASCII without quotes or backslashes) and the document. */
+/** Writes a keep decision (ABI 1.2, for a degraded event only) up to the
+ *  opening quote of its reason. */
+export function keep(rule: string): void {
+  put('{"v":1,"action":"keep","rule":"');
+  put(rule);
+  put('","reason":"');
+}
+
 export function finish(reasonTail: string): void {
   put(reasonTail);
   put('"}');

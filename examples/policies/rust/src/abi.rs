@@ -5,10 +5,10 @@
 use core::arch::wasm32;
 use core::ptr::addr_of_mut;
 
-/// `wahost_abi_version() -> i32`: (major << 16) | minor, here 1.0.
+/// `wahost_abi_version() -> i32`: (major << 16) | minor, here 1.2.
 #[no_mangle]
 pub extern "C" fn wahost_abi_version() -> i32 {
-    1 << 16
+    1 << 16 | 2
 }
 
 /// Where the input buffer starts (0 until the first call) and how many
@@ -126,6 +126,13 @@ impl Out {
         self.put(br#","end":""#);
         self.put(end);
         self.put(b"\"");
+        self.rule(rule);
+    }
+
+    /// Writes a keep decision (ABI 1.2, for a degraded event only) up to
+    /// the opening quote of its reason.
+    pub fn keep(&mut self, rule: &[u8]) {
+        self.put(br#"{"v":1,"action":"keep""#);
         self.rule(rule);
     }
 

@@ -257,6 +257,12 @@ fn decide(input: &Input, c: &Config, out: &mut Out) {
     let office = c.is_open(now);
     let code = input.code;
 
+    if input.kind == b"degraded" {
+        // An open session whose traffic degraded (ABI 1.2): leave it be;
+        // whatsmeow's retry receipts repair most of it.
+        out.keep(b"degraded_keep");
+        return out.finish(b"the session is open: keeping it");
+    }
     if input.kind == b"qr_limit" || (input.qr_phase && input.qr_limit > 0 && input.qr_count >= input.qr_limit) {
         out.logout(b"[]", b"qr_limit", b"qr_limit");
         return out.finish(b"QR code limit reached, please login again");
