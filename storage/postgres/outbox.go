@@ -71,33 +71,42 @@ func (o ops) Enqueue(ctx context.Context, ev storage.OutboxEvent) (storage.Outbo
 // A broker row (one with a destination) is published in order with the
 // earlier rows of its instance and destination, its lane: it is claimed
 // only when every earlier pending row of the lane is claimed with it or
-// leased to worker already (see storage.Store.Claim).
+// leased to worker already (see storage.Store.Claim). The lane checks run
+// on the claim's window only: in the window's WHERE clause they made
+// every claim of a large backlog several times slower.
 func (o ops) Claim(ctx context.Context, worker string, n int, lease time.Duration) ([]storage.OutboxEvent, error) {
 	if err := checkClaim(worker, n, lease); err != nil {
 		return nil, err
 	}
 	now := o.stamp()
+	// cand is the oldest due rows; due drops a broker row with an earlier
+	// pending row of its lane that stays behind (due but not in cand, or
+	// leased to another worker); bumped moves a row dropped behind a due
+	// row just after it, so that the next claim's window takes them in
+	// order instead of finding the same rows again.
 	rows, err := o.q.Query(ctx, `WITH cand AS (
-		SELECT id, instance_id, destination FROM wahost_outbox o
+		SELECT id, instance_id, destination FROM wahost_outbox
 		WHERE delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $1
-			AND (destination = '' OR NOT EXISTS (
-				SELECT 1 FROM wahost_outbox p
-				WHERE p.instance_id = o.instance_id AND p.destination = o.destination
-					AND p.destination <> '' AND p.id < o.id
-					AND p.delivered_at IS NULL AND p.failed_at IS NULL
-					AND p.next_attempt_at > o.next_attempt_at
-					AND (p.next_attempt_at <= $1 OR p.claimed_by <> $4)))
 		ORDER BY next_attempt_at, id
 		LIMIT $2
 		FOR UPDATE SKIP LOCKED
-	), due AS (
-		SELECT c.id FROM cand c
-		WHERE c.destination = '' OR NOT EXISTS (
-			SELECT 1 FROM wahost_outbox p
+	), behind AS (
+		SELECT c.id,
+			(SELECT max(p.next_attempt_at) FROM wahost_outbox p
 			WHERE p.instance_id = c.instance_id AND p.destination = c.destination
-				AND p.destination <> '' AND p.id < c.id
-				AND p.delivered_at IS NULL AND p.failed_at IS NULL AND p.next_attempt_at <= $1
-				AND p.id NOT IN (SELECT id FROM cand))
+				AND p.destination <> '' AND p.id < c.id AND p.delivered_at IS NULL AND p.failed_at IS NULL
+				AND p.next_attempt_at <= $1 AND p.id NOT IN (SELECT id FROM cand)) AS after,
+			EXISTS (SELECT 1 FROM wahost_outbox p
+			WHERE p.instance_id = c.instance_id AND p.destination = c.destination
+				AND p.destination <> '' AND p.id < c.id AND p.delivered_at IS NULL AND p.failed_at IS NULL
+				AND p.next_attempt_at > $1 AND p.claimed_by <> $4) AS leased
+		FROM cand c WHERE c.destination <> ''
+	), bumped AS (
+		UPDATE wahost_outbox o SET next_attempt_at = b.after + interval '1 microsecond'
+		FROM behind b WHERE o.id = b.id AND b.after IS NOT NULL AND o.next_attempt_at <= b.after
+	), due AS (
+		SELECT id FROM cand
+		WHERE id NOT IN (SELECT id FROM behind WHERE after IS NOT NULL OR leased)
 	)
 	UPDATE wahost_outbox o SET attempts = o.attempts + 1, next_attempt_at = $3, claimed_by = $4
 	FROM due WHERE o.id = due.id

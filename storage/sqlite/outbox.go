@@ -68,30 +68,37 @@ func (o ops) Claim(ctx context.Context, worker string, n int, lease time.Duratio
 		return nil, err
 	}
 	now := o.now()
-	rows, err := o.w.query(ctx, `WITH cand AS (
-		SELECT id, instance_id, destination FROM wahost_outbox o
+	// As in PostgreSQL: a broker row with an earlier pending row of its
+	// lane that stays behind (due but not in the window, or leased to
+	// another worker) is not claimed, and one behind a due row moves just
+	// after it, so that the next window takes them in order.
+	const window = `WITH cand AS (
+		SELECT id, instance_id, destination FROM wahost_outbox
 		WHERE delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ?3
-			AND (destination = '' OR NOT EXISTS (
-				SELECT 1 FROM wahost_outbox p
-				WHERE p.instance_id = o.instance_id AND p.destination = o.destination
-					AND p.destination <> '' AND p.id < o.id
-					AND p.delivered_at IS NULL AND p.failed_at IS NULL
-					AND p.next_attempt_at > o.next_attempt_at
-					AND (p.next_attempt_at <= ?3 OR p.claimed_by <> ?2)))
 		ORDER BY next_attempt_at, id
 		LIMIT ?4
-	)
+	), behind AS (
+		SELECT c.id,
+			(SELECT max(p.next_attempt_at) FROM wahost_outbox p
+			WHERE p.instance_id = c.instance_id AND p.destination = c.destination
+				AND p.destination <> '' AND p.id < c.id AND p.delivered_at IS NULL AND p.failed_at IS NULL
+				AND p.next_attempt_at <= ?3 AND p.id NOT IN (SELECT id FROM cand)) AS after,
+			EXISTS (SELECT 1 FROM wahost_outbox p
+			WHERE p.instance_id = c.instance_id AND p.destination = c.destination
+				AND p.destination <> '' AND p.id < c.id AND p.delivered_at IS NULL AND p.failed_at IS NULL
+				AND p.next_attempt_at > ?3 AND p.claimed_by <> ?2) AS leased
+		FROM cand c WHERE c.destination <> ''
+	)`
+	if _, err := o.w.exec(ctx, window+`
+	UPDATE wahost_outbox SET next_attempt_at = (SELECT after + 1 FROM behind b WHERE b.id = wahost_outbox.id)
+	WHERE id IN (SELECT id FROM behind WHERE after IS NOT NULL)`,
+		micros(now.Add(lease)), worker, micros(now), n); err != nil {
+		return nil, wrapErr("claim", err)
+	}
+	rows, err := o.w.query(ctx, window+`
 	UPDATE wahost_outbox
 	SET attempts = attempts + 1, next_attempt_at = ?1, claimed_by = ?2
-	WHERE id IN (
-		SELECT c.id FROM cand c
-		WHERE c.destination = '' OR NOT EXISTS (
-			SELECT 1 FROM wahost_outbox p
-			WHERE p.instance_id = c.instance_id AND p.destination = c.destination
-				AND p.destination <> '' AND p.id < c.id
-				AND p.delivered_at IS NULL AND p.failed_at IS NULL AND p.next_attempt_at <= ?3
-				AND p.id NOT IN (SELECT id FROM cand))
-	)
+	WHERE id IN (SELECT id FROM cand WHERE id NOT IN (SELECT id FROM behind WHERE after IS NOT NULL OR leased))
 	RETURNING `+outboxCols,
 		micros(now.Add(lease)), worker, micros(now), n)
 	if err != nil {
