@@ -33,9 +33,19 @@ func FuzzDecodeInput(f *testing.F) {
 	f.Add(sampleInput().AppendJSON(nil))
 	f.Add([]byte(`{"v":1,"history":[{"at_ms":1,"kind":"x","code":1,"action":"y"}],"settings":{"a":[{}]}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		var in abi.Input
+		var in, lazy abi.Input
 		if err := abi.DecodeInput(data, &in); err != nil {
 			return
+		}
+		// A lazy decode accepts it too, and agrees once the traffic is loaded.
+		if err := abi.DecodeInputLazy(data, &lazy); err != nil {
+			t.Fatalf("lazy decode rejected what DecodeInput accepts: %v", err)
+		}
+		if _, err := lazy.LoadTraffic(); err != nil {
+			t.Fatalf("LoadTraffic rejected what DecodeInput accepts: %v", err)
+		}
+		if !reflect.DeepEqual(in, lazy) {
+			t.Fatalf("lazy decode gave %+v, want %+v", lazy, in)
 		}
 		var again abi.Input
 		if err := abi.DecodeInput(in.AppendJSON(nil), &again); err != nil {

@@ -39,7 +39,12 @@ type Input struct {
 	Summary    HistorySummary
 	HasSummary bool
 	// Traffic (ABI 1.2) is what the host saw of the session's traffic.
+	// DecodeInputLazy leaves it zero until LoadTraffic decodes it; read it
+	// through LoadTraffic when the input may have been decoded so.
 	Traffic Traffic
+	// trafficRaw is the traffic object DecodeInputLazy left undecoded,
+	// nil when there is none pending.
+	trafficRaw []byte
 	// Settings is the policy's settings from the host's config: a JSON
 	// object, {} when none are configured.
 	Settings Settings
@@ -188,15 +193,17 @@ var ErrVersion = errors.New("unsupported document version")
 // DecodeInput parses an input document into in, reusing in.History's
 // storage. Unknown fields are ignored; a field of the wrong type is an
 // error. Strings are copied; Settings alias data.
-func DecodeInput(data []byte, in *Input) error { return decodeInput(data, in, false) }
+func DecodeInput(data []byte, in *Input) error { return decodeInput(data, in, false, false) }
 
 // DecodeInputNoCopy is DecodeInput with strings that alias data instead of
 // copying it: no allocation, for a caller that neither changes data nor
 // keeps in past its next use of data (a policy guest decoding its input
 // buffer).
-func DecodeInputNoCopy(data []byte, in *Input) error { return decodeInput(data, in, true) }
+func DecodeInputNoCopy(data []byte, in *Input) error { return decodeInput(data, in, true, false) }
 
-func decodeInput(data []byte, in *Input, alias bool) error {
+// decodeInput decodes with strings that alias data if alias is set, and
+// leaves the traffic object for LoadTraffic if lazy is.
+func decodeInput(data []byte, in *Input, alias, lazy bool) error {
 	hist, sum := in.History[:0], in.Summary
 	*in = Input{History: hist, Summary: HistorySummary{Kinds: sum.Kinds[:0], Codes: sum.Codes[:0], Actions: sum.Actions[:0]}}
 	r := reader{b: data, alias: alias}
@@ -237,7 +244,16 @@ func decodeInput(data []byte, in *Input, alias bool) error {
 			err = decodeSummary(&r, &in.Summary)
 			in.HasSummary = true
 		case "traffic":
-			err = decodeTraffic(&r, &in.Traffic)
+			switch {
+			case lazy && in.trafficRaw == nil:
+				in.trafficRaw, err = r.skipObject()
+			case in.trafficRaw != nil: // a second one: merge both, as DecodeInput does
+				if err = in.decodePendingTraffic(); err == nil {
+					err = decodeTraffic(&r, &in.Traffic)
+				}
+			default:
+				err = decodeTraffic(&r, &in.Traffic)
+			}
 		default:
 			err = r.skip(0)
 		}

@@ -309,30 +309,41 @@ func decodeTallies[T any](r *reader, ts []T, own func(*T, []byte) (bool, error),
 // decodeCounts decodes an array of one count per window. The fast path
 // reads `[a,b,c]` as the host writes it, in one call.
 func decodeCounts(r *reader, c *[3]int) error {
-	b, pos := r.b, r.pos
-	if pos < len(b) && b[pos] == '[' {
-		pos++
-		for i := range c {
-			v, digits := 0, 0
-			for pos < len(b) && b[pos] >= '0' && b[pos] <= '9' && digits < 9 {
-				v = v*10 + int(b[pos]-'0')
-				pos++
-				digits++
-			}
-			want := byte(',')
-			if i == len(c)-1 {
-				want = ']'
-			}
-			if digits == 0 || (digits > 1 && b[pos-digits] == '0') || pos >= len(b) || b[pos] != want {
-				return decodeCountsSlow(r, c)
-			}
-			c[i] = v
-			pos++
-		}
-		r.pos = pos
+	if r.intArray(c[:]) {
 		return nil
 	}
 	return decodeCountsSlow(r, c)
+}
+
+// intArray is the fast path of a fixed-length array of small
+// non-negative integers written plainly, `[a,b,c]`: it reads one into dst
+// and reports true, or reads nothing and reports false, for the caller's
+// general path to read (or reject) it.
+func (r *reader) intArray(dst []int) bool {
+	b, pos := r.b, r.pos
+	if pos >= len(b) || b[pos] != '[' {
+		return false
+	}
+	pos++
+	for i := range dst {
+		v, digits := 0, 0
+		for pos < len(b) && b[pos] >= '0' && b[pos] <= '9' && digits < 9 {
+			v = v*10 + int(b[pos]-'0')
+			pos++
+			digits++
+		}
+		want := byte(',')
+		if i == len(dst)-1 {
+			want = ']'
+		}
+		if digits == 0 || (digits > 1 && b[pos-digits] == '0') || pos >= len(b) || b[pos] != want {
+			return false
+		}
+		dst[i] = v
+		pos++
+	}
+	r.pos = pos
+	return true
 }
 
 func decodeCountsSlow(r *reader, c *[3]int) error {

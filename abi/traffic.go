@@ -125,6 +125,9 @@ func decodeTraffic(r *reader, t *Traffic) error {
 }
 
 func decodePair(r *reader, c *Counts) error {
+	if r.intArray(c[:]) { // the host's plain `[a,b]`, in one call
+		return nil
+	}
 	*c = Counts{}
 	err := r.openArray()
 	i := 0

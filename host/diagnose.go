@@ -40,6 +40,9 @@ type Diagnostics struct {
 		Due  time.Time `json:"due"`
 		Step int       `json:"step"`
 	} `json:"pending_reconnect,omitempty"`
+	// Proxy is the proxy the instance goes through; absent for a direct
+	// connection. With one, Network probes WhatsApp through it.
+	Proxy   *ProxyReport `json:"proxy,omitempty"`
 	Network struct {
 		DNS Probe `json:"dns"`
 		TCP Probe `json:"tcp"`
@@ -92,7 +95,9 @@ func (h *Host) diagnose(ctx context.Context, inst storage.Instance) any {
 			Step int       `json:"step"`
 		}{job.Due.UTC(), job.Step}
 	}
-	d.Network.DNS, d.Network.TCP = probe(ctx, h.probeAddr)
+	if !h.diagnoseProxy(ctx, inst.ID, &d) {
+		d.Network.DNS, d.Network.TCP = probe(ctx, h.probeAddr)
+	}
 
 	rows, err := h.store.ListDisconnects(ctx, inst.ID, 0, 10)
 	if err == nil {

@@ -28,6 +28,7 @@ type world struct {
 	hooks   *receiver
 	seen    int // webhooks consumed by next
 	accepts int // connections the server had accepted before a drop
+	timers  int // timers always pending on clk (a rollout's check)
 }
 
 func newWorld(t *testing.T, flags map[string]any) *world {
@@ -79,7 +80,7 @@ func (w *world) acceptWhere(match func(*wafake.Conn) bool) *wafake.Conn {
 func (w *world) reconnectDue(name string) {
 	w.t.Helper()
 	select {
-	case <-w.clk.WaitForTimers(1):
+	case <-w.clk.WaitForTimers(1 + w.timers):
 	case <-time.After(30 * time.Second):
 		w.t.Fatal("no reconnect was scheduled")
 	}

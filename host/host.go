@@ -43,6 +43,7 @@ import (
 	"github.com/wahost/wahost/host/policy"
 	"github.com/wahost/wahost/host/proxy"
 	"github.com/wahost/wahost/host/reconnect"
+	"github.com/wahost/wahost/host/rollout"
 	"github.com/wahost/wahost/host/session"
 	trafficwatch "github.com/wahost/wahost/host/traffic"
 	"github.com/wahost/wahost/host/webhook"
@@ -98,6 +99,7 @@ type Host struct {
 	cache       storage.Cache
 	devices     *sessionstore.Store
 	policy      *policy.Manager
+	rollout     *rollout.Controller
 	exec        *executor.Executor
 	sched       *reconnect.Scheduler
 	sessions    *session.Manager
@@ -217,6 +219,10 @@ func New(ctx context.Context, opts Options) (h *Host, err error) {
 	}
 	h.purger = purge.New(purge.Config{Queue: h.store, Cache: h.cache, Logger: h.log})
 
+	if err := h.newRollout(ctx, cfg); err != nil {
+		return nil, err
+	}
+
 	var exec *executor.Executor
 	h.sched = reconnect.New(reconnect.Config{
 		Rate: cfg.Reconnect.Rate, Burst: cfg.Reconnect.Burst, Clock: h.clock,
@@ -261,10 +267,10 @@ func New(ctx context.Context, opts Options) (h *Host, err error) {
 		Scheduler: h.sched, Sessions: h.sessions, Webhooks: h.hooks, Purger: h.purger, Files: h.dir,
 		Settings: func(storage.Instance) abi.Settings { return h.policy.Settings() },
 		QRLimit:  cfg.Session.QRLimit, Clock: h.clock, Logger: h.log, Candidate: h.policy.Candidate,
-		Override: h.policy.Override,
-		Metrics:  executor.NewMetrics(h.reg, h.sched.Len),
-		OnEnd:    h.messages.FailQueued,
-		Traffic:  watch,
+		Override: h.policy.Override, Rollout: h.rollout,
+		Metrics: executor.NewMetrics(h.reg, h.sched.Len),
+		OnEnd:   h.messages.FailQueued,
+		Traffic: watch,
 	})
 	h.exec = exec
 	h.qr = newQRHub(h.clock.Now)
@@ -279,7 +285,7 @@ func New(ctx context.Context, opts Options) (h *Host, err error) {
 		Webhooks: h.hooks, HasPolicy: h.policy.HasOverride, Diagnose: h.diagnose, Ready: h.ready, Degraded: h.brokersDegraded, Gatherer: h.reg,
 		Proxies: h.proxies,
 		APIKey:  h.apiKey, MaxBody: cfg.HTTP.MaxBody, Logger: h.log,
-		Commits: h.hooks.Committed, Replay: h.policy,
+		Commits: h.hooks.Committed, Replay: h.policy, Rollout: h.rollout,
 		Messages: h.messages, MaxMedia: cfg.Messages.MaxMedia,
 	}); err != nil {
 		return nil, err
@@ -327,6 +333,7 @@ func (h *Host) Run(ctx context.Context) error {
 	goRun("webhooks", h.hooks.Run)
 	goRun("reload loop", h.reloadLoop)
 	goRun("maintenance", h.maintain)
+	goRun("rollout", h.runRollout)
 	if err := h.watch(ctx, h.config()); err != nil {
 		h.log.Warn("config watching is off", "error", err)
 	}
@@ -410,6 +417,9 @@ func (h *Host) maintain(ctx context.Context) error {
 			h.log.Warn("pruning disconnect history", "error", err)
 		} else if n > 0 {
 			h.log.Info("pruned disconnect history", "rows", n)
+		}
+		if _, err := h.rollout.CutEpisodes(ctx); err != nil {
+			h.log.Warn("cutting outage episodes", "error", err)
 		}
 		if _, err := h.store.PruneDelivered(ctx, before); err != nil {
 			h.log.Warn("pruning delivered webhooks", "error", err)

@@ -159,7 +159,10 @@ func startOpts(t testing.TB, srv *wafake.Server, path string, flags map[string]a
 		all[k] = v
 	}
 	opts := base
-	opts.ConfigPath, opts.Flags, opts.Stdout, opts.Logger = path, all, io.Discard, slog.New(slog.DiscardHandler)
+	opts.ConfigPath, opts.Flags, opts.Stdout = path, all, io.Discard
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
 	if srv != nil {
 		opts.ProbeAddr = srv.Addr()
 		if opts.WhatsAppClient == nil {

@@ -84,6 +84,11 @@ func (h *Host) reload(ctx context.Context, trigger string) (policy.Reload, error
 		h.announce(ctx, EventPolicyReloadFailed, r)
 		return r, err
 	}
+	if err := h.rollout.Configure(ctx, rolloutSpecOf(cfg)); err != nil {
+		r = h.policy.Reject(ctx, trigger, err)
+		h.announce(ctx, EventPolicyReloadFailed, r)
+		return r, err
+	}
 	h.hooks.SetGlobal(destinationOf(cfg))
 	h.hooks.SetSecret(cfg.Webhook.Secret)
 	h.level.Set(parseLevel(cfg.Log.Level))
@@ -106,7 +111,7 @@ func (h *Host) reload(ctx context.Context, trigger string) (policy.Reload, error
 }
 
 // announce queues a host-wide webhook.
-func (h *Host) announce(ctx context.Context, event string, r policy.Reload) {
+func (h *Host) announce(ctx context.Context, event string, r any) {
 	err := h.store.InTx(ctx, func(tx storage.Tx) error {
 		return h.hooks.Enqueue(ctx, tx, storage.Instance{ID: HostInstance}, event, r)
 	})

@@ -139,8 +139,8 @@ func (e *Engine) Load(ctx context.Context, name string, wasm []byte, opts LoadOp
 	m.idle()
 	// Compiling a large module leaves tens of megabytes of garbage, which
 	// the Go runtime would otherwise hand back to the system only
-	// gradually: return it now, once per load.
-	debug.FreeOSMemory()
+	// gradually: return it now, once per load, off the caller's path.
+	go debug.FreeOSMemory()
 
 	e.mu.Lock()
 	if e.closed {
@@ -160,7 +160,7 @@ func (e *Engine) Load(ctx context.Context, name string, wasm []byte, opts LoadOp
 }
 
 // validateLoad runs the load stages in order, leaving the self-tested
-// instance idle in the pool.
+// instance idle in the pool (Load then closes it).
 func (m *Module) validateLoad(ctx context.Context, wasm, selfTest []byte) (Stage, error) {
 	if err := precheck(wasm); err != nil {
 		return StageCompile, err

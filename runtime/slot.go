@@ -110,6 +110,7 @@ func (s *Slot) DecideRef(ctx context.Context, input []byte) ([]byte, ModuleRef, 
 			return nil, ModuleRef{}, ErrNoModule
 		}
 		ref := refOf(g.m)
+		ref.Generation = g.num
 		if until := g.openUntil.Load(); until != 0 && s.cfg.Clock().UnixNano() < until {
 			f := &Fault{Kind: KindUnhealthy, Module: g.m.name, SHA256: g.m.sha,
 				Err: fmt.Errorf("breaker open until %s", time.Unix(0, until).UTC().Format(time.RFC3339))}

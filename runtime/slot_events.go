@@ -29,6 +29,9 @@ const (
 type ModuleRef struct {
 	Name   string
 	SHA256 string
+	// Generation is the slot generation that answered, in DecideRef's
+	// reference; zero elsewhere.
+	Generation uint64
 }
 
 func refOf(m *Module) ModuleRef {

@@ -59,6 +59,13 @@ type Tx interface {
 	// FailQueuedMessages fails every queued outgoing message of the
 	// instance with reason and returns them, in Seq order.
 	FailQueuedMessages(ctx context.Context, instanceID, reason string) ([]Message, error)
+
+	// OpenEpisode returns the instance's open episode; ErrNotFound when
+	// it has none.
+	OpenEpisode(ctx context.Context, instanceID string) (Episode, error)
+	// PutEpisode stores e, a new episode when e.ID is 0, and returns it
+	// with ID set.
+	PutEpisode(ctx context.Context, e Episode) (Episode, error)
 }
 
 // Store is the durable state of a host. Implementations are safe for
@@ -72,6 +79,7 @@ type Store interface {
 	PurgeQueue
 	MessageLog
 	EventLog
+	Outcomes
 
 	// InTx runs fn in one transaction and commits when fn returns nil. When
 	// fn returns an error or panics, or the commit fails, nothing fn wrote
@@ -107,7 +115,8 @@ type DisconnectLog interface {
 	// (clamped to 1..MaxPage, DefaultPage when 0). Pass the last ID
 	// returned as the next before.
 	ListDisconnects(ctx context.Context, instanceID string, before int64, limit int) ([]Disconnect, error)
-	// PruneDisconnects deletes rows older than before and returns how many.
+	// PruneDisconnects deletes rows older than before and returns how
+	// many; the episodes that ended before it go with them.
 	PruneDisconnects(ctx context.Context, before time.Time) (int64, error)
 }
 

@@ -14,6 +14,24 @@
 //	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o policy.wasm .
 //
 // The same function runs natively in the author's unit tests, through Call.
+//
+// Every input carries a traffic object (ABI 1.2) that most decisions never
+// read. A policy that reads it only for some events registers with the
+// LazyTraffic option and reads it through in.LoadTraffic, which decodes it
+// on first use:
+//
+//	func init() { guest.Handle(decide, guest.LazyTraffic()) }
+//
+//	func decide(in *abi.Input) (abi.Decision, error) {
+//		if in.Event.Kind == abi.KindDegraded {
+//			t, err := in.LoadTraffic()
+//			if err != nil {
+//				return abi.Decision{}, err
+//			}
+//			…
+//		}
+//		…
+//	}
 package guest
 
 import (
@@ -28,10 +46,30 @@ import (
 // aliases the host's buffer, so copy it to keep it.
 type Func func(in *abi.Input) (abi.Decision, error)
 
-var handler Func
+var (
+	handler Func
+	opts    options
+)
 
-// Handle registers the policy function. Call it once, from init.
-func Handle(f Func) { handler = f }
+// An Option changes how the SDK hands the input to the policy function.
+type Option func(*options)
+
+type options struct{ lazyTraffic bool }
+
+// LazyTraffic leaves the input's traffic object undecoded until the policy
+// function calls in.LoadTraffic (see abi.DecodeInputLazy); in.Traffic
+// stays zero until then. A decision that does not read the traffic then
+// does not pay for decoding it.
+func LazyTraffic() Option { return func(o *options) { o.lazyTraffic = true } }
+
+// Handle registers the policy function with its options. Call it once,
+// from init.
+func Handle(f Func, opt ...Option) {
+	handler, opts = f, options{}
+	for _, o := range opt {
+		o(&opts)
+	}
+}
 
 // state is the per-instance scratch space reused across calls: a module
 // instance is single-threaded, and reuse keeps a decision allocation-free.
@@ -68,7 +106,11 @@ func run(input []byte) (d abi.Decision, err error) {
 			err = errors.New("policy panicked: " + sprint(r))
 		}
 	}()
-	if err := abi.DecodeInputNoCopy(input, &st.in); err != nil {
+	decode := abi.DecodeInputNoCopy
+	if opts.lazyTraffic {
+		decode = abi.DecodeInputLazy
+	}
+	if err := decode(input, &st.in); err != nil {
 		return d, err
 	}
 	d, err = handler(&st.in)

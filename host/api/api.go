@@ -136,6 +136,8 @@ type Config struct {
 	// Replay decides recorded disconnects again with another module; nil
 	// answers POST /v1/policy/replay with 503.
 	Replay Replayer
+	// Rollout is the policy rollout; nil answers its routes with 404.
+	Rollout Rollout
 	// EventPoll is how often an idle event stream reads the store anyway,
 	// for events committed by other hosts. Default 2s.
 	EventPoll time.Duration
@@ -200,6 +202,9 @@ func New(cfg Config) (*Server, error) {
 	s.private("GET /v1/policy", s.policyStatus)
 	s.private("POST /v1/policy/reload", s.policyReload)
 	s.private("GET /v1/policy/shadow", s.shadowDiffs)
+	s.private("GET /v1/policy/outcomes", s.policyOutcomes)
+	s.private("GET /v1/policy/rollout", s.policyRollout)
+	s.private("POST /v1/policy/rollout/{op}", s.policyRolloutOp)
 	s.private("GET /v1/events", s.events)
 	s.privateLimit("POST /v1/policy/replay", maxReplayModule, s.policyReplay)
 	s.private("GET /v1/instances/{name}/webhooks", s.instanceWebhooks)

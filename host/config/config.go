@@ -213,6 +213,8 @@ type Policy struct {
 	// Overrides are named policies an instance can choose instead of
 	// Module (its settings' "policy").
 	Overrides map[string]PolicyOverride `koanf:"overrides"`
+	// Rollout moves a new module onto a growing share of the instances.
+	Rollout Rollout `koanf:"rollout"`
 }
 
 // PolicyOverride is a named per-instance policy.
@@ -258,6 +260,7 @@ func Default() Config {
 			BreakerWindow: time.Minute,
 			Watch:         true,
 			Overrides:     map[string]PolicyOverride{},
+			Rollout:       DefaultRollout(),
 		},
 		Traffic: defaultTraffic(),
 		Proxies: defaultProxies(),
@@ -387,7 +390,8 @@ func unknownKeys(keys []string, known map[string]bool) error {
 	var errs []error
 	for _, key := range keys {
 		if known[key] || key == "policy.settings" || strings.HasPrefix(key, "policy.settings.") ||
-			strings.HasPrefix(key, "proxies.pools.") {
+			strings.HasPrefix(key, "proxies.pools.") ||
+			key == "policy.rollout.settings" || strings.HasPrefix(key, "policy.rollout.settings.") {
 			continue
 		}
 		if rest, ok := strings.CutPrefix(key, "policy.overrides."); ok {
@@ -416,7 +420,7 @@ func Keys() []string {
 	var walk func(prefix string, m map[string]any)
 	walk = func(prefix string, m map[string]any) {
 		for k, v := range m {
-			if sub, ok := v.(map[string]any); ok && prefix+k != "policy.settings" {
+			if sub, ok := v.(map[string]any); ok && prefix+k != "policy.settings" && prefix+k != "policy.rollout.settings" {
 				walk(prefix+k+".", sub)
 				continue
 			}
@@ -581,6 +585,7 @@ func (c *Config) Validate() error {
 	if _, err := json.Marshal(p.Settings); err != nil {
 		bad("policy.settings", "cannot be sent to the policy as JSON: %v", err)
 	}
+	p.Rollout.validate(bad)
 	for name, o := range p.Overrides {
 		key := "policy.overrides." + name
 		if name == "" || len(name) > 64 || strings.Trim(strings.ToLower(name), "abcdefghijklmnopqrstuvwxyz0123456789-_") != "" {

@@ -20,8 +20,10 @@ import (
 type Answer struct {
 	// Out is the decision document.
 	Out []byte
-	// Module and SHA256 identify the module that answered (or failed).
+	// Module and SHA256 identify the module that answered (or failed),
+	// Generation its slot's generation (0 when unknown).
 	Module, SHA256 string
+	Generation     uint64
 }
 
 // Policy runs input documents through the active policy module. The
@@ -61,8 +63,9 @@ type Outcome struct {
 	// Doc is the decision document, as recorded with the disconnect.
 	Doc []byte
 	// Module and SHA256 identify the module asked ("" when none was
-	// loaded).
+	// loaded), Generation its slot's generation.
 	Module, SHA256 string
+	Generation     uint64
 	// Fallback is set when the native fallback decided; Fault says why.
 	Fallback bool
 	Fault    error
@@ -132,7 +135,7 @@ func (d *Decider) DecideWith(ctx context.Context, p Policy, in *abi.Input) Outco
 	ans, err := p.Decide(ctx, *bp)
 	d.bufs.Put(bp)
 
-	out := Outcome{Module: ans.Module, SHA256: ans.SHA256}
+	out := Outcome{Module: ans.Module, SHA256: ans.SHA256, Generation: ans.Generation}
 	if err == nil {
 		var dec abi.Decision
 		if dec, err = abi.ParseDecision(ans.Out, d.limits); err == nil {

@@ -61,6 +61,9 @@ type Config struct {
 	// Messaging carries the message and chat routes (and setPresence);
 	// nil leaves them unrouted.
 	Messaging Messaging
+	// Proxies checks the proxy routes' settings (host/proxy.Pools); nil
+	// refuses a proxy.
+	Proxies api.Proxies
 	// Brokers are the sink kinds the host publishes to (SinkRabbitMQ,
 	// SinkNATS): their /rabbitmq and /nats settings routes store and
 	// answer; the others answer empty, as Evolution's with the broker off.
@@ -128,6 +131,8 @@ func New(cfg Config) (*Server, error) {
 	s.instance("DELETE /instance/delete/{instance}", s.delete)
 	s.instance("POST /webhook/set/{instance}", s.setWebhook)
 	s.instance("GET /webhook/find/{instance}", s.findWebhook)
+	s.instance("POST /proxy/set/{instance}", s.setProxy)
+	s.instance("GET /proxy/find/{instance}", s.findProxy)
 	s.sinkRoutes()
 	if cfg.Messaging != nil {
 		s.messageRoutes()

@@ -22,6 +22,7 @@ func (e *Executor) HandleConnected(ctx context.Context, instanceID string, o Ope
 	now := e.cfg.Clock.Now()
 	prev, reopened := e.takeReopen(instanceID)
 	var inst storage.Instance
+	var recovered *storage.Episode
 	err := e.cfg.Store.InTx(ctx, func(tx storage.Tx) error {
 		cur, err := tx.Instance(ctx, instanceID)
 		if err != nil {
@@ -35,6 +36,9 @@ func (e *Executor) HandleConnected(ctx context.Context, instanceID string, o Ope
 			cur.ProfileName = o.PushName
 		}
 		if inst, err = tx.UpdateInstance(ctx, cur); err != nil {
+			return err
+		}
+		if recovered, err = e.trackOpen(ctx, tx, instanceID); err != nil {
 			return err
 		}
 		if err := e.cfg.Webhooks.Enqueue(ctx, tx, inst, EventConnectionUpdate, connUpdate(inst, "open", 200)); err != nil {
@@ -51,6 +55,7 @@ func (e *Executor) HandleConnected(ctx context.Context, instanceID string, o Ope
 		return inst, fmt.Errorf("recording that %s opened: %w", instanceID, err)
 	}
 	e.cfg.Webhooks.Nudge()
+	e.cfg.Metrics.episodeEnded(recovered)
 	if reopened {
 		e.cfg.Metrics.reopened(now.Sub(prev.at))
 	}
@@ -95,6 +100,9 @@ func (e *Executor) HandleQR(ctx context.Context, instanceID string, qr QRCode) (
 		cur.QRCount++
 		cur.Status = storage.StatusConnecting
 		if cur, err = tx.UpdateInstance(ctx, cur); err != nil {
+			return err
+		}
+		if err := e.trackQR(ctx, tx, instanceID); err != nil {
 			return err
 		}
 		q := qrPayload{Instance: cur.Name, Code: qr.Code, Base64: qr.PNG, Count: cur.QRCount}

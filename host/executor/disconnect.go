@@ -62,9 +62,23 @@ func (e *Executor) HandleDisconnect(ctx context.Context, instanceID string, rep 
 		return Result{}, err
 	}
 	var out disconnect.Outcome
-	if override != nil {
+	var arm string
+	switch {
+	case override != nil:
 		out = e.cfg.Decider.DecideWith(ctx, override, in)
-	} else {
+	case e.cfg.Rollout != nil:
+		var canary disconnect.Policy
+		var settings abi.Settings
+		if canary, settings, arm = e.cfg.Rollout.Canary(instanceID); canary != nil {
+			in.Settings = settings
+			out = e.cfg.Decider.DecideWith(ctx, canary, in)
+			if out.Fallback {
+				e.cfg.Rollout.Fault(ctx, out.Fault)
+			}
+			break
+		}
+		out = e.cfg.Decider.Decide(ctx, in)
+	default:
 		out = e.cfg.Decider.Decide(ctx, in)
 	}
 	d := &out.Decision
@@ -79,12 +93,14 @@ func (e *Executor) HandleDisconnect(ctx context.Context, instanceID string, rep 
 	now := e.cfg.Clock.Now()
 
 	var res Result
+	var ended *storage.Episode
 	res.Outcome = out
 	err = st.InTx(ctx, func(tx storage.Tx) error {
 		cur, err := tx.Instance(ctx, instanceID)
 		if err != nil {
 			return err
 		}
+		wasOpen := cur.Status == storage.StatusOpen
 		state := "close"
 		if d.Action != abi.ActionKeep {
 			obj := disconnectionObject(&rep.Event, &out)
@@ -119,17 +135,23 @@ func (e *Executor) HandleDisconnect(ctx context.Context, instanceID string, rep 
 		}); err != nil {
 			return err
 		}
+		if ended, err = e.trackDrop(ctx, tx, instanceID, drop{
+			wasOpen: wasOpen, event: &rep.Event, outcome: &out, settings: in.Settings, arm: arm,
+		}); err != nil {
+			return err
+		}
 		if d.Action != abi.ActionReconnect && e.cfg.OnEnd != nil {
 			if err := e.cfg.OnEnd(ctx, tx, cur); err != nil {
 				return err
 			}
 		}
-		return e.announce(ctx, tx, cur, &rep.Event, &out, in.Attempt, state)
+		return e.announce(ctx, tx, cur, &rep, &out, in.Attempt, state)
 	})
 	if err != nil {
 		return res, fmt.Errorf("recording disconnect of %s: %w", inst.Name, err)
 	}
 	e.cfg.Webhooks.Nudge()
+	e.cfg.Metrics.episodeEnded(ended)
 	if shadowDoc != nil && (shadow.Fault != "" || len(shadow.Differs) > 0) {
 		e.shadows.add(ShadowDiff{
 			At: now.UTC(), InstanceID: inst.ID, Instance: inst.Name, Kind: rep.Event.Kind, Code: rep.Event.Code,
@@ -246,14 +268,14 @@ func (e *Executor) qrLimit(ctx context.Context, inst storage.Instance) (int, err
 }
 
 // announce enqueues the webhooks of a decision, inside its transaction.
-func (e *Executor) announce(ctx context.Context, tx storage.Tx, inst storage.Instance, ev *abi.Event, o *disconnect.Outcome, attempt int, state string) error {
-	d := &o.Decision
+func (e *Executor) announce(ctx context.Context, tx storage.Tx, inst storage.Instance, rep *Report, o *disconnect.Outcome, attempt int, state string) error {
+	d, ev := &o.Decision, &rep.Event
 	send := func(event string, payload any) error {
 		return e.cfg.Webhooks.Enqueue(ctx, tx, inst, event, payload)
 	}
 	if err := send(EventDisconnectDecided, decided{
 		Instance: inst.Name, Kind: ev.Kind, Code: ev.Code, Cause: ev.Cause, Message: ev.Message,
-		Attempt: attempt, Decision: o.Doc, PolicySHA256: o.SHA256, Fallback: o.Fallback,
+		Attempt: attempt, Decision: o.Doc, PolicySHA256: o.SHA256, Fallback: o.Fallback, Proxy: rep.Proxy,
 	}); err != nil {
 		return err
 	}

@@ -125,6 +125,9 @@ type decided struct {
 	Decision     json.RawMessage `json:"decision"`
 	PolicySHA256 string          `json:"policySha256,omitempty"`
 	Fallback     bool            `json:"fallback"`
+	// Proxy is the ID (no credentials) of the proxy the connection went
+	// through; absent for a direct one.
+	Proxy string `json:"proxy,omitempty"`
 }
 
 // disconnectionObject is the instance's disconnectionObject: the event and

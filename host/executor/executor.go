@@ -93,6 +93,9 @@ type Config struct {
 	// Candidate, if set, returns the policy to evaluate in shadow beside
 	// the active one (nil when there is none).
 	Candidate func() disconnect.Policy
+	// Rollout, if set, routes the instances in a rollout's canary share
+	// to the canary policy; instances with an override are left out.
+	Rollout Rollout
 	// ShadowBudget bounds a candidate's decision; default
 	// DefaultShadowBudget.
 	ShadowBudget time.Duration

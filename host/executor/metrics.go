@@ -18,6 +18,7 @@ type Metrics struct {
 	cleanups    *prometheus.CounterVec
 	manuals     *prometheus.CounterVec
 	shadows     *prometheus.CounterVec
+	outcomes    *outcomeMetrics
 }
 
 // NewMetrics creates the metrics and registers them on reg; pending, if
@@ -43,7 +44,8 @@ func NewMetrics(reg prometheus.Registerer, pending func() int) *Metrics {
 		manuals: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wahost_manual_operations_total", Help: "Manual recovery operations, by operation.",
 		}, []string{"operation"}),
-		shadows: newShadowCounter(),
+		shadows:  newShadowCounter(),
+		outcomes: newOutcomeMetrics(reg),
 	}
 	reg.MustRegister(m.disconnects, m.actions, m.reconnects, m.reopenTime, m.cleanups, m.manuals, m.shadows)
 	if pending != nil {

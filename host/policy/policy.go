@@ -57,7 +57,7 @@ type slotPolicy struct{ slot *runtime.Slot }
 
 func (p slotPolicy) Decide(ctx context.Context, input []byte) (disconnect.Answer, error) {
 	out, ref, err := p.slot.DecideRef(ctx, input)
-	return disconnect.Answer{Out: out, Module: ref.Name, SHA256: ref.SHA256}, err
+	return disconnect.Answer{Out: out, Module: ref.Name, SHA256: ref.SHA256, Generation: ref.Generation}, err
 }
 
 // Module names the slot's current module and its ABI minor version; it
@@ -103,16 +103,20 @@ type Manager struct {
 	engine    *runtime.Engine
 	active    *runtime.Slot
 	candidate *runtime.Slot
+	canary    *runtime.Slot // a rollout's module
 	log       *slog.Logger
 
-	mu        sync.Mutex // serialises Apply
-	applied   Spec       // guarded by mu: the spec in force
-	hasCand   atomic.Bool
-	settings  atomic.Pointer[abi.Settings]
-	overrides atomic.Pointer[map[string]*override]
-	last      atomic.Pointer[Reload]
-	metrics   *metrics
-	breaker   runtime.BreakerConfig
+	mu      sync.Mutex // serialises Apply
+	applied Spec       // guarded by mu: the spec in force
+	// promoted and canarySettings are guarded by mu.
+	promoted       *Promotion
+	canarySettings string
+	hasCand        atomic.Bool
+	settings       atomic.Pointer[abi.Settings]
+	overrides      atomic.Pointer[map[string]*override]
+	last           atomic.Pointer[Reload]
+	metrics        *metrics
+	breaker        runtime.BreakerConfig
 }
 
 // Reload is the outcome of one Apply.
@@ -145,6 +149,7 @@ func New(ctx context.Context, cfg Config) (*Manager, error) {
 			Breaker: cfg.Breaker, OnEvent: cfg.OnSlotEvent, Logger: cfg.Logger.With("slot", "active"),
 		}),
 		candidate: runtime.NewSlot(runtime.SlotConfig{Breaker: cfg.Breaker, Logger: cfg.Logger.With("slot", "candidate")}),
+		canary:    runtime.NewSlot(runtime.SlotConfig{Breaker: cfg.Breaker, Logger: cfg.Logger.With("slot", "rollout")}),
 		log:       cfg.Logger,
 		metrics:   newMetrics(cfg.Registerer),
 		breaker:   cfg.Breaker,
@@ -206,6 +211,14 @@ func (m *Manager) apply(ctx context.Context, spec Spec) (Reload, error) {
 	activeMod, err := source.Read(spec.Module, spec.SHA256)
 	if err != nil {
 		return Reload{}, err
+	}
+	if m.promoted != nil {
+		named := spec.Module
+		if spec = m.promotedSpec(spec, activeMod.SHA256); spec.Module != named {
+			if activeMod, err = source.Read(spec.Module, spec.SHA256); err != nil {
+				return Reload{}, fmt.Errorf("promoted module: %w", err)
+			}
+		}
 	}
 	r := Reload{Module: spec.Module, SHA256: activeMod.SHA256}
 	cur := m.active.Stats().Current
@@ -386,6 +399,12 @@ type Status struct {
 	Active    SlotStatus            `json:"active"`
 	Candidate *SlotStatus           `json:"candidate,omitempty"`
 	Overrides map[string]SlotStatus `json:"overrides,omitempty"`
+	// Canary is a rollout's module, when one is loaded.
+	Canary *SlotStatus `json:"rollout,omitempty"`
+	// Promoted is set while a rollout's promoted module runs instead of
+	// the module the config names (policy.module): the config should be
+	// changed to name it.
+	Promoted *Promotion `json:"promoted,omitempty"`
 	// LastReload is the outcome of the latest Apply; nil before the first.
 	LastReload *Reload `json:"last_reload,omitempty"`
 	Engine     struct {
@@ -450,6 +469,11 @@ func (m *Manager) Status() Status {
 		}
 		st.Overrides[name] = slotStatus(o.slot.Stats())
 	}
+	if m.canary.Stats().Current != nil {
+		c := slotStatus(m.canary.Stats())
+		st.Canary = &c
+	}
+	st.Promoted = m.Promoted()
 	st.LastReload = m.last.Load()
 	es := m.engine.Stats()
 	st.Engine.Loaded, st.Engine.Rejected, st.Engine.Live = es.Loaded, es.Rejected, es.Live
@@ -458,7 +482,7 @@ func (m *Manager) Status() Status {
 
 // Close closes the slots and the engine, waiting for calls in flight.
 func (m *Manager) Close(ctx context.Context) error {
-	errs := []error{m.active.Close(ctx), m.candidate.Close(ctx)}
+	errs := []error{m.active.Close(ctx), m.candidate.Close(ctx), m.canary.Close(ctx)}
 	for _, o := range *m.overrides.Load() {
 		errs = append(errs, o.slot.Close(ctx))
 	}

@@ -89,6 +89,10 @@ type Health struct {
 	// dial probes a proxy; a net.Dialer's DialContext by default.
 	dial func(ctx context.Context, network, addr string) (net.Conn, error)
 
+	// downs is signalled when a proxy is marked down (the Prober sleeps
+	// on it while none is).
+	downs chan struct{}
+
 	mu      sync.Mutex // guards proxies
 	proxies map[string]*health
 }
@@ -99,7 +103,8 @@ func NewHealth(cfg Breaker, clk clock.Clock) *Health {
 		clk = clock.Real()
 	}
 	var d net.Dialer
-	return &Health{cfg: cfg.withDefaults(), clock: clk, dial: d.DialContext, proxies: make(map[string]*health)}
+	return &Health{cfg: cfg.withDefaults(), clock: clk, dial: d.DialContext, proxies: make(map[string]*health),
+		downs: make(chan struct{}, 1)}
 }
 
 func (h *Health) getLocked(ep Endpoint) *health {
@@ -147,7 +152,23 @@ func (h *Health) Record(ep Endpoint, instance string, err error) {
 	if len(distinct) >= h.cfg.Failures {
 		p.status.Down, p.status.DownSince = true, now
 		p.status.NextProbe = now.Add(h.cfg.CoolDown)
+		select {
+		case h.downs <- struct{}{}:
+		default:
+		}
 	}
+}
+
+// anyDown reports whether some proxy is marked down.
+func (h *Health) anyDown() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, p := range h.proxies {
+		if p.status.Down {
+			return true
+		}
+	}
+	return false
 }
 
 // pruneLocked drops the failures older than window.

@@ -25,25 +25,23 @@ type PoolsConfig struct {
 
 // Pools chooses each instance's proxy: its own setting or the default,
 // a fixed URL or a pool. In a pool an instance keeps its proxy while it
-// is up; it moves to the next healthy one when its proxy is down or when
-// Switch asks (the policy's switch_proxy), and stays put when no other
-// is healthy. It implements the session's ProxyPicker.
+// is up; it moves to the next healthy one when its proxy is down, and
+// stays put when no other is healthy. It implements the session's ProxyPicker.
 type Pools struct {
 	pools   map[string][]Endpoint
 	def     string
 	setting func(ctx context.Context, instanceID string) (string, error)
 	health  *Health
 
-	mu        sync.Mutex // guards current and switching
-	current   map[string]Endpoint
-	switching map[string]bool
+	mu      sync.Mutex // guards current
+	current map[string]Endpoint
 }
 
 // NewPools checks every URL and the default, and returns the Pools.
 func NewPools(cfg PoolsConfig) (*Pools, error) {
 	p := &Pools{
 		pools: make(map[string][]Endpoint), def: cfg.Default, setting: cfg.Setting, health: cfg.Health,
-		current: make(map[string]Endpoint), switching: make(map[string]bool),
+		current: make(map[string]Endpoint),
 	}
 	if p.health == nil {
 		p.health = NewHealth(Breaker{}, nil)
@@ -125,15 +123,13 @@ func (p *Pools) Pick(ctx context.Context, instanceID string) (Endpoint, error) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	switching := p.switching[instanceID]
-	delete(p.switching, instanceID)
 	if len(ms) == 0 {
 		delete(p.current, instanceID)
 		return Endpoint{}, nil
 	}
 	cur, had := p.current[instanceID]
 	at := slices.Index(ms, cur)
-	if had && at >= 0 && !switching && !p.health.Down(cur) {
+	if had && at >= 0 && !p.health.Down(cur) {
 		return cur, nil
 	}
 	var next Endpoint
@@ -177,22 +173,6 @@ func (p *Pools) leastUsedLocked(ms []Endpoint) Endpoint {
 // Outcome records a connect's end in Health.
 func (p *Pools) Outcome(ep Endpoint, instanceID string, err error) {
 	p.health.Record(ep, instanceID, err)
-}
-
-// Switch makes the instance's next Pick move to the next healthy proxy
-// of its pool, if there is one.
-func (p *Pools) Switch(instanceID string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.switching[instanceID] = true
-}
-
-// Forget drops what Pools remembers of a removed instance.
-func (p *Pools) Forget(instanceID string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	delete(p.current, instanceID)
-	delete(p.switching, instanceID)
 }
 
 // View is what the policy and the diagnostics see of an instance's

@@ -7,7 +7,8 @@ import (
 )
 
 // Prober probes the down proxies of a Health every Breaker.ProbeInterval
-// in the background (Health.Probe is one round).
+// in the background (Health.Probe is one round); while no proxy is down
+// it waits without a timer.
 type Prober struct {
 	health *Health
 	log    *slog.Logger
@@ -40,18 +41,26 @@ func (p *Prober) Start(context.Context) error {
 
 func (p *Prober) run(ctx context.Context, done chan struct{}) {
 	defer close(done)
-	t := p.health.clock.NewTimer(p.health.cfg.ProbeInterval)
-	defer t.Stop()
 	for {
+		// No timer while every proxy is up: an idle host has nothing
+		// to probe.
+		if !p.health.anyDown() {
+			select {
+			case <-ctx.Done():
+				return
+			case <-p.health.downs:
+			}
+		}
+		t := p.health.clock.NewTimer(p.health.cfg.ProbeInterval)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return
 		case <-t.C():
 		}
 		for _, id := range p.health.Probe(ctx) {
 			p.log.InfoContext(ctx, "proxy answers again", "proxy", id)
 		}
-		t.Reset(p.health.cfg.ProbeInterval)
 	}
 }
 

@@ -22,7 +22,10 @@ type parsed struct {
 	err error
 }
 
-// Decide decides one disconnect. The error reports invalid settings.
+// Decide decides one disconnect. The error reports invalid settings, or a
+// malformed traffic object of a degraded event: Decide reads the traffic
+// through in.LoadTraffic, for degraded events only, so an input decoded
+// by abi.DecodeInputLazy decodes it only then.
 func (p *Policy) Decide(in *abi.Input) (abi.Decision, error) {
 	pc := p.last.Load()
 	if pc == nil || !bytes.Equal(pc.raw, in.Settings) {
@@ -32,6 +35,11 @@ func (p *Policy) Decide(in *abi.Input) (abi.Decision, error) {
 	}
 	if pc.err != nil {
 		return abi.Decision{}, &settingsError{pc.err}
+	}
+	if in.Event.Kind == abi.KindDegraded {
+		if _, err := in.LoadTraffic(); err != nil {
+			return abi.Decision{}, err
+		}
 	}
 	return Decide(in, &pc.cfg), nil
 }
@@ -218,8 +226,12 @@ func describe(code int) string {
 // document: the native policy behind the same byte interface a module
 // offers, for scenario runs, differential tests and benchmarks.
 func (p *Policy) DecideJSON(_ context.Context, input []byte) ([]byte, error) {
+	// The input outlives neither the call nor its bytes, which the
+	// decision does not alias: its strings can alias them, and the
+	// traffic object is decoded only if a degraded event reads it, as in
+	// the module.
 	var in abi.Input
-	if err := abi.DecodeInput(abi.InputForMinor(abi.Minor, input), &in); err != nil {
+	if err := abi.DecodeInputLazy(abi.InputForMinor(abi.Minor, input), &in); err != nil {
 		return nil, err
 	}
 	d, err := p.Decide(&in)

@@ -94,5 +94,8 @@ func (o ops) PruneDisconnects(ctx context.Context, before time.Time) (int64, err
 	if err != nil {
 		return 0, wrapErr("prune disconnects", err)
 	}
+	if _, err := o.q.Exec(ctx, "DELETE FROM wahost_episodes WHERE ended_at < $1", storage.Timestamp(before)); err != nil {
+		return 0, wrapErr("prune episodes", err)
+	}
 	return tag.RowsAffected(), nil
 }

@@ -83,5 +83,8 @@ func (o ops) PruneDisconnects(ctx context.Context, before time.Time) (int64, err
 	if err != nil {
 		return 0, wrapErr("prune disconnects", err)
 	}
+	if _, err := o.w.exec(ctx, "DELETE FROM wahost_episodes WHERE ended_at < ?", micros(before)); err != nil {
+		return 0, wrapErr("prune episodes", err)
+	}
 	return res.RowsAffected()
 }

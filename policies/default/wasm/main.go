@@ -10,6 +10,8 @@ import (
 
 var policy defaultpolicy.Policy
 
-func init() { guest.Handle(policy.Decide) }
+// The policy reads the traffic object for degraded events only (Policy.Decide
+// loads it then).
+func init() { guest.Handle(policy.Decide, guest.LazyTraffic()) }
 
 func main() {}

@@ -24,6 +24,7 @@ var policyCommands = []command{
 	{"check", "check a module against the ABI and hostile inputs", runPolicyCheck},
 	{"bench", "measure decisions per second, pooled and cold", runPolicyBench},
 	{"replay", "decide recorded disconnects again and show what would change", runPolicyReplay},
+	{"rollout", "show or steer a running host's policy rollout (through its API)", runPolicyRollout},
 }
 
 func runPolicy(ctx context.Context, args []string, stdio Stdio) int {

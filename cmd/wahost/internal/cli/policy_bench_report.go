@@ -319,8 +319,14 @@ func (r *report) markdown() []byte {
 	b.WriteString("# Performance\n\n")
 	b.WriteString("Written by `make bench-report` (`wahost policy bench --report`); do not edit by hand. Every figure\n")
 	b.WriteString("comes from one run on one machine, so compare the ratios rather than the absolute times.\n")
-	fmt.Fprintf(&b, "Machine: %s/%s, %d CPUs, %s; measured %s.\n\n", goruntime.GOOS, goruntime.GOARCH, goruntime.NumCPU(),
+	fmt.Fprintf(&b, "Machine: %s/%s, %d CPUs, %s; measured %s", goruntime.GOOS, goruntime.GOARCH, goruntime.NumCPU(),
 		goruntime.Version(), time.Now().UTC().Format("2006-01-02 15:04 MST"))
+	if avg, err := os.ReadFile("/proc/loadavg"); err == nil {
+		// One-shot figures (a load, a swap) move with the machine's load
+		// far more than the medians of many decisions do.
+		fmt.Fprintf(&b, ", load average %s", strings.Join(strings.Fields(string(avg))[:3], " "))
+	}
+	b.WriteString(".\n\n")
 	b.WriteString("| figure | target | measured | ratio | command to reproduce |\n|---|---|---|---|---|\n")
 	for _, row := range r.rows {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", row.figure, row.target, row.measured, row.ratio, row.command)
