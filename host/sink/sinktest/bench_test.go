@@ -25,8 +25,8 @@ import (
 
 // BenchmarkSinks measures each destination on a PostgreSQL outbox in one
 // run: a webhook (a local receiver), RabbitMQ and NATS JetStream (the
-// real brokers, global targets). Units of work from 32 goroutines over 64
-// instances enqueue one event each; the figure is the time from the
+// real brokers, global targets). Units of work from 16 goroutines over 64
+// instances enqueue 10 events each; the figure is the time from the
 // commit to the destination's confirmation (the receiver's 2xx, the
 // broker's publisher confirm, the stream's acknowledgement).
 //
@@ -145,13 +145,14 @@ func start(b *testing.B, p lifecycle) {
 func benchSink(b *testing.B, kind string, rate int, backlog bool) {
 	const (
 		instances = 64
-		enqueuers = 32
+		enqueuers = 16
+		perUoW    = 10 // events per unit of work, as a batch of incoming messages
 	)
 	ctx := context.Background()
 	store := benchStore(b)
 	n := b.N
 	c := newConfirmed(n)
-	started, committed := make([]atomic.Int64, n), make([]atomic.Int64, n)
+	committed := make([]atomic.Int64, n)
 	cfg := destination(b, kind, c)
 	cfg.Store, cfg.Workers = store, 4
 	d, err := webhook.New(cfg)
@@ -199,19 +200,30 @@ func benchSink(b *testing.B, kind string, rate int, backlog bool) {
 	for range enqueuers {
 		wg.Go(func() {
 			for {
-				i := int(next.Add(1) - 1)
-				if i >= n {
+				lo := int(next.Add(perUoW) - perUoW)
+				if lo >= n {
 					return
 				}
+				hi := min(lo+perUoW, n)
 				if rate > 0 {
-					time.Sleep(time.Until(begin.Add(time.Duration(i) * time.Second / time.Duration(rate))))
+					time.Sleep(time.Until(begin.Add(time.Duration(lo) * time.Second / time.Duration(rate))))
 				}
-				started[i].Store(time.Now().UnixNano())
-				if err := store.InTx(ctx, func(tx storage.Tx) error { return enqueue(tx, i) }); err != nil {
+				err := store.InTx(ctx, func(tx storage.Tx) error {
+					for i := lo; i < hi; i++ {
+						if err := enqueue(tx, i); err != nil {
+							return err
+						}
+					}
+					return nil
+				})
+				if err != nil {
 					b.Error(err)
 					return
 				}
-				committed[i].Store(time.Now().UnixNano())
+				now := time.Now().UnixNano()
+				for i := lo; i < hi; i++ {
+					committed[i].Store(now)
+				}
 				d.Nudge()
 			}
 		})
