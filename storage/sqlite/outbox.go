@@ -89,12 +89,6 @@ func (o ops) Claim(ctx context.Context, worker string, n int, lease time.Duratio
 				AND p.next_attempt_at > ?3 AND p.claimed_by <> ?2) AS leased
 		FROM cand c WHERE c.destination <> ''
 	)`
-	if _, err := o.w.exec(ctx, window+`
-	UPDATE wahost_outbox SET next_attempt_at = (SELECT after + 1 FROM behind b WHERE b.id = wahost_outbox.id)
-	WHERE id IN (SELECT id FROM behind WHERE after IS NOT NULL)`,
-		micros(now.Add(lease)), worker, micros(now), n); err != nil {
-		return nil, wrapErr("claim", err)
-	}
 	rows, err := o.w.query(ctx, window+`
 	UPDATE wahost_outbox
 	SET attempts = attempts + 1, next_attempt_at = ?1, claimed_by = ?2
@@ -107,6 +101,17 @@ func (o ops) Claim(ctx context.Context, worker string, n int, lease time.Duratio
 	out, err := collect(rows, scanEvent)
 	if err != nil {
 		return nil, wrapErr("claim", err)
+	}
+	if len(out) < n {
+		// A short claim may have left rows behind: move them after the
+		// rows they wait for, in a second statement that only a short
+		// claim pays for.
+		if _, err := o.w.exec(ctx, window+`
+		UPDATE wahost_outbox SET next_attempt_at = (SELECT after + 1 FROM behind b WHERE b.id = wahost_outbox.id)
+		WHERE id IN (SELECT id FROM behind WHERE after IS NOT NULL)`,
+			micros(now.Add(lease)), worker, micros(now), n); err != nil {
+			return nil, wrapErr("claim", err)
+		}
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
