@@ -102,9 +102,12 @@ func nest(n int) string {
 }
 
 // BenchmarkDecodeInput is the SDK's decoding of the self-test input, with
-// the traffic decoded and left for LoadTraffic.
+// the traffic decoded and left for LoadTraffic. Under WebAssembly:
+//
+//	GOOS=wasip1 GOARCH=wasm go test -c -o abi.wasm ./abi/
+//	go run github.com/tetratelabs/wazero/cmd/wazero run abi.wasm -test.run '^$' -test.bench DecodeInput
 func BenchmarkDecodeInput(b *testing.B) {
-	doc := sampleInput().AppendJSON(nil)
+	doc := abi.SelfTestInput(nil).AppendJSON(nil)
 	for _, tt := range []struct {
 		name   string
 		decode func([]byte, *abi.Input) error

@@ -18,7 +18,7 @@ func (h *Host) newMessaging(cfg *config.Config) (*messaging.Service, error) {
 		Store: h.store, Session: h.sessions, Webhooks: h.hooks,
 		Rate: m.Rate, Jitter: m.Jitter, TTL: m.TTL, MaxMedia: m.MaxMedia, MediaTimeout: m.MediaTimeout,
 		SendTimeout: m.SendTimeout, RetryDelay: m.RetryDelay, HistoryLimit: m.HistoryLimit,
-		Base64: h.webhookBase64, Clock: h.clock, Logger: h.log.With("component", "messaging"),
+		Base64: h.webhookBase64, Clock: h.clock, Logger: h.log.With("component", "messaging"), Registerer: h.reg,
 	})
 }
 

@@ -185,6 +185,15 @@ func TestProxyPoolFailover(t *testing.T) {
 		w.hooks.awaitFrom(from, name+" open again", func(e webhook.Envelope) bool {
 			return e.Event == "connection.update" && e.Instance == name && state(e) == "open"
 		})
+		_, back := w.hooks.awaitFrom(from, name+" reconnected", func(e webhook.Envelope) bool {
+			return e.Event == "reconnection.success" && e.Instance == name
+		})
+		if !strings.Contains(string(back.Data), `"proxy":"`+idB+`"`) {
+			t.Fatalf("%s: reconnection.success without the proxy after: %s", name, back.Data)
+		}
+		if hist := w.raw("/v1/instances/" + name + "/disconnects"); strings.Count(hist, `"proxy":"`+idA+`"`) < 2 {
+			t.Fatalf("%s: the history does not name the proxy before: %s", name, hist)
+		}
 		_, diag := w.call("GET", "/v1/instances/"+name+"/diagnostics", nil)
 		if px, _ := diag["proxy"].(map[string]any); px == nil || px["id"] != idB {
 			t.Fatalf("%s did not move to B: %v", name, diag["proxy"])

@@ -66,6 +66,10 @@ type Disconnect struct {
 	Shadow       json.RawMessage
 	ShadowSHA256 string
 
+	// Proxy is the ID (scheme://host:port, no credentials) of the proxy
+	// the connection went through; empty for a direct one.
+	Proxy string
+
 	// Input is the input document the policy decided on, without its
 	// history (rebuilt from the rows before it), for replay; nil for rows
 	// recorded without it.

@@ -12,6 +12,9 @@ import (
 type Opened struct {
 	// JID is the account's JID, PushName its profile name.
 	JID, PushName string
+	// Proxy is the ID of the proxy the session goes through; empty for
+	// a direct connection.
+	Proxy string
 }
 
 // HandleConnected records that a session is open: status open, the
@@ -47,6 +50,7 @@ func (e *Executor) HandleConnected(ctx context.Context, instanceID string, o Ope
 		if reopened {
 			return e.cfg.Webhooks.Enqueue(ctx, tx, inst, EventReconnectionSuccess, reconnectionSuccess{
 				Instance: inst.Name, PreviousDisconnectCode: prev.code, ReconnectionTime: now.Sub(prev.at).Milliseconds(),
+				Proxy: o.Proxy,
 			})
 		}
 		return nil

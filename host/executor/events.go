@@ -111,6 +111,8 @@ type reconnectionSuccess struct {
 	Instance               string `json:"instance"`
 	PreviousDisconnectCode int    `json:"previousDisconnectCode"`
 	ReconnectionTime       int64  `json:"reconnectionTime"`
+	// Proxy is the ID of the proxy the reopened session goes through.
+	Proxy string `json:"proxy,omitempty"`
 }
 
 // decided is wahost's disconnect.decided payload: every disconnect and

@@ -74,9 +74,10 @@ func (s *Service) Accept(ctx context.Context, instanceID string, out message.Out
 		if s.cfg.TTL > 0 {
 			m.ExpiresAt = now.Add(s.cfg.TTL)
 		}
-		err = s.cfg.Store.InTx(ctx, func(tx storage.Tx) error {
+		row := m
+		err = s.commits.do(ctx, func(tx storage.Tx) error {
 			var err error
-			m, err = tx.InsertMessage(ctx, m)
+			m, err = tx.InsertMessage(ctx, row)
 			return err
 		})
 		if errors.Is(err, storage.ErrDuplicateMessage) && key != "" {

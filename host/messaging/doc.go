@@ -17,6 +17,44 @@
 // ("logged_out") inside the executor's unit of work (FailQueued). After a
 // crash the workers resume from the store and send with the same ids.
 //
+// # Group commit
+//
+// Every unit of work the service writes — an accept, a send's
+// acknowledgement (status sent, send.message, messages.update), an
+// incoming message and its webhook, a receipt's updates — goes through one
+// committer (commit.go). Units that arrive while a commit is under way are
+// committed together in the next transaction, at most Config.Batch of
+// them: the acknowledgements of several instances' sends that complete
+// together, the incoming messages of several sessions. Each unit stays
+// atomic (its status and its webhooks in one transaction), its caller
+// hears nothing until that transaction has committed — so a session
+// acknowledges an incoming message to WhatsApp only after the batch holding
+// it committed — and a failed batch is retried unit by unit, so one bad
+// unit fails alone. On PostgreSQL every unit that writes webhooks also
+// numbers them on one counter row (the event stream's seq), which
+// serialises those commits; one commit per batch instead of one per
+// message is what lifts the throughput. BenchmarkStack measures it.
+//
+// # Metrics
+//
+// With Config.Registerer: wahost_messages_queued_instances (instances with
+// queued messages, a worker each), wahost_messages_sent_total,
+// wahost_messages_failed_total{reason} (the reason's kind: server_error
+// for "server_error:463"), wahost_messages_ack_seconds (accept to the
+// acknowledgement's commit) and wahost_messages_incoming_total. Messages
+// a logout fails (FailQueued, in the executor's unit of work) are not
+// counted in failed_total.
+//
+// # Marking messages read sends no webhook
+//
+// MarkRead sends read receipts to WhatsApp and stores the messages as
+// read, with no webhook: Evolution API's markMessageAsRead
+// (whatsapp.baileys.service.ts) only calls Baileys' readMessages, which
+// sends the receipts, and returns
+// {"message": "Read messages", "read": "success"}; no messages.update is
+// emitted for the reader's own receipts (WhatsApp echoes them as read-self
+// to the account's other devices only). wahost does the same.
+//
 // The service speaks to the session layer only through message.Session and
 // to the store only through storage's interfaces; HTTP lives in host/api.
 package messaging

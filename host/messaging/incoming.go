@@ -29,7 +29,8 @@ func (s *Service) HandleIncoming(ctx context.Context, instanceID string, in mess
 	}
 	event, data := s.incomingEvent(ctx, inst, in, doc)
 	var dup bool
-	err = s.cfg.Store.InTx(ctx, func(tx storage.Tx) error {
+	err = s.commits.do(ctx, func(tx storage.Tx) error {
+		dup = false
 		_, err := tx.InsertMessage(ctx, incomingRow(inst.ID, in, stored))
 		if errors.Is(err, storage.ErrDuplicateMessage) {
 			dup = true
@@ -45,6 +46,7 @@ func (s *Service) HandleIncoming(ctx context.Context, instanceID string, in mess
 	}
 	if !dup {
 		s.cfg.Webhooks.Nudge()
+		s.metrics.incoming.Inc()
 	}
 	return nil
 }
@@ -103,7 +105,7 @@ func (s *Service) HandleReceipt(ctx context.Context, instanceID string, r messag
 		return nil
 	}
 	changedAny := false
-	err := s.cfg.Store.InTx(ctx, func(tx storage.Tx) error {
+	err := s.commits.do(ctx, func(tx storage.Tx) error {
 		changedAny = false
 		inst, err := tx.Instance(ctx, instanceID)
 		if err != nil {

@@ -99,18 +99,24 @@ func (s *Service) acknowledged(ctx context.Context, m storage.Message, out messa
 	}
 	// The send happened: record it even when the worker is being stopped.
 	ctx = context.WithoutCancel(ctx)
-	err := s.cfg.Store.InTx(ctx, func(tx storage.Tx) error {
+	recorded := false
+	err := s.commits.do(ctx, func(tx storage.Tx) error {
+		recorded = false
 		inst, err := tx.Instance(ctx, m.InstanceID)
 		if err != nil {
 			return err
 		}
 		cur, changed, err := tx.SetMessageStatus(ctx, m.InstanceID, m.ID, storage.MessageSent, "", ts)
-		if err != nil || !changed {
+		if err != nil || !changed && !overtaken(cur) {
 			return err
 		}
+		recorded = true
 		if err := s.cfg.Webhooks.Enqueue(ctx, tx, inst, evolution.EventSend,
 			evolution.Sent(inst.ID, out, inst.ProfileName, ts)); err != nil {
 			return err
+		}
+		if !changed {
+			return nil // its messages.update went out with the receipt
 		}
 		return s.enqueueUpdate(ctx, tx, inst, cur)
 	})
@@ -118,7 +124,18 @@ func (s *Service) acknowledged(ctx context.Context, m storage.Message, out messa
 		return fmt.Errorf("recording the send of %s: %w", m.ID, err)
 	}
 	s.cfg.Webhooks.Nudge()
+	if recorded {
+		s.metrics.acked(m.CreatedAt, s.cfg.Clock.Now())
+	}
 	return nil
+}
+
+// overtaken reports a message whose delivery receipt was recorded before
+// its acknowledgement: the recipient's receipt can reach the session while
+// the acknowledgement is still being written. No acknowledgement was
+// recorded (it sets Timestamp), so its send.message is still owed.
+func overtaken(m storage.Message) bool {
+	return m.Timestamp.IsZero() && m.Status.Rank() > storage.MessageSent.Rank() && m.Status != storage.MessageFailed
 }
 
 // enqueueUpdate writes the messages.update of m's current status.

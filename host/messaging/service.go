@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/wahost/wahost/host/clock"
 	"github.com/wahost/wahost/host/message"
 	"github.com/wahost/wahost/storage"
@@ -47,6 +49,12 @@ type Config struct {
 	// a passing reason, and how often a worker looks again while its
 	// session is down (Wake ends the wait sooner). Default 30s.
 	RetryDelay time.Duration
+	// Batch is the most units of work (an accept, a send's
+	// acknowledgement, an incoming message, a receipt) one group commit
+	// carries: those that arrive while a commit is under way are committed
+	// together in the next transaction. 0 means DefaultBatch; 1 commits
+	// each alone.
+	Batch int
 	// HistoryLimit bounds the messages stored from one history batch.
 	// Default 1000.
 	HistoryLimit int
@@ -60,11 +68,15 @@ type Config struct {
 	// math/rand/v2.
 	Random func() float64
 	Logger *slog.Logger
+	// Registerer, when set, gets the queue's metrics (metrics.go).
+	Registerer prometheus.Registerer
 }
 
 // Service is the messaging service. It implements message.Traffic.
 type Service struct {
-	cfg Config
+	cfg     Config
+	commits *committer
+	metrics *metrics
 
 	mu       sync.Mutex // guards workers, accepts, stopped, started
 	workers  map[string]*worker
@@ -96,6 +108,9 @@ func New(cfg Config) (*Service, error) {
 	if cfg.RetryDelay <= 0 {
 		cfg.RetryDelay = 30 * time.Second
 	}
+	if cfg.Batch <= 0 {
+		cfg.Batch = DefaultBatch
+	}
 	if cfg.HistoryLimit <= 0 {
 		cfg.HistoryLimit = 1000
 	}
@@ -111,9 +126,22 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	return &Service{cfg: cfg, workers: make(map[string]*worker), accepts: make(map[string]*sync.Mutex),
-		ctx: ctx, cancel: cancel}, nil
+	s := &Service{cfg: cfg, commits: &committer{store: cfg.Store, max: cfg.Batch},
+		workers: make(map[string]*worker), accepts: make(map[string]*sync.Mutex)}
+	m, err := newMetrics(cfg.Registerer, s.queuedInstances)
+	if err != nil {
+		return nil, err
+	}
+	s.metrics = m
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	return s, nil
+}
+
+// queuedInstances is how many instances have a worker: messages queued.
+func (s *Service) queuedInstances() float64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return float64(len(s.workers))
 }
 
 // Start resumes the queue: a worker for every instance with queued

@@ -116,7 +116,9 @@ func (s *Service) pace(w *worker, now time.Time) {
 // fail fails a queued message with reason and reports it, in one unit of
 // work.
 func (s *Service) fail(ctx context.Context, m storage.Message, reason string) error {
+	failed := false
 	err := s.cfg.Store.InTx(ctx, func(tx storage.Tx) error {
+		failed = false
 		inst, err := tx.Instance(ctx, m.InstanceID)
 		if err != nil {
 			return err
@@ -125,12 +127,16 @@ func (s *Service) fail(ctx context.Context, m storage.Message, reason string) er
 		if err != nil || !changed {
 			return err
 		}
+		failed = true
 		return s.enqueueUpdate(ctx, tx, inst, cur)
 	})
 	if err != nil {
 		return err
 	}
 	s.cfg.Webhooks.Nudge()
+	if failed {
+		s.metrics.failedAs(reason)
+	}
 	s.cfg.Logger.InfoContext(ctx, "message failed", "instance_id", m.InstanceID, "id", m.ID, "reason", reason)
 	return nil
 }

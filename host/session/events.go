@@ -74,12 +74,12 @@ func (s *session) connected(ctx context.Context, cl *client, jid types.JID, push
 		s.proxyOutcome(ep, nil)
 	}
 
-	inst, err := s.m.handler.HandleConnected(ctx, s.id, executor.Opened{JID: jid.String(), PushName: push})
+	inst, err := s.m.handler.HandleConnected(ctx, s.id, executor.Opened{JID: jid.String(), PushName: push, Proxy: ep.ID()})
 	if err != nil {
 		s.log.ErrorContext(ctx, "recording a login failed", "jid", jid, "error", err)
 		return
 	}
-	s.log.InfoContext(ctx, "session open", "instance", inst.Name, "jid", jid)
+	s.log.InfoContext(ctx, "session open", "instance", inst.Name, "jid", jid, "proxy", ep.ID())
 }
 
 func (s *session) paired(ctx context.Context, cl *client, e *events.PairSuccess) {

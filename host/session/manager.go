@@ -166,8 +166,9 @@ type Manager struct {
 	closed   bool
 	wg       sync.WaitGroup // queue drains, timers, Start's connects
 
-	proxyMu      sync.Mutex // guards proxyClients
+	proxyMu      sync.Mutex // guards proxyClients and media
 	proxyClients map[proxy.Endpoint]*http.Client
+	media        *http.Client
 }
 
 // New returns a Manager. Call SetHandler, then Start.

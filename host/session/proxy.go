@@ -31,17 +31,14 @@ func (s *session) applyProxy(ctx context.Context, cli *client) (proxy.Endpoint, 
 	if err != nil {
 		return proxy.Endpoint{}, fmt.Errorf("choosing the proxy: %w", err)
 	}
-	h := s.m.http
-	media := s.m.cfg.MediaHTTPClient
+	h, media := s.m.http, s.m.directMedia()
 	if !ep.IsZero() {
 		h = s.m.proxyClient(ep)
 		media = h
 	}
 	cli.wa.SetWebsocketHTTPClient(h)
 	cli.wa.SetPreLoginHTTPClient(h)
-	if media != nil {
-		cli.wa.SetMediaHTTPClient(media)
-	}
+	cli.wa.SetMediaHTTPClient(media)
 	return ep, nil
 }
 
@@ -71,4 +68,19 @@ func (s *session) proxyOutcome(ep proxy.Endpoint, err error) {
 	if pk := s.m.cfg.Proxies; pk != nil {
 		pk.Outcome(ep, s.id, err)
 	}
+}
+
+// directMedia is the media client of a direct connection:
+// Config.MediaHTTPClient, or one like whatsmeow's own default (a client
+// that went through a proxy before must not keep its transport).
+func (m *Manager) directMedia() *http.Client {
+	if h := m.cfg.MediaHTTPClient; h != nil {
+		return h
+	}
+	m.proxyMu.Lock()
+	defer m.proxyMu.Unlock()
+	if m.media == nil {
+		m.media = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	}
+	return m.media
 }

@@ -9,7 +9,7 @@ import (
 )
 
 const disconnectCols = `id, instance_id, at, kind, code, raw, message, cause, decision, action, rule,
-	policy_sha256, fallback, latency_ns, attempt, step, jitter_seed, shadow, shadow_sha256, input`
+	policy_sha256, fallback, latency_ns, attempt, step, jitter_seed, shadow, shadow_sha256, input, proxy`
 
 func scanDisconnect(row scanner) (storage.Disconnect, error) {
 	var d storage.Disconnect
@@ -17,7 +17,7 @@ func scanDisconnect(row scanner) (storage.Disconnect, error) {
 	var decision, shadow, input sql.NullString
 	err := row.Scan(&d.ID, &d.InstanceID, &at, &d.Kind, &d.Code, &d.Raw, &d.Message, &d.Cause,
 		&decision, &d.Action, &d.Rule, &d.PolicySHA256, &d.Fallback, &latency, &d.Attempt, &d.Step,
-		&seed, &shadow, &d.ShadowSHA256, &input)
+		&seed, &shadow, &d.ShadowSHA256, &input, &d.Proxy)
 	if err != nil {
 		return storage.Disconnect{}, err
 	}
@@ -35,12 +35,12 @@ func (o ops) RecordDisconnect(ctx context.Context, d storage.Disconnect) (storag
 	}
 	out, err := scanDisconnect(o.w.queryRow(ctx, `INSERT INTO wahost_disconnects (
 		instance_id, at, kind, code, raw, message, cause, decision, action, rule,
-		policy_sha256, fallback, latency_ns, attempt, step, jitter_seed, shadow, shadow_sha256, input)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		policy_sha256, fallback, latency_ns, attempt, step, jitter_seed, shadow, shadow_sha256, input, proxy)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 	RETURNING `+disconnectCols,
 		d.InstanceID, micros(d.At), d.Kind, d.Code, d.Raw, d.Message, d.Cause,
 		jsonArg(d.Decision), d.Action, d.Rule, d.PolicySHA256, d.Fallback, int64(d.Latency),
-		d.Attempt, d.Step, int64(d.JitterSeed), jsonArg(d.Shadow), d.ShadowSHA256, jsonArg(d.Input)))
+		d.Attempt, d.Step, int64(d.JitterSeed), jsonArg(d.Shadow), d.ShadowSHA256, jsonArg(d.Input), d.Proxy))
 	return out, wrapErr("record disconnect of instance "+d.InstanceID, err)
 }
 

@@ -32,6 +32,7 @@ func sampleDisconnect(instanceID string, at time.Time, code int) storage.Disconn
 		Shadow:       json.RawMessage(`{"v":1,"action":"wait"}`),
 		ShadowSHA256: strings.Repeat("0f", 32),
 		Input:        json.RawMessage(`{"v":1, "now_ms":1767225600000, "event":{"kind":"stream_error","code":515}}`),
+		Proxy:        "socks5://10.0.0.7:1080",
 	}
 }
 

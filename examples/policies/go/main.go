@@ -17,7 +17,10 @@ package main
 
 import "github.com/wahost/wahost/abi/guest"
 
-func init() { guest.Handle(decide) }
+// The policy never reads the input's traffic object, so it asks the SDK
+// not to decode it (guest.LazyTraffic): a policy that does read it calls
+// in.LoadTraffic where it needs it.
+func init() { guest.Handle(decide, guest.LazyTraffic()) }
 
 // main is empty: the module is a reactor, and the host calls the exports
 // that guest.Handle provides.

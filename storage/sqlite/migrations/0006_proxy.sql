@@ -2,3 +2,5 @@
 -- (credentials included: never returned by the API); empty uses
 -- proxies.default.
 ALTER TABLE wahost_instance_settings ADD COLUMN proxy TEXT NOT NULL DEFAULT '';
+-- The proxy a dropped connection went through, by its id (no credentials).
+ALTER TABLE wahost_disconnects ADD COLUMN proxy TEXT NOT NULL DEFAULT '';

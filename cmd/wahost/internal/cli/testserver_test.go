@@ -6,12 +6,14 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/wahost/wahost/host/proxy/proxytest"
 	"github.com/wahost/wahost/storage/testenv"
 )
 
@@ -86,6 +88,24 @@ func TestServeAgainstTestServer(t *testing.T) {
 	qr, _ := body["qr"].(map[string]any)
 	if code != http.StatusOK || qr == nil || !strings.HasPrefix(qr["code"].(string), "2@") {
 		t.Fatalf("connect = %d %v", code, body)
+	}
+	// Through a real SOCKS5 proxy: the test build tunnels to the fake
+	// server through it. Its credentials are checked: a wrong password
+	// fails at the proxy, the right one shows a QR code.
+	px := proxytest.Start(t, proxytest.SOCKS5, "relay", "pw-5ocks")
+	if code, body := call("POST", "/v1/instances", `{"name":"bad-proxy","proxy":"`+px.URLWith("relay", "nope")+`"}`); code != http.StatusCreated {
+		t.Fatalf("create with a proxy = %d %v", code, body)
+	}
+	code, body = call("POST", "/v1/instances/bad-proxy/connect", "")
+	if code == http.StatusOK || !strings.Contains(fmt.Sprint(body), "the proxy refused the credentials") {
+		t.Fatalf("connect through a proxy with a wrong password = %d %v", code, body)
+	}
+	if code, body := call("POST", "/v1/instances", `{"name":"proxied","proxy":"`+px.URL()+`"}`); code != http.StatusCreated {
+		t.Fatalf("create with a proxy = %d %v", code, body)
+	}
+	code, body = call("POST", "/v1/instances/proxied/connect", "")
+	if qr, _ := body["qr"].(map[string]any); code != http.StatusOK || qr == nil || !strings.HasPrefix(qr["code"].(string), "2@") {
+		t.Fatalf("connect through the proxy = %d %v", code, body)
 	}
 	cancel()
 	for _, ch := range []chan int{done, srvDone} {
