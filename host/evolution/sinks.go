@@ -119,11 +119,17 @@ func (s *Server) configured(w http.ResponseWriter, kind string, status int) bool
 }
 
 func (s *Server) setSink(w http.ResponseWriter, r *http.Request, inst storage.Instance, kind string) error {
-	var body map[string]*sinkDTO
+	var body struct {
+		RabbitMQ *sinkDTO `json:"rabbitmq"`
+		NATS     *sinkDTO `json:"nats"`
+	}
 	if err := decode(r, &body); err != nil {
 		return err
 	}
-	dto := body[kind]
+	dto := body.RabbitMQ
+	if kind == SinkNATS {
+		dto = body.NATS
+	}
 	if dto == nil {
 		return invalid(fmt.Sprintf(`instance requires property %q`, kind))
 	}
