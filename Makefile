@@ -77,5 +77,5 @@ examples: toolchains ## Build the four example policies and run their scenarios 
 screenshots: ## Retake the console's screenshots in docs/console with the browser tests (needs chromium)
 	WAHOST_SCREENSHOTS=docs/console $(GO) test -count=1 -run '^TestConsole$$' ./host/console
 
-services: ## Make sure PostgreSQL and Redis are up and Chromium installed (apt-get if missing)
+services: ## Make sure PostgreSQL, Redis, RabbitMQ and NATS are up and Chromium installed (apt-get if missing)
 	bash .ci/services

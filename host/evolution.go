@@ -11,6 +11,6 @@ func (h *Host) newEvolution(cfg *config.Config) (*evolution.Server, error) {
 	return evolution.New(evolution.Config{
 		Store: h.store, Executor: h.exec, Sessions: sessionsAPI{m: h.sessions, qr: h.qr}, QR: h.qr,
 		Webhooks: h.hooks, Messaging: h.messages, MaxSendBody: cfg.Messages.MaxMedia/3*4 + 64<<10, APIKey: h.apiKey, KeepTokens: cfg.Webhook.ExposeAPIKey, MaxBody: cfg.HTTP.MaxBody,
-		Now: h.clock.Now, Logger: h.log, Proxies: h.proxies,
+		Now: h.clock.Now, Logger: h.log, Proxies: h.proxies, Brokers: h.brokerKinds,
 	})
 }

@@ -94,34 +94,36 @@ type Options struct {
 
 // Host is a running wahost.
 type Host struct {
-	opts      Options
-	cfg       *config.Config
-	log       *slog.Logger
-	level     *slog.LevelVar
-	clock     clock.Clock
-	reg       *prometheus.Registry
-	dir       datadir.Dir
-	store     backend.Store
-	cache     storage.Cache
-	devices   *sessionstore.Store
-	policy    *policy.Manager
-	rollout   *rollout.Controller
-	exec      *executor.Executor
-	sched     *reconnect.Scheduler
-	sessions  *session.Manager
-	messages  *messaging.Service
-	hooks     *webhook.Dispatcher
-	purger    *purge.Purger
-	depErrors *prometheus.CounterVec // wahost_dependency_errors_total
-	redis     *cacheHealth           // nil without Redis
-	api       *api.Server
-	evolution *evolution.Server // Evolution API v2's routes, beside api's
-	proxies   *proxy.Pools
-	prober    *proxy.Prober
-	qr        *qrHub
-	apiKey    string
-	probeAddr string
-	listener  net.Listener
+	opts        Options
+	cfg         *config.Config
+	log         *slog.Logger
+	level       *slog.LevelVar
+	clock       clock.Clock
+	reg         *prometheus.Registry
+	dir         datadir.Dir
+	store       backend.Store
+	cache       storage.Cache
+	devices     *sessionstore.Store
+	policy      *policy.Manager
+	rollout     *rollout.Controller
+	exec        *executor.Executor
+	sched       *reconnect.Scheduler
+	sessions    *session.Manager
+	messages    *messaging.Service
+	hooks       *webhook.Dispatcher
+	brokers     []broker // the event sinks besides webhooks
+	brokerKinds []string // their kinds, as host/evolution names them
+	purger      *purge.Purger
+	depErrors   *prometheus.CounterVec // wahost_dependency_errors_total
+	redis       *cacheHealth           // nil without Redis
+	api         *api.Server
+	evolution   *evolution.Server // Evolution API v2's routes, beside api's
+	proxies     *proxy.Pools
+	prober      *proxy.Prober
+	qr          *qrHub
+	apiKey      string
+	probeAddr   string
+	listener    net.Listener
 
 	reloads chan reloadRequest
 	hup     chan os.Signal // SIGHUP, subscribed in New so that an early one cannot kill the process
@@ -233,7 +235,12 @@ func (h *Host) open(ctx context.Context) (err error) {
 		return policyError(err)
 	}
 
+	sinks, err := h.newSinks(cfg)
+	if err != nil {
+		return err
+	}
 	if h.hooks, err = webhook.New(webhook.Config{
+		Sinks: sinks,
 		Store: h.store, Global: destinationOf(cfg), Secret: cfg.Webhook.Secret, ServerURL: cfg.Webhook.ServerURL,
 		Workers: cfg.Webhook.Workers, Timeout: cfg.Webhook.Timeout, MaxAttempts: cfg.Webhook.MaxAttempts,
 		Lease: cfg.Webhook.Lease, RetryRule: cfg.Webhook.RetryRule, ExposeAPIKey: cfg.Webhook.ExposeAPIKey,
@@ -407,12 +414,18 @@ func (h *Host) components(errc chan<- error) []part {
 	whenReachable := func(what string, fn func(context.Context) error) func(context.Context) error {
 		return func(ctx context.Context) error { return h.untilReachable(ctx, what, func() error { return fn(ctx) }) }
 	}
-	steps := []part{
-		{"webhooks", h.hooks},
-		{"reload loop", &loop{name: "reload loop", run: h.reloadLoop, errc: errc}},
-		{"maintenance", &loop{name: "maintenance", run: h.maintain, errc: errc}},
-		{"rollout", &loop{name: "rollout", run: h.runRollout, errc: errc}},
+	// The brokers start before the dispatcher that publishes to them and
+	// stop after it.
+	var steps []part
+	for i, b := range h.brokers {
+		steps = append(steps, part{"event sink " + h.brokerKinds[i], b})
 	}
+	steps = append(steps,
+		part{"webhooks", h.hooks},
+		part{"reload loop", &loop{name: "reload loop", run: h.reloadLoop, errc: errc}},
+		part{"maintenance", &loop{name: "maintenance", run: h.maintain, errc: errc}},
+		part{"rollout", &loop{name: "rollout", run: h.runRollout, errc: errc}},
+	)
 	if h.redis != nil {
 		steps = append(steps, part{"redis watch", &loop{name: "redis watch", run: h.redis.run, errc: errc}})
 	}
@@ -514,10 +527,12 @@ func (h *Host) ready(ctx context.Context) error {
 // degraded is /readyz's reason to answer "degraded": the host serves, a
 // dependency it can do without (Redis) does not answer.
 func (h *Host) degraded(context.Context) error {
+	var errs []error
 	if h.redis != nil {
-		return h.redis.degraded()
+		errs = append(errs, h.redis.degraded())
 	}
-	return nil
+	errs = append(errs, h.brokersDegraded())
+	return errors.Join(errs...)
 }
 
 // maintain prunes old history, delivered webhooks and messages past

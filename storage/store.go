@@ -133,7 +133,14 @@ const (
 type Outbox interface {
 	// Claim leases up to n (1..MaxPage) due events to worker for lease,
 	// oldest due first, incrementing their Attempts. Concurrent claims never
-	// return the same event while its lease runs.
+	// return the same event while its lease runs. Rows with a Destination
+	// keep the order of their lane (instance and destination): a row is
+	// returned only when every earlier pending row of its lane is returned
+	// with it or is leased to worker already, so that no worker publishes a
+	// later row while an earlier one waits. A row held back behind a due
+	// row that the claim did not take moves just after it (its
+	// NextAttemptAt), so a claim may return fewer than n rows while more
+	// are due; the next one takes them in order.
 	Claim(ctx context.Context, worker string, n int, lease time.Duration) ([]OutboxEvent, error)
 	// MarkDelivered (on Tx) records a delivery. Marking a delivered event
 	// again is a no-op.

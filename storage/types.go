@@ -112,6 +112,10 @@ type OutboxEvent struct {
 	// in commit order, so a reader that saw Seq n has seen every committed
 	// entry below n (see EventLog). 0 on deliveries.
 	Seq int64
+	// Destination names where a delivery goes when it is not a webhook:
+	// a message broker and its target (see package host/webhook's
+	// Publisher). Empty for webhooks, whose URL is in the payload.
+	Destination string
 }
 
 // Pending reports whether the event still waits for delivery.
@@ -138,7 +142,19 @@ type InstanceSettings struct {
 	// by the API); empty uses proxies.default.
 	Proxy string
 
+	// The instance's own event sinks besides its webhook, as Evolution
+	// API's /rabbitmq/set and /nats/set keep them.
+	RabbitMQ SinkSettings
+	NATS     SinkSettings
+
 	UpdatedAt time.Time
+}
+
+// SinkSettings say whether an instance publishes its events to a message
+// broker, and which.
+type SinkSettings struct {
+	Enabled bool     `json:"enabled"`
+	Events  []string `json:"events,omitempty"` // event names; empty means all
 }
 
 // Lease gives one host the right to drive an instance until ExpiresAt.

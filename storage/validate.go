@@ -98,6 +98,7 @@ func (e OutboxEvent) Validate() error {
 	return firstErr(
 		checkToken("event", e.Event, eventToken),
 		checkJSON("payload", e.Payload, MaxPayloadBytes, false),
+		checkText("destination", e.Destination, MaxURLBytes),
 	)
 }
 
@@ -190,6 +191,16 @@ func (s InstanceSettings) Validate() error {
 		}
 		if strings.ContainsAny(value, "\r\n") {
 			return &InputError{Field: "webhook_headers", Reason: "the value of " + name + " has a line break"}
+		}
+	}
+	for field, sink := range map[string]SinkSettings{"rabbitmq_events": s.RabbitMQ, "nats_events": s.NATS} {
+		if len(sink.Events) > MaxEvents {
+			return &InputError{Field: field, Reason: "more than " + strconv.Itoa(MaxEvents) + " entries"}
+		}
+		for _, ev := range sink.Events {
+			if err := checkToken(field, ev, eventToken); err != nil {
+				return err
+			}
 		}
 	}
 	if s.TokenSHA256 != "" && (len(s.TokenSHA256) != 64 || strings.Trim(s.TokenSHA256, "0123456789abcdef") != "") {

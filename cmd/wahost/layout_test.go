@@ -51,13 +51,15 @@ func TestEveryPackageHasADocComment(t *testing.T) {
 func TestHeavyDependenciesStayInTheirPackages(t *testing.T) {
 	const mod = "github.com/wahost/wahost/"
 	owners := map[string][]string{
-		"github.com/tetratelabs/wazero": {mod + "runtime"},
-		"go.mau.fi/whatsmeow":           {mod + "host/session", mod + "host/wafake"},
-		"go.mau.fi/libsignal":           {mod + "host/session", mod + "host/wafake"},
-		"github.com/jackc/pgx/v5":       {mod + "storage/postgres"},
-		"github.com/redis/go-redis/v9":  {mod + "storage/rediscache"},
-		"github.com/knadh/koanf":        {mod + "host/config"},
-		"modernc.org/sqlite":            {mod + "storage/sqlite", mod + "host/wafake"},
+		"github.com/tetratelabs/wazero":  {mod + "runtime"},
+		"go.mau.fi/whatsmeow":            {mod + "host/session", mod + "host/wafake"},
+		"go.mau.fi/libsignal":            {mod + "host/session", mod + "host/wafake"},
+		"github.com/jackc/pgx/v5":        {mod + "storage/postgres"},
+		"github.com/redis/go-redis/v9":   {mod + "storage/rediscache"},
+		"github.com/knadh/koanf":         {mod + "host/config"},
+		"modernc.org/sqlite":             {mod + "storage/sqlite", mod + "host/wafake"},
+		"github.com/rabbitmq/amqp091-go": {mod + "host/sink/rabbitmq", mod + "host/sink/sinktest"},
+		"github.com/nats-io/nats.go":     {mod + "host/sink/natsjs", mod + "host/sink/sinktest"},
 	}
 	for _, p := range listPackages(t) {
 		for _, imp := range p.Imports {

@@ -115,7 +115,8 @@ type Config struct {
 	Ready func(ctx context.Context) error
 	// Degraded, when it returns an error, makes a ready /readyz answer
 	// {"status":"degraded","reason":...} (still 200): a dependency the
-	// host can do without is missing.
+	// host can do without is missing (Redis, whose purges wait and retry;
+	// a broker, whose events wait in the outbox).
 	Degraded func(ctx context.Context) error
 	// Gatherer serves /metrics; nil means the default registry.
 	Gatherer prometheus.Gatherer

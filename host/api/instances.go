@@ -56,6 +56,36 @@ type settingsBody struct {
 	// Proxy is a pool of proxies.pools or a proxy URL; "" uses
 	// proxies.default. Answers mask its password.
 	Proxy *string `json:"proxy,omitempty"`
+	// RabbitMQ and NATS publish the instance's own events to the brokers
+	// events.rabbitmq and events.nats configure.
+	RabbitMQ *sinkBody `json:"rabbitmq,omitempty"`
+	NATS     *sinkBody `json:"nats,omitempty"`
+}
+
+// sinkBody is an instance's broker sink on the wire.
+type sinkBody struct {
+	Enabled bool     `json:"enabled"`
+	Events  []string `json:"events"` // empty means all
+}
+
+// apply checks b and returns the settings it asks for.
+func (b *sinkBody) apply(field string) (storage.SinkSettings, error) {
+	events := make([]string, 0, len(b.Events))
+	for _, ev := range b.Events {
+		name := webhook.EventName(ev) // MESSAGES_UPSERT → messages.upsert
+		if strings.TrimSpace(ev) == "" || len(ev) > 64 || name == "" {
+			return storage.SinkSettings{}, badRequest("%s.events: %q is not an event name", field, ev)
+		}
+		events = append(events, name)
+	}
+	return storage.SinkSettings{Enabled: b.Enabled, Events: events}, nil
+}
+
+func sinkView(s storage.SinkSettings) *sinkBody {
+	if !s.Enabled && len(s.Events) == 0 {
+		return nil
+	}
+	return &sinkBody{Enabled: s.Enabled, Events: append([]string{}, s.Events...)}
 }
 
 type webhookBody struct {
@@ -99,6 +129,20 @@ func (b *settingsBody) apply(s *storage.InstanceSettings, hasPolicy func(string)
 		s.WebhookURL, s.WebhookEvents, s.WebhookByEvents = b.Webhook.URL, events, b.Webhook.ByEvents
 		s.WebhookBase64 = b.Webhook.Base64
 	}
+	for _, sk := range []struct {
+		field string
+		body  *sinkBody
+		dst   *storage.SinkSettings
+	}{{"rabbitmq", b.RabbitMQ, &s.RabbitMQ}, {"nats", b.NATS, &s.NATS}} {
+		if sk.body == nil {
+			continue
+		}
+		set, err := sk.body.apply(sk.field)
+		if err != nil {
+			return err
+		}
+		*sk.dst = set
+	}
 	if b.QRLimit != nil {
 		if *b.QRLimit < 0 || *b.QRLimit > 1000 {
 			return badRequest("qr_limit: %d is outside [0, 1000] (0 uses the host default)", *b.QRLimit)
@@ -110,7 +154,7 @@ func (b *settingsBody) apply(s *storage.InstanceSettings, hasPolicy func(string)
 
 func settingsView(s storage.InstanceSettings) settingsBody {
 	q, p, px := s.QRLimit, s.PolicyOverride, proxy.Mask(s.Proxy)
-	b := settingsBody{QRLimit: &q, Policy: &p, Proxy: &px}
+	b := settingsBody{QRLimit: &q, Policy: &p, Proxy: &px, RabbitMQ: sinkView(s.RabbitMQ), NATS: sinkView(s.NATS)}
 	if s.WebhookURL != "" || len(s.WebhookEvents) > 0 || s.WebhookBase64 {
 		b.Webhook = &webhookBody{URL: s.WebhookURL, Events: s.WebhookEvents, ByEvents: s.WebhookByEvents, Base64: s.WebhookBase64}
 	}

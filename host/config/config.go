@@ -37,8 +37,36 @@ type Config struct {
 	Reconnect Reconnect `koanf:"reconnect"`
 	Policy    Policy    `koanf:"policy"`
 	Messages  Messages  `koanf:"messages"`
+	Events    Events    `koanf:"events"`
 	Traffic   Traffic   `koanf:"traffic"`
 	Proxies   Proxies   `koanf:"proxies"`
+}
+
+// Events configures the message brokers events are published to besides
+// webhooks.
+type Events struct {
+	RabbitMQ Broker `koanf:"rabbitmq"`
+	NATS     Broker `koanf:"nats"`
+}
+
+// Broker configures one broker sink; an empty URL turns it off.
+type Broker struct {
+	// URL is amqp://user:pass@host:5672/vhost or nats://host:4222.
+	URL string `koanf:"url"`
+	// Exchange is RabbitMQ's global exchange; Stream the JetStream stream.
+	Exchange string `koanf:"exchange"`
+	Stream   string `koanf:"stream"`
+	// Prefix names the global queues or subjects "{prefix}.{event}".
+	Prefix string `koanf:"prefix"`
+	// Global publishes every instance's events to the global target;
+	// Events filters them (empty means all).
+	Global bool     `koanf:"global"`
+	Events []string `koanf:"events"`
+	// Declare declares the exchanges, queues and bindings (RabbitMQ) or
+	// the stream (NATS) wahost publishes to.
+	Declare bool `koanf:"declare"`
+	// Mandatory (RabbitMQ) refuses a message no queue is bound for.
+	Mandatory bool `koanf:"mandatory"`
 }
 
 // HTTP configures the admin API.
@@ -224,6 +252,10 @@ func Default() Config {
 			Rate: 1, Jitter: time.Second, TTL: 24 * time.Hour, MaxMedia: 16 << 20, MediaTimeout: 30 * time.Second,
 			SendTimeout: time.Minute, RetryDelay: 30 * time.Second, Retention: 7 * 24 * time.Hour, HistoryLimit: 1000,
 		},
+		Events: Events{
+			RabbitMQ: Broker{Exchange: "evolution_exchange", Events: []string{}, Declare: true},
+			NATS:     Broker{Stream: "WAHOST_EVENTS", Events: []string{}, Declare: true},
+		},
 		Policy: Policy{
 			Module:        "builtin:default",
 			Settings:      map[string]any{},
@@ -335,7 +367,7 @@ var envAliases = map[string]string{
 }
 
 // listKeys hold lists: their variables are comma-separated.
-var listKeys = map[string]bool{"webhook.events": true}
+var listKeys = map[string]bool{"webhook.events": true, "events.rabbitmq.events": true, "events.nats.events": true}
 
 // envKey maps WAHOST_POLICY_MAX_DELAY to policy.max_delay and
 // WAHOST_TRAFFIC_THRESHOLDS_UNACKED_SENDS to
@@ -561,6 +593,12 @@ func (c *Config) Validate() error {
 	c.Messages.validate(bad)
 	c.Traffic.validate(bad)
 	c.Proxies.validate(bad)
+	if u := c.Events.RabbitMQ.URL; u != "" && !strings.HasPrefix(u, "amqp://") && !strings.HasPrefix(u, "amqps://") {
+		bad("events.rabbitmq.url", "%q is not an amqp:// or amqps:// URL", redact(u))
+	}
+	if u := c.Events.NATS.URL; u != "" && !strings.HasPrefix(u, "nats://") && !strings.HasPrefix(u, "tls://") {
+		bad("events.nats.url", "%q is not a nats:// or tls:// URL", redact(u))
+	}
 	p := &c.Policy
 	if s := p.CandidateSHA256; s != "" && (len(s) != 64 || strings.Trim(strings.ToLower(s), "0123456789abcdef") != "") {
 		bad("policy.candidate_sha256", "%q is not 64 hex digits", s)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -31,7 +32,7 @@ const (
 var numberPattern = regexp.MustCompile(`^\d+[\.@\w-]+`)
 
 // createDTO is Evolution's InstanceDto as create reads it; the other
-// fields it accepts (proxy, chatwoot, rabbitmq, settings...) are ignored.
+// fields it accepts (proxy, chatwoot, sqs, settings...) are ignored.
 type createDTO struct {
 	InstanceName string      `json:"instanceName"`
 	Token        string      `json:"token"`
@@ -44,6 +45,10 @@ type createDTO struct {
 	WebhookByEvents bool     `json:"webhookByEvents"`
 	WebhookBase64   bool     `json:"webhookBase64"`
 	WebhookEvents   []string `json:"webhookEvents"`
+	// The brokers the instance publishes to, stored enabled whatever
+	// their enabled says (EventManager.setInstance).
+	RabbitMQ *sinkDTO `json:"rabbitmq"`
+	NATS     *sinkDTO `json:"nats"`
 }
 
 // instanceSettings is Evolution's settings object: wahost implements none
@@ -105,6 +110,15 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, _ storage.Instan
 	if hook != nil && hook.URL != nil && *hook.URL != "" {
 		if err := hook.apply(&set); err != nil {
 			return err
+		}
+	}
+	for _, sk := range []struct {
+		kind string
+		dto  *sinkDTO
+	}{{SinkRabbitMQ, body.RabbitMQ}, {SinkNATS, body.NATS}} {
+		if sk.dto != nil && slices.Contains(s.cfg.Brokers, sk.kind) {
+			on := true
+			*sinkOf(sk.kind, &set) = (&sinkDTO{Enabled: &on, Events: sk.dto.Events}).settings()
 		}
 	}
 	hash := body.Token
@@ -183,6 +197,19 @@ func (b *createDTO) check() error {
 		for i, ev := range b.Webhook.Events {
 			if !knownEvent(ev) {
 				return invalid(fmt.Sprintf("webhook.events[%d] is not one of enum values: %s", i, strings.Join(Events, ",")))
+			}
+		}
+	}
+	for _, sk := range []struct {
+		kind string
+		dto  *sinkDTO
+	}{{SinkRabbitMQ, b.RabbitMQ}, {SinkNATS, b.NATS}} {
+		if sk.dto == nil {
+			continue
+		}
+		for i, ev := range sk.dto.Events {
+			if !knownEvent(ev) {
+				return invalid(fmt.Sprintf("%s.events[%d] is not one of enum values: %s", sk.kind, i, strings.Join(Events, ",")))
 			}
 		}
 	}

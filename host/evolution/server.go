@@ -64,6 +64,10 @@ type Config struct {
 	// Proxies checks the proxy routes' settings (host/proxy.Pools); nil
 	// refuses a proxy.
 	Proxies api.Proxies
+	// Brokers are the sink kinds the host publishes to (SinkRabbitMQ,
+	// SinkNATS): their /rabbitmq and /nats settings routes store and
+	// answer; the others answer empty, as Evolution's with the broker off.
+	Brokers []string
 	// APIKey is the host's key, Evolution's global AUTHENTICATION_API_KEY.
 	APIKey string
 	// KeepTokens stores instance tokens in clear beside their hash, so
@@ -129,6 +133,7 @@ func New(cfg Config) (*Server, error) {
 	s.instance("GET /webhook/find/{instance}", s.findWebhook)
 	s.instance("POST /proxy/set/{instance}", s.setProxy)
 	s.instance("GET /proxy/find/{instance}", s.findProxy)
+	s.sinkRoutes()
 	if cfg.Messaging != nil {
 		s.messageRoutes()
 	}

@@ -22,18 +22,33 @@ const (
 	storeTimeout = 30 * time.Second // bounds each outbox write of a worker
 )
 
-// job is one event handed to a worker: the head of its lane.
-type job struct {
-	lane   *lane
-	ev     storage.OutboxEvent
-	refund int // claims the event spent held back, not counted as attempts
+// job is work handed to a worker: the head of a webhook lane, or the
+// queued events of one or more lanes of one publisher.
+type job struct{ parts []part }
+
+// part is the events of one lane in a job, oldest first.
+type part struct {
+	lane    *lane
+	evs     []storage.OutboxEvent
+	refunds []int // claims each event spent held back, not counted as attempts
 }
 
-// result is a settled job: the event's new state is in the store.
-type result struct {
-	job
-	final bool      // delivered or failed for good
-	hold  time.Time // later events of the lane wait until then; zero lets them go
+// result is a settled job: the events' new states are in the store.
+type result struct{ parts []settled }
+
+// settled is a settled part.
+type settled struct {
+	part
+	final []bool    // per event: delivered or failed for good
+	hold  time.Time // the lane's events not final wait until then; zero lets them go
+}
+
+// work runs one job.
+func (d *Dispatcher) work(ctx context.Context, rec *recorder, j job) result {
+	if j.parts[0].lane.kind != "" {
+		return d.publish(ctx, rec, j)
+	}
+	return result{parts: []settled{d.deliver(ctx, rec, j.parts[0])}}
 }
 
 // attempt is the outcome of one request.
@@ -47,8 +62,11 @@ type attempt struct {
 // deliver runs one attempt for j and records its outcome in the store, a
 // delivery through rec. ctx is not cancelled by Run's shutdown: an attempt
 // under way completes.
-func (d *Dispatcher) deliver(ctx context.Context, rec *recorder, j job) result {
-	ev := j.ev
+func (d *Dispatcher) deliver(ctx context.Context, rec *recorder, p part) settled {
+	ev := p.evs[0]
+	done := func(final bool, hold time.Time) settled {
+		return settled{part: p, final: []bool{final}, hold: hold}
+	}
 	now := d.clock.Now()
 	if ev.NextAttemptAt.Sub(now) < d.renewBelow {
 		// The event waited in memory: renew its lease so that no other
@@ -58,20 +76,20 @@ func (d *Dispatcher) deliver(ctx context.Context, rec *recorder, j job) result {
 			return d.store.MarkRetry(ctx, ev.ID, next, ev.LastError)
 		}); err != nil {
 			d.log.Warn("webhook: renew lease; the event goes out when its lease ends", "event_id", ev.ID, "err", err)
-			return result{job: j, hold: ev.NextAttemptAt}
+			return done(false, ev.NextAttemptAt)
 		}
 		ev.NextAttemptAt = next
 	}
 
-	url := j.lane.key.url
+	url := p.lane.key.url
 	a := d.attempt(ctx, ev, url)
-	attempts := max(ev.Attempts-j.refund, 1)
+	attempts := max(ev.Attempts-p.refunds[0], 1)
 	log := d.log.With("event_id", ev.ID, "event", ev.Event, "instance_id", ev.InstanceID, "url", url, "attempt", attempts)
 	switch a.verdict {
 	case verdictDelivered:
 		d.metrics.deliveries.WithLabelValues(resultDelivered).Inc()
 		rec.add(ev.ID)
-		return result{job: j, final: true}
+		return done(true, time.Time{})
 	case verdictRetry:
 		if attempts < d.cfg.MaxAttempts {
 			next := d.clock.Now().Add(backoff(attempts, a.retryAfter, d.cfg.Jitter))
@@ -81,9 +99,9 @@ func (d *Dispatcher) deliver(ctx context.Context, rec *recorder, j job) result {
 				return d.store.MarkRetry(ctx, ev.ID, next, a.err)
 			}); err != nil {
 				log.Warn("webhook: record retry; the event goes out when its lease ends", "err", err)
-				return result{job: j, hold: ev.NextAttemptAt}
+				return done(false, ev.NextAttemptAt)
 			}
-			return result{job: j, hold: next}
+			return done(false, next)
 		}
 		a.err = fmt.Sprintf("gave up after %d attempts: %s", attempts, a.err)
 	}
@@ -93,9 +111,9 @@ func (d *Dispatcher) deliver(ctx context.Context, rec *recorder, j job) result {
 		return d.store.MarkFailed(ctx, ev.ID, a.err)
 	}); err != nil {
 		log.Warn("webhook: record failure; the event goes out again when its lease ends", "err", err)
-		return result{job: j, hold: ev.NextAttemptAt}
+		return done(false, ev.NextAttemptAt)
 	}
-	return result{job: j, final: true}
+	return done(true, time.Time{})
 }
 
 // mark runs one outbox write with its own deadline.

@@ -43,9 +43,10 @@ func (d *Dispatcher) Enqueue(ctx context.Context, tx storage.Tx, inst storage.In
 	name := EventName(event)
 	d.mu.Lock()
 	urls := targets(name, d.global, d.instances[inst.ID])
+	sinks := d.sinkTargetsLocked(name, inst.ID, inst.Name)
 	apiKey := d.tokens[inst.ID]
-	holds := make([]time.Time, len(urls))
-	for i, u := range urls {
+	holds := make([]time.Time, len(urls)+len(sinks))
+	for i, u := range append(urls[:len(urls):len(urls)], sinks...) {
 		holds[i] = d.holds[laneKey{instance: inst.ID, url: u}]
 	}
 	d.mu.Unlock()
@@ -72,10 +73,24 @@ func (d *Dispatcher) Enqueue(ctx context.Context, tx storage.Tx, inst storage.In
 	if _, err := tx.Enqueue(ctx, storage.OutboxEvent{InstanceID: inst.ID, Event: name, Payload: body, Stream: true}); err != nil {
 		return fmt.Errorf("webhook: enqueue %s for instance %s to the event stream: %w", name, inst.Name, err)
 	}
-	if len(urls) == 0 {
-		return nil
-	}
 	env.APIKey = apiKey
+	if len(sinks) > 0 {
+		body, err := encode(sinkEnvelope{Event: env.Event, Instance: env.Instance, Data: env.Data,
+			ServerURL: env.ServerURL, DateTime: env.DateTime, Sender: env.Sender, APIKey: env.APIKey})
+		if err != nil {
+			return fmt.Errorf("webhook: enqueue %s for instance %s: encode envelope: %w", name, inst.Name, err)
+		}
+		for i, dst := range sinks {
+			ev := storage.OutboxEvent{InstanceID: inst.ID, Event: name, Payload: body, Destination: dst}
+			if hold := holds[len(urls)+i]; hold.After(now) {
+				ev.NextAttemptAt = hold.Add(time.Microsecond)
+			}
+			if _, err := tx.Enqueue(ctx, ev); err != nil {
+				return fmt.Errorf("webhook: enqueue %s for instance %s to %s: %w", name, inst.Name, dst, err)
+			}
+		}
+		d.metrics.sinkEnqueued(sinks)
+	}
 	for i, u := range urls {
 		env.Destination = u
 		body, err := encode(env)

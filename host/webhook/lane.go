@@ -7,31 +7,57 @@ import (
 	"github.com/wahost/wahost/storage"
 )
 
-// laneKey names a lane: the events of one instance to one URL, delivered
-// in order.
+// laneKey names a lane: the events of one instance to one URL or broker
+// destination, delivered in order.
 type laneKey struct{ instance, url string }
 
 // lane is the claimed events of one laneKey, oldest first.
 type lane struct {
-	key   laneKey
-	queue []storage.OutboxEvent // queue[0] is in flight when busy
-	busy  bool
-	ready bool      // in scheduler.ready
-	hold  time.Time // events claimed before then wait: an earlier one retries then
-	// again is the head claimed anew while in flight: its worker recorded
-	// a retry that was due at once (or its lease ran out), so it goes
-	// out again next unless the worker settled it for good.
-	again *storage.OutboxEvent
+	key    laneKey
+	kind   string                // the Sink kind of a broker lane; empty for a webhook
+	queue  []storage.OutboxEvent // queue[:flight] is in flight when busy
+	flight int
+	busy   bool
+	ready  bool      // in scheduler.ready
+	hold   time.Time // events claimed before then wait: an earlier one retries then
+	// again holds in-flight events claimed anew: their worker recorded a
+	// retry that was due at once (or their lease ran out), so they go out
+	// again next unless the worker settled them for good.
+	again map[string]storage.OutboxEvent
+	// resume is, on a broker lane, the event its hold waits for: until it
+	// is claimed again, later events of the lane that a claim returns
+	// first (they were due before the hold's end) go back to the outbox,
+	// so that none overtakes it. resumeBy ends the wait if it never comes.
+	resume   string
+	resumeBy time.Time
 }
 
-func (l *lane) idle() bool { return !l.busy && len(l.queue) == 0 && l.hold.IsZero() }
+// inFlight reports whether the event is in the lane's running job.
+func (l *lane) inFlight(id string) bool {
+	if !l.busy {
+		return false
+	}
+	for _, ev := range l.queue[:l.flight] {
+		if ev.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+func (l *lane) idle() bool {
+	return !l.busy && len(l.queue) == 0 && l.hold.IsZero() && l.resume == ""
+}
 
 // add queues a claimed event on its lane, or holds it back when an
 // earlier event of the lane waits for a retry.
 func (s *scheduler) add(now time.Time, ev storage.OutboxEvent) {
 	if l, ok := s.claimed[ev.ID]; ok {
-		if l.busy && l.queue[0].ID == ev.ID {
-			l.again = &ev
+		if l.inFlight(ev.ID) {
+			if l.again == nil {
+				l.again = make(map[string]storage.OutboxEvent)
+			}
+			l.again[ev.ID] = ev
 			return
 		}
 		// Its lease ran out while it waited here and this claim took it
@@ -44,7 +70,7 @@ func (s *scheduler) add(now time.Time, ev storage.OutboxEvent) {
 		s.refund(ev.ID)
 		return
 	}
-	url, err := destinationOf(ev.Payload)
+	url, kind, err := s.d.destination(ev)
 	if err != nil {
 		s.d.metrics.deliveries.WithLabelValues(resultFailed).Inc()
 		s.d.log.Error("webhook: undeliverable outbox row", "event_id", ev.ID, "err", err)
@@ -58,14 +84,23 @@ func (s *scheduler) add(now time.Time, ev storage.OutboxEvent) {
 	key := laneKey{instance: ev.InstanceID, url: url}
 	l := s.lanes[key]
 	if l == nil {
-		l = &lane{key: key}
+		l = &lane{key: key, kind: kind}
 		s.lanes[key] = l
 	}
 	if now.Before(l.hold) {
 		s.holdBack(ev, l.hold)
 		return
 	}
-	if len(l.queue) >= maxLaneQueue {
+	if l.resume != "" {
+		switch {
+		case ev.ID == l.resume || now.After(l.resumeBy):
+			l.resume = ""
+		case ev.ID > l.resume: // IDs are time-ordered UUIDs
+			s.holdBack(ev, now.Add(sinkRetryFloor))
+			return
+		}
+	}
+	if kind == "" && len(l.queue) >= maxLaneQueue {
 		// Keep one busy destination from filling the memory that other
 		// instances' events need; the rest of its backlog waits in the
 		// outbox, in order.
@@ -74,6 +109,17 @@ func (s *scheduler) add(now time.Time, ev storage.OutboxEvent) {
 		return
 	}
 	l.queue = append(l.queue, ev)
+	if l.kind != "" {
+		// Claims may return a broker lane's events out of order (one held
+		// back comes after later ones): keep the queued part in ID order.
+		lo := 0
+		if l.busy {
+			lo = l.flight
+		}
+		for i := len(l.queue) - 1; i > lo && l.queue[i].ID < l.queue[i-1].ID; i-- {
+			l.queue[i], l.queue[i-1] = l.queue[i-1], l.queue[i]
+		}
+	}
 	s.claimed[ev.ID] = l
 	if t := ev.NextAttemptAt.Add(-s.d.renewBelow); s.renewAt.IsZero() || t.Before(s.renewAt) {
 		s.renewAt = t
@@ -84,36 +130,58 @@ func (s *scheduler) add(now time.Time, ev storage.OutboxEvent) {
 	}
 }
 
-// finish applies a settled job to its lane.
+// finish applies a settled job to its lanes.
 func (s *scheduler) finish(r result) {
 	s.inflight--
+	for _, p := range r.parts {
+		s.settle(p)
+	}
+	s.d.metrics.claimed.Set(float64(len(s.claimed)))
+}
+
+// settle applies a settled part to its lane.
+func (s *scheduler) settle(r settled) {
 	l := r.lane
 	l.busy = false
 	again := l.again
 	l.again = nil
+	var keep []storage.OutboxEvent // in flight, not settled for good
+	for i, ev := range r.evs {
+		if r.final[i] {
+			delete(s.claimed, ev.ID)
+			delete(s.refunds, ev.ID)
+			continue
+		}
+		if a, ok := again[ev.ID]; ok {
+			ev = a
+		}
+		keep = append(keep, ev)
+	}
+	rest := l.queue[len(r.evs):]
+	_, headAgain := again[firstID(keep)]
 	switch {
-	case again != nil && !r.final:
+	case len(keep) == 0:
+		l.queue = rest
+	case r.hold.IsZero() || headAgain:
 		// Claimed again while its worker settled it: it is due, and
 		// stays at the head of its lane.
-		l.queue[0] = *again
-	case !r.hold.IsZero():
-		// The head will be tried again at r.hold: what came after it
-		// goes back to the outbox due just after, so that it never
-		// overtakes. A hold already past ends at the next tick.
+		l.queue = append(keep, rest...)
+	default:
+		// The first event not settled will be tried again at r.hold:
+		// what came after it goes back to the outbox due just after, so
+		// that it never overtakes. A hold already past ends at the next
+		// tick.
 		s.setHold(l, r.hold)
-		for _, ev := range l.queue {
+		if l.kind != "" {
+			l.resume, l.resumeBy = keep[0].ID, r.hold.Add(s.d.cfg.Lease)
+		}
+		for _, ev := range append(keep, rest...) {
 			delete(s.claimed, ev.ID)
-			if ev.ID != r.ev.ID {
+			if ev.ID != keep[0].ID {
 				s.holdBack(ev, r.hold)
 			}
 		}
 		l.queue = nil
-	default:
-		l.queue = l.queue[1:]
-		delete(s.claimed, r.ev.ID)
-		if r.final {
-			delete(s.refunds, r.ev.ID)
-		}
 	}
 	switch {
 	case len(l.queue) > 0:
@@ -122,7 +190,13 @@ func (s *scheduler) finish(r result) {
 	case l.idle():
 		delete(s.lanes, l.key)
 	}
-	s.d.metrics.claimed.Set(float64(len(s.claimed)))
+}
+
+func firstID(evs []storage.OutboxEvent) string {
+	if len(evs) == 0 {
+		return ""
+	}
+	return evs[0].ID
 }
 
 // holdBack returns an event to the outbox, due just after until.
@@ -179,7 +253,7 @@ func (s *scheduler) renew(now time.Time) {
 	s.renewAt = time.Time{}
 	for _, l := range s.lanes {
 		for i := range l.queue {
-			if i == 0 && l.busy {
+			if l.busy && i < l.flight {
 				continue // the worker renews it if needed
 			}
 			ev := &l.queue[i]

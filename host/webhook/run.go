@@ -50,7 +50,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	for range d.cfg.Workers {
 		wg.Go(func() {
 			for j := range jobs {
-				results <- d.deliver(bg, rec, j)
+				results <- d.work(bg, rec, j)
 			}
 		})
 	}
@@ -100,8 +100,7 @@ func (s *scheduler) loop(ctx context.Context, jobs chan<- job, results <-chan re
 		var send chan<- job
 		var next job
 		if len(s.ready) > 0 {
-			l := s.ready[0]
-			send, next = jobs, job{lane: l, ev: l.queue[0], refund: s.refunds[l.queue[0].ID]}
+			send, next = jobs, s.nextJob()
 		}
 		armed := s.d.clock.Now()
 		timer.Reset(s.wait(armed))
@@ -113,9 +112,7 @@ func (s *scheduler) loop(ctx context.Context, jobs chan<- job, results <-chan re
 		}
 		select {
 		case send <- next:
-			s.ready = s.ready[1:]
-			next.lane.ready, next.lane.busy = false, true
-			s.inflight++
+			s.started(next)
 		case r := <-results:
 			s.finish(r)
 		case <-s.d.nudge:
@@ -184,4 +181,52 @@ func (s *scheduler) claim(now time.Time) {
 		s.add(now, ev)
 	}
 	s.d.metrics.claimed.Set(float64(len(s.claimed)))
+}
+
+// nextJob returns the job the first ready lane heads: its head event for
+// a webhook; for a publisher, the queued events of every ready lane of
+// that publisher, up to publishBatch, so that one round of confirmations
+// serves them all.
+func (s *scheduler) nextJob() job {
+	first := s.ready[0]
+	if first.kind == "" {
+		return job{parts: []part{s.partOf(first, 1)}}
+	}
+	var j job
+	room := publishBatch
+	for _, l := range s.ready {
+		if l.kind != first.kind || room == 0 {
+			continue
+		}
+		p := s.partOf(l, room)
+		room -= len(p.evs)
+		j.parts = append(j.parts, p)
+	}
+	return j
+}
+
+// partOf returns up to n of a lane's queued events.
+func (s *scheduler) partOf(l *lane, n int) part {
+	p := part{lane: l, evs: l.queue[:min(n, len(l.queue))]}
+	p.refunds = make([]int, len(p.evs))
+	for i, ev := range p.evs {
+		p.refunds[i] = s.refunds[ev.ID]
+	}
+	return p
+}
+
+// started marks the lanes of a job handed to a worker busy.
+func (s *scheduler) started(j job) {
+	for _, p := range j.parts {
+		p.lane.ready, p.lane.busy, p.lane.flight = false, true, len(p.evs)
+	}
+	kept := s.ready[:0]
+	for _, l := range s.ready {
+		if l.ready {
+			kept = append(kept, l)
+		}
+	}
+	clear(s.ready[len(kept):])
+	s.ready = kept
+	s.inflight++
 }

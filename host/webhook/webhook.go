@@ -71,6 +71,10 @@ type Config struct {
 	// Token) in the envelope's apikey field, as Evolution API does with
 	// AUTHENTICATION_EXPOSE_IN_FETCH_INSTANCES.
 	ExposeAPIKey bool
+	// Sinks are the message brokers events are published to besides
+	// webhooks, each through its Publisher; an instance's own sink
+	// settings apply to the kinds configured here only.
+	Sinks []Sink
 	// Logger receives delivery failures; nil discards them.
 	Logger *slog.Logger
 	// Registerer, when set, gets the dispatcher's metrics.
@@ -90,6 +94,9 @@ type Dispatcher struct {
 	retired map[string]*route
 	holds   map[laneKey]time.Time // destinations whose next events wait for a retry due then
 	secret  string
+	sinks   map[string]*sinkState // by kind; the routes are guarded, the map is fixed after New
+
+	sinkKinds []string // sorted keys of sinks
 
 	cfg        Config // defaults filled in
 	store      storage.Store
@@ -154,7 +161,11 @@ func New(cfg Config) (*Dispatcher, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	m, err := newMetrics(cfg.Registerer)
+	sinks, kinds, err := newSinkStates(cfg.Sinks)
+	if err != nil {
+		return nil, fmt.Errorf("webhook: new dispatcher: %w", err)
+	}
+	m, err := newMetrics(cfg.Registerer, kinds)
 	if err != nil {
 		return nil, fmt.Errorf("webhook: new dispatcher: %w", err)
 	}
@@ -165,6 +176,8 @@ func New(cfg Config) (*Dispatcher, error) {
 		retired:    make(map[string]*route),
 		holds:      make(map[laneKey]time.Time),
 		secret:     cfg.Secret,
+		sinks:      sinks,
+		sinkKinds:  kinds,
 		cfg:        cfg,
 		store:      cfg.Store,
 		clock:      cfg.Clock,
@@ -260,6 +273,7 @@ func (d *Dispatcher) SetInstance(instanceID string, s storage.InstanceSettings) 
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.setSinksLocked(instanceID, s)
 	if d.cfg.ExposeAPIKey && s.Token != "" {
 		d.tokens[instanceID] = s.Token
 	} else {
@@ -282,6 +296,7 @@ func (d *Dispatcher) ForgetInstance(instanceID string) {
 	}
 	delete(d.instances, instanceID)
 	delete(d.tokens, instanceID)
+	d.setSinksLocked(instanceID, storage.InstanceSettings{})
 }
 
 // Load reads every instance's settings from the store; call it once at

@@ -11,7 +11,7 @@ import (
 )
 
 const outboxCols = `id, instance_id, event, payload, created_at, attempts, next_attempt_at,
-	delivered_at, failed_at, last_error, claimed_by, seq`
+	delivered_at, failed_at, last_error, claimed_by, seq, destination`
 
 func scanEvent(row scanner) (storage.OutboxEvent, error) {
 	var e storage.OutboxEvent
@@ -19,7 +19,7 @@ func scanEvent(row scanner) (storage.OutboxEvent, error) {
 	var created, next int64
 	var delivered, failed, seq sql.NullInt64
 	err := row.Scan(&e.ID, &e.InstanceID, &e.Event, &payload, &created, &e.Attempts,
-		&next, &delivered, &failed, &e.LastError, &e.ClaimedBy, &seq)
+		&next, &delivered, &failed, &e.LastError, &e.ClaimedBy, &seq, &e.Destination)
 	if err != nil {
 		return storage.OutboxEvent{}, err
 	}
@@ -51,9 +51,9 @@ func (o ops) Enqueue(ctx context.Context, ev storage.OutboxEvent) (storage.Outbo
 		return out, wrapErr("enqueue "+ev.Event, err)
 	}
 	out, err := scanEvent(o.w.queryRow(ctx, `INSERT INTO wahost_outbox
-		(id, instance_id, event, payload, created_at, next_attempt_at)
-	VALUES (?, ?, ?, ?, ?, ?) RETURNING `+outboxCols,
-		ev.ID, ev.InstanceID, ev.Event, string(ev.Payload), now, next))
+		(id, instance_id, event, payload, created_at, next_attempt_at, destination)
+	VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING `+outboxCols,
+		ev.ID, ev.InstanceID, ev.Event, string(ev.Payload), now, next, ev.Destination))
 	return out, wrapErr("enqueue "+ev.Event, err)
 }
 
@@ -61,20 +61,38 @@ func (o ops) Enqueue(ctx context.Context, ev storage.OutboxEvent) (storage.Outbo
 // single UPDATE … RETURNING takes the database's write lock before it
 // reads, so it selects and claims the rows atomically: concurrent claims in
 // this process queue on the writer connection, those of other processes on
-// the lock.
+// the lock. Broker rows keep the order of their lane as in PostgreSQL
+// (see storage.Store.Claim).
 func (o ops) Claim(ctx context.Context, worker string, n int, lease time.Duration) ([]storage.OutboxEvent, error) {
 	if err := checkClaim(worker, n, lease); err != nil {
 		return nil, err
 	}
 	now := o.now()
-	rows, err := o.w.query(ctx, `UPDATE wahost_outbox
-	SET attempts = attempts + 1, next_attempt_at = ?, claimed_by = ?
-	WHERE id IN (
-		SELECT id FROM wahost_outbox
-		WHERE delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ?
+	// As in PostgreSQL: a broker row with an earlier pending row of its
+	// lane that stays behind (due but not in the window, or leased to
+	// another worker) is not claimed, and one behind a due row moves just
+	// after it, so that the next window takes them in order.
+	const window = `WITH cand AS (
+		SELECT id, instance_id, destination FROM wahost_outbox
+		WHERE delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ?3
 		ORDER BY next_attempt_at, id
-		LIMIT ?
-	)
+		LIMIT ?4
+	), behind AS (
+		SELECT c.id,
+			(SELECT max(p.next_attempt_at) FROM wahost_outbox p
+			WHERE p.instance_id = c.instance_id AND p.destination = c.destination
+				AND p.destination <> '' AND p.id < c.id AND p.delivered_at IS NULL AND p.failed_at IS NULL
+				AND p.next_attempt_at <= ?3 AND p.id NOT IN (SELECT id FROM cand)) AS after,
+			EXISTS (SELECT 1 FROM wahost_outbox p
+			WHERE p.instance_id = c.instance_id AND p.destination = c.destination
+				AND p.destination <> '' AND p.id < c.id AND p.delivered_at IS NULL AND p.failed_at IS NULL
+				AND p.next_attempt_at > ?3 AND p.claimed_by <> ?2) AS leased
+		FROM cand c WHERE c.destination <> ''
+	)`
+	rows, err := o.w.query(ctx, window+`
+	UPDATE wahost_outbox
+	SET attempts = attempts + 1, next_attempt_at = ?1, claimed_by = ?2
+	WHERE id IN (SELECT id FROM cand WHERE id NOT IN (SELECT id FROM behind WHERE after IS NOT NULL OR leased))
 	RETURNING `+outboxCols,
 		micros(now.Add(lease)), worker, micros(now), n)
 	if err != nil {
@@ -83,6 +101,17 @@ func (o ops) Claim(ctx context.Context, worker string, n int, lease time.Duratio
 	out, err := collect(rows, scanEvent)
 	if err != nil {
 		return nil, wrapErr("claim", err)
+	}
+	if len(out) < n {
+		// A short claim may have left rows behind: move them after the
+		// rows they wait for, in a second statement that only a short
+		// claim pays for.
+		if _, err := o.w.exec(ctx, window+`
+		UPDATE wahost_outbox SET next_attempt_at = (SELECT after + 1 FROM behind b WHERE b.id = wahost_outbox.id)
+		WHERE id IN (SELECT id FROM behind WHERE after IS NOT NULL)`,
+			micros(now.Add(lease)), worker, micros(now), n); err != nil {
+			return nil, wrapErr("claim", err)
+		}
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {

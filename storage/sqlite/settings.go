@@ -15,16 +15,16 @@ func (o ops) Settings(ctx context.Context, instanceID string) (storage.InstanceS
 		return storage.InstanceSettings{}, err
 	}
 	var s storage.InstanceSettings
-	var events, headers string
+	var events, headers, sinks string
 	var updated sql.NullInt64
 	err := o.r.queryRow(ctx, `SELECT COALESCE(s.webhook_url, ''), COALESCE(s.webhook_events, '[]'),
 		COALESCE(s.webhook_by_events, 0), COALESCE(s.policy_override, ''), COALESCE(s.qr_limit, 0), s.updated_at,
 		COALESCE(s.webhook_headers, '{}'), COALESCE(s.webhook_base64, 0), COALESCE(s.webhook_disabled, 0),
-		COALESCE(s.token_sha256, ''), COALESCE(s.token, ''), COALESCE(s.proxy, '')
+		COALESCE(s.token_sha256, ''), COALESCE(s.token, ''), COALESCE(s.proxy, ''), COALESCE(s.sinks, '{}')
 	FROM wahost_instances i LEFT JOIN wahost_instance_settings s ON s.instance_id = i.id
 	WHERE i.id = ?`, instanceID).Scan(
 		&s.WebhookURL, &events, &s.WebhookByEvents, &s.PolicyOverride, &s.QRLimit, &updated,
-		&headers, &s.WebhookBase64, &s.WebhookDisabled, &s.TokenSHA256, &s.Token, &s.Proxy)
+		&headers, &s.WebhookBase64, &s.WebhookDisabled, &s.TokenSHA256, &s.Token, &s.Proxy, &sinks)
 	if errors.Is(err, sql.ErrNoRows) {
 		return storage.InstanceSettings{}, storage.NotFound("instance", instanceID)
 	}
@@ -42,6 +42,9 @@ func (o ops) Settings(ctx context.Context, instanceID string) (storage.InstanceS
 	}
 	if len(s.WebhookHeaders) == 0 {
 		s.WebhookHeaders = nil
+	}
+	if err := storage.DecodeSinks([]byte(sinks), &s); err != nil {
+		return storage.InstanceSettings{}, wrapErr("get settings: sinks", err)
 	}
 	if updated.Valid {
 		s.UpdatedAt = fromMicros(updated.Int64)
@@ -75,16 +78,16 @@ func (o ops) PutSettings(ctx context.Context, instanceID string, s storage.Insta
 	}
 	_, err = o.w.exec(ctx, `INSERT INTO wahost_instance_settings (
 		instance_id, webhook_url, webhook_events, webhook_by_events, policy_override, qr_limit, updated_at,
-		webhook_headers, webhook_base64, webhook_disabled, token_sha256, token, proxy)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		webhook_headers, webhook_base64, webhook_disabled, token_sha256, token, proxy, sinks)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 	ON CONFLICT (instance_id) DO UPDATE SET
 		webhook_url = excluded.webhook_url, webhook_events = excluded.webhook_events,
 		webhook_by_events = excluded.webhook_by_events, policy_override = excluded.policy_override,
 		qr_limit = excluded.qr_limit, updated_at = excluded.updated_at,
 		webhook_headers = excluded.webhook_headers, webhook_base64 = excluded.webhook_base64,
 		webhook_disabled = excluded.webhook_disabled, token_sha256 = excluded.token_sha256, token = excluded.token,
-		proxy = excluded.proxy`,
+		proxy = excluded.proxy, sinks = excluded.sinks`,
 		instanceID, s.WebhookURL, string(ev), s.WebhookByEvents, s.PolicyOverride, s.QRLimit, o.stamp(),
-		string(hdr), s.WebhookBase64, s.WebhookDisabled, s.TokenSHA256, s.Token, s.Proxy)
+		string(hdr), s.WebhookBase64, s.WebhookDisabled, s.TokenSHA256, s.Token, s.Proxy, string(storage.EncodeSinks(s)))
 	return wrapErr("put settings of instance "+instanceID, err)
 }

@@ -168,6 +168,8 @@ func testSettings(t *testing.T, s storage.Store, c *Clock) {
 		WebhookDisabled: true,
 		TokenSHA256:     strings.Repeat("ab", 32),
 		Token:           "B5E8-TOKEN",
+		RabbitMQ:        storage.SinkSettings{Enabled: true, Events: []string{"messages.upsert"}},
+		NATS:            storage.SinkSettings{Enabled: true},
 		Proxy:           "socks5://alice:s3cret@10.0.0.7:1080",
 	}
 	if err := s.PutSettings(ctx, in.ID, want); err != nil {
@@ -198,6 +200,7 @@ func testSettings(t *testing.T, s storage.Store, c *Clock) {
 		{"bad event", storage.InstanceSettings{WebhookEvents: []string{"Connection Update"}}, storage.ErrInvalidInput},
 		{"too many events", storage.InstanceSettings{WebhookEvents: make([]string, storage.MaxEvents+1)}, storage.ErrInvalidInput},
 		{"negative limit", storage.InstanceSettings{QRLimit: -1}, storage.ErrInvalidInput},
+		{"bad sink event", storage.InstanceSettings{NATS: storage.SinkSettings{Events: []string{"a b"}}}, storage.ErrInvalidInput},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

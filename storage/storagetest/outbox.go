@@ -32,6 +32,15 @@ func testOutbox(t *testing.T, s storage.Store, c *Clock) {
 		InstanceID: inst, Event: "status.instance", Payload: json.RawMessage(`[]`), NextAttemptAt: c.Now().Add(time.Hour),
 	})).must(t)
 
+	// A broker's row keeps its destination.
+	sink := try(s.Enqueue(ctx, storage.OutboxEvent{
+		InstanceID: inst, Event: "messages.upsert", Payload: json.RawMessage(`{}`), Destination: "rabbitmq:x",
+		NextAttemptAt: c.Now().Add(time.Hour),
+	})).must(t)
+	if got := try(s.OutboxEvent(ctx, sink.ID)).must(t); got.Destination != "rabbitmq:x" || sink.Destination != "rabbitmq:x" {
+		t.Fatalf("broker row = %+v, want its destination", got)
+	}
+
 	claimed := try(s.Claim(ctx, "w1", 10, 30*time.Second)).must(t)
 	if len(claimed) != 2 || claimed[0].ID != e1.ID || claimed[1].ID != e2.ID {
 		t.Fatalf("Claim = %v, want e1, e2 (later is not due)", eventIDs(claimed))

@@ -65,6 +65,7 @@ func RunStore(t *testing.T, open OpenStore) {
 		{"OutboxLeaseExpiry", testOutboxLeaseExpiry},
 		{"OutboxErrors", testOutboxErrors},
 		{"OutboxConcurrentClaims", testOutboxConcurrentClaims},
+		{"OutboxLanes", testOutboxLanes},
 		{"EventStream", testEventStream},
 		{"Leases", testLeases},
 		{"LeaseFencing", testLeaseFencing},

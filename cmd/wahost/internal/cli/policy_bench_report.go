@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -61,7 +62,7 @@ func runBenchReport(ctx context.Context, path, examples string, duration time.Du
 		fmt.Fprintf(stdio.Err, "wahost policy bench: %v\n", err)
 		return exitFail
 	}
-	if err := os.WriteFile(path, r.markdown(), 0o644); err != nil {
+	if err := os.WriteFile(path, append(r.markdown(), keptSections(path)...), 0o644); err != nil {
 		fmt.Fprintf(stdio.Err, "wahost policy bench: %v\n", err)
 		return exitFail
 	}
@@ -360,4 +361,22 @@ func ratio(a, b time.Duration) string {
 		return "—"
 	}
 	return fmt.Sprintf("%.2f×", float64(a)/float64(b))
+}
+
+// keptMarker starts the part of docs/performance.md that other benchmarks
+// write (the event sinks' figures): the report keeps it as it is.
+const keptMarker = "<!-- kept by make bench-report -->"
+
+// keptSections returns the part of the report at path from keptMarker on,
+// with a blank line before it; nothing when there is none.
+func keptSections(path string) []byte {
+	old, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	i := bytes.Index(old, []byte(keptMarker))
+	if i < 0 {
+		return nil
+	}
+	return append([]byte("\n"), old[i:]...)
 }
