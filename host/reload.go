@@ -140,6 +140,7 @@ func restartKeys(old, cur *config.Config) []string {
 	add(old.Reconnect != cur.Reconnect, "reconnect")
 	add(!reflect.DeepEqual(old.Traffic, cur.Traffic), "traffic")
 	add(!reflect.DeepEqual(old.Proxies, cur.Proxies), "proxies")
+	add(!reflect.DeepEqual(old.Events, cur.Events), "events")
 	oldMsg, curMsg := old.Messages, cur.Messages
 	oldMsg.Retention = curMsg.Retention // read by each pruning run: live
 	add(oldMsg != curMsg, "messages")
