@@ -161,7 +161,7 @@ func (e *Executor) HandleDisconnect(ctx context.Context, instanceID string, rep 
 		}); err != nil {
 			return err
 		}
-		if d.Action != abi.ActionReconnect && e.cfg.OnEnd != nil {
+		if d.Action == abi.ActionLogout && e.cfg.OnEnd != nil {
 			if err := e.cfg.OnEnd(ctx, tx, cur); err != nil {
 				return err
 			}

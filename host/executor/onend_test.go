@@ -12,7 +12,7 @@ import (
 
 // TestOnEndRunsInTheEndingUnitOfWork: a logout runs OnEnd inside its
 // transaction (the queued message fails with the logout, and a failing
-// OnEnd rolls the decision back); a reconnect does not run it.
+// OnEnd rolls the decision back); a reconnect or a keep does not run it.
 func TestOnEndRunsInTheEndingUnitOfWork(t *testing.T) {
 	var calls []string
 	var fail error
@@ -40,6 +40,19 @@ func TestOnEndRunsInTheEndingUnitOfWork(t *testing.T) {
 	}
 	if len(calls) != 0 {
 		t.Fatalf("OnEnd ran for a reconnect: %v", calls)
+	}
+	// A degraded session the policy keeps open ends nothing.
+	res, err := e.exec.HandleDisconnect(e.ctx, inst.ID, executor.Report{
+		Event: abi.Event{Kind: abi.KindDegraded, Signal: abi.SignalUndecryptable}, Phase: abi.PhaseOpen,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Disconnect.Action != string(abi.ActionKeep) {
+		t.Fatalf("degraded with no traffic counted decided %+v, want keep", res.Disconnect.Action)
+	}
+	if len(calls) != 0 {
+		t.Fatalf("OnEnd ran for a keep: %v", calls)
 	}
 
 	fail = errors.New("boom")
