@@ -30,7 +30,7 @@ type StateError struct {
 }
 
 func (e *StateError) Error() string {
-	return fmt.Sprintf("instance %q is %s (%s): %s", e.Instance, e.State, e.Reason, "pair it again (POST /v1/instances/"+e.Instance+"/connect) before sending")
+	return fmt.Sprintf("instance %q is %s (%s): link a number to it (POST /v1/instances/%s/connect) before sending", e.Instance, e.State, e.Reason, e.Instance)
 }
 
 // The reasons a message fails with.
