@@ -107,6 +107,26 @@ func TestMessagesSurviveSIGKILL(t *testing.T) {
 		t.Fatal(err)
 	}
 	hooks.await("disconnect.decided", func(e webhook.Envelope) bool { return e.Event == "disconnect.decided" })
+	// whatsmeow reports the pairing from a goroutine of its own once the
+	// device is saved, so the 515 can be decided before the pairing is
+	// recorded: wait for the instance's number.
+	for deadline := time.Now().Add(time.Minute); ; {
+		_, body := first.call(t, "GET", "/v1/instances/bulk", "")
+		var inst struct {
+			OwnerJID string `json:"owner_jid"`
+		}
+		if json.Unmarshal(body, &inst) == nil && inst.OwnerJID != "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the pairing was never recorded: %s", body)
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal(ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 
 	var last string
 	for n := range total {
