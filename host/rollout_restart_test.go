@@ -9,6 +9,7 @@ import (
 	"github.com/wahost/wahost/host/rollout"
 	"github.com/wahost/wahost/host/wafake"
 	"github.com/wahost/wahost/host/wafake/wafaketest"
+	"github.com/wahost/wahost/host/webhook"
 )
 
 // TestRolloutResumesAfterRestart: a host stopped in the middle of a
@@ -21,9 +22,10 @@ func TestRolloutResumesAfterRestart(t *testing.T) {
 		flags[k] = v
 	}
 	var before map[string]any
+	var conns map[string]*wafake.Conn
 	t.Run("before", func(t *testing.T) { // its end stops the host
 		w.testHost = startWith(t, w.srv, "", flags, w.clk, nil)
-		w.outageAll(w.twoStepFleet())
+		conns = w.outageAll(w.twoStepFleet())
 		before = w.checkUntil(5*time.Minute, atStep(1))
 		w.clk.Advance(2 * time.Minute) // mid-step
 	})
@@ -49,5 +51,12 @@ func TestRolloutResumesAfterRestart(t *testing.T) {
 	}
 	if before["step"] != float64(1) || after["status"] != rollout.StatusRunning {
 		t.Fatalf("before the restart %v, after %v", before, after)
+	}
+	// The sessions come back too; the test ends once they are open, not
+	// while they are connecting.
+	open := map[string]bool{}
+	for len(open) < len(conns) {
+		env := w.next("connection.update", func(e webhook.Envelope) bool { return state(e) == "open" && conns[e.Instance] != nil })
+		open[env.Instance] = true
 	}
 }
