@@ -196,6 +196,42 @@ func (p *pool) put(inst *instance, healthy bool) {
 	p.release()
 }
 
+// warm creates one idle instance when the pool has none idle, without
+// taking an execution slot: a module about to replace another is made
+// ready while the one it replaces keeps deciding, so the first decisions
+// after a swap do not queue behind its wake-up and instantiation.
+func (p *pool) warm(ctx context.Context) error {
+	select {
+	case p.tokens <- struct{}{}:
+	default:
+		return nil // every instance it may hold exists
+	}
+	defer func() { <-p.tokens }()
+	p.mu.Lock()
+	ready := p.closed || len(p.idle) > 0
+	p.mu.Unlock()
+	if ready {
+		return nil
+	}
+	inst, err := p.create(ctx)
+	if err != nil {
+		return err
+	}
+	p.created.Add(1)
+	p.live.Add(1)
+	p.mu.Lock()
+	p.all[inst] = struct{}{}
+	closed := p.closed
+	if !closed {
+		p.idle = append(p.idle, inst)
+	}
+	p.mu.Unlock()
+	if closed {
+		p.closeInstance(inst)
+	}
+	return nil
+}
+
 func (p *pool) taken() {
 	if p.onTake != nil {
 		p.onTake()

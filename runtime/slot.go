@@ -147,6 +147,13 @@ func (s *Slot) Swap(m *Module) (uint64, error) {
 	if m.isClosing() {
 		return 0, fmt.Errorf("swapping policy %s: %w", m.name, errModuleClosed)
 	}
+	// Replacing a live module: build the new one fully first, so that the
+	// decisions right after the swap find an instance ready. A failure
+	// here is left to the first decision, which creates on demand.
+	if s.cur.Load() != nil && m.enter() {
+		_ = m.pool.warm(context.Background())
+		m.leave()
+	}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
