@@ -12,7 +12,9 @@ import (
 // executable memory), and compiles again from the on-disk compilation
 // cache, in tens of milliseconds, when it next needs an instance. A module
 // hibernates once loaded, and when a Slot keeps it as last-known-good, so
-// an idle host holds no policy code. It does so only with
+// an idle host holds no policy code. A module swapped in to replace a live
+// one is woken with one instance before the swap (Slot.Swap), so a reload
+// under load does not make the next decisions wait for the wake-up. It does so only with
 // Config.CacheDir: without the disk cache a wake-up would compile from
 // scratch, for a second or more with a Go guest.
 
