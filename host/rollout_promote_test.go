@@ -13,9 +13,9 @@ import (
 )
 
 // equalCanary is a rollout of the stable policy itself, with the default
-// settings, over two steps of 10 minutes judged every 5.
+// settings, over steps of 30, 60 and 100 % of 10 minutes, judged every 5.
 var equalCanary = map[string]any{
-	"policy.rollout.module": "builtin:default", "policy.rollout.steps": []any{30, 60},
+	"policy.rollout.module": "builtin:default", "policy.rollout.steps": []any{30, 60, 100},
 	"policy.rollout.min_episodes": 1, "policy.rollout.step_duration": "10m",
 	"policy.rollout.check_interval": "5m",
 }
@@ -96,7 +96,8 @@ func atStep(step int) func(map[string]any) bool {
 
 // TestRolloutPromotesAnEqualCanary: a canary identical to the stable
 // policy passes each step once its time is over and both arms have
-// recovered episodes, and is promoted after the last: the policy.rollout
+// recovered episodes, and is promoted when the step before 100 % passes
+// (a step of every instance has no stable side to judge): the policy.rollout
 // webhook says promoted, and GET /v1/policy shows the promotion.
 func TestRolloutPromotesAnEqualCanary(t *testing.T) {
 	w := newWorld(t, equalCanary)

@@ -98,7 +98,9 @@ func (c *Controller) Check(ctx context.Context) error {
 			c.cfg.Announce(ctx, c.eventLocked(&v, ""))
 		}
 	case ActionAdvance:
-		if c.state.Step == len(c.spec.Steps)-1 {
+		// A step of 100 % leaves no stable instance to judge the canary
+		// against: passing the step before it is passing the rollout.
+		if c.state.Step == len(c.spec.Steps)-1 || c.spec.Steps[c.state.Step+1] >= 100 {
 			return c.promoteLocked(ctx, "every step passed")
 		}
 		c.state.Step++
