@@ -26,8 +26,12 @@ func TestServeAgainstTestServer(t *testing.T) {
 
 	srvOut, srvW := io.Pipe()
 	srvDone := make(chan int, 1)
+	// The fake server stops after wahost: a server closing the sockets
+	// while the host closes them races inside whatsmeow's socket code.
+	srvCtx, stopServer := context.WithCancel(context.Background())
+	defer stopServer()
 	go func() {
-		srvDone <- Run(ctx, []string{"testserver"}, Stdio{Out: srvW, Err: srvW})
+		srvDone <- Run(srvCtx, []string{"testserver"}, Stdio{Out: srvW, Err: srvW})
 		srvW.Close()
 	}()
 	lines := bufio.NewScanner(srvOut)
@@ -107,10 +111,13 @@ func TestServeAgainstTestServer(t *testing.T) {
 	if qr, _ := body["qr"].(map[string]any); code != http.StatusOK || qr == nil || !strings.HasPrefix(qr["code"].(string), "2@") {
 		t.Fatalf("connect through the proxy = %d %v", code, body)
 	}
-	cancel()
-	for _, ch := range []chan int{done, srvDone} {
+	for _, stop := range []struct {
+		cancel context.CancelFunc
+		done   chan int
+	}{{cancel, done}, {stopServer, srvDone}} {
+		stop.cancel()
 		select {
-		case c := <-ch:
+		case c := <-stop.done:
 			if c != exitOK {
 				t.Fatalf("exit code %d", c)
 			}
