@@ -25,7 +25,7 @@ func TestBrokerCut(t *testing.T) {
 	if testing.Short() {
 		t.Skip("10 s outage")
 	}
-	amqpURL, uniq := brokerURL(t)
+	amqpURL, uniq := sinktest.AMQP(t)
 	u, _ := url.Parse(amqpURL)
 	proxy, err := tcpproxy.New(u.Host)
 	if err != nil {
@@ -53,7 +53,7 @@ func TestBrokerCut(t *testing.T) {
 			for m := range c {
 				msgs <- m
 			}
-		}(consume(t, amqpURL, in.Name+".messages.upsert"))
+		}(sinktest.ConsumeAMQP(t, amqpURL, in.Name+".messages.upsert"))
 	}
 	enqueued := make(chan struct{})
 	go func() {
@@ -119,13 +119,13 @@ func TestBrokerCut(t *testing.T) {
 // and starts another on the same outbox: nothing is missing, and an event
 // published twice carries the same message id.
 func TestDispatcherRestart(t *testing.T) {
-	amqpURL, uniq := brokerURL(t)
+	amqpURL, uniq := sinktest.AMQP(t)
 	s := sinktest.Store(t)
 	pub := newPublisher(t, rabbitmq.Config{URL: amqpURL, Declare: true})
 	sink := webhook.Sink{Kind: webhook.SinkRabbitMQ, Publisher: pub}
 	on := storage.InstanceSettings{RabbitMQ: storage.SinkSettings{Enabled: true}}
 	in := sinktest.Instance(t, s, "k"+uniq, on)
-	msgs := consume(t, amqpURL, in.Name+".messages.upsert")
+	msgs := sinktest.ConsumeAMQP(t, amqpURL, in.Name+".messages.upsert")
 
 	first := newDispatcher(t, s, sink)
 	ctx, stop := context.WithCancel(context.Background())

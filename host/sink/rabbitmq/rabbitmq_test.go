@@ -2,9 +2,6 @@ package rabbitmq_test
 
 import (
 	"context"
-	"net/url"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -16,34 +13,7 @@ import (
 	"github.com/wahost/wahost/host/sink/sinktest"
 	"github.com/wahost/wahost/host/webhook"
 	"github.com/wahost/wahost/storage"
-	"github.com/wahost/wahost/storage/testenv"
 )
-
-// brokerURL returns the AMQP URL of a fresh vhost, deleted at cleanup
-// (WAHOST_TEST_AMQP_URL, default the local guest account). Without
-// rabbitmqctl the default vhost is used and the tests' names are unique.
-func brokerURL(t testing.TB) (string, string) {
-	t.Helper()
-	base := os.Getenv("WAHOST_TEST_AMQP_URL")
-	if base == "" {
-		base = "amqp://guest:guest@127.0.0.1:5672/"
-	}
-	conn, err := amqp.Dial(base)
-	if err != nil {
-		t.Fatalf("RabbitMQ at %s is not reachable (start it with .ci/services): %v", base, err)
-	}
-	_ = conn.Close()
-	uniq := strings.ReplaceAll(testenv.Name("t"), "_", "")
-	vhost := "wahost-" + uniq
-	ctl := func(args ...string) error { return exec.Command("rabbitmqctl", args...).Run() }
-	if ctl("add_vhost", vhost) != nil || ctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*") != nil {
-		return base, uniq
-	}
-	t.Cleanup(func() { _ = ctl("delete_vhost", vhost) })
-	u, _ := url.Parse(base)
-	u.Path = "/" + vhost
-	return u.String(), uniq
-}
 
 func newPublisher(t testing.TB, cfg rabbitmq.Config) *rabbitmq.Publisher {
 	t.Helper()
@@ -71,38 +41,11 @@ func newDispatcher(t testing.TB, s storage.Store, sink webhook.Sink) *webhook.Di
 	return d
 }
 
-// consume reads a queue with a consumer written as for Evolution API.
-func consume(t testing.TB, amqpURL, queue string) <-chan amqp.Delivery {
-	t.Helper()
-	conn, err := amqp.Dial(amqpURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Declared as wahost declares it: the same arguments, so whichever
-	// comes first creates it.
-	if _, err := ch.QueueDeclare(queue, true, false, false, false, amqp.Table{"x-queue-type": "quorum"}); err != nil {
-		t.Fatalf("declare %s: %v", queue, err)
-	}
-	if err := ch.Qos(1000, 0, false); err != nil {
-		t.Fatal(err)
-	}
-	deliveries, err := ch.Consume(queue, "", true, false, false, false, nil)
-	if err != nil {
-		t.Fatalf("consume %s: %v", queue, err)
-	}
-	return deliveries
-}
-
 // TestEvolutionConsumer publishes every event kind of two instances, per
 // instance and globally, and reads them as an Evolution consumer does:
 // from the queues {instance}.{event} and {prefix}.{event}, in order.
 func TestEvolutionConsumer(t *testing.T) {
-	amqpURL, uniq := brokerURL(t)
+	amqpURL, uniq := sinktest.AMQP(t)
 	s := sinktest.Store(t)
 	prefix := "evo" + uniq
 	pub := newPublisher(t, rabbitmq.Config{URL: amqpURL, Exchange: "ex-" + uniq, Prefix: prefix, Declare: true})
@@ -127,7 +70,7 @@ func TestEvolutionConsumer(t *testing.T) {
 		for _, q := range []struct{ queue, instance string }{
 			{a.Name + "." + ev, a.Name}, {b.Name + "." + ev, b.Name}, {prefix + "." + ev, ""},
 		} {
-			got := consume(t, amqpURL, q.queue)
+			got := sinktest.ConsumeAMQP(t, amqpURL, q.queue)
 			seq := sinktest.NewSequence()
 			want := per
 			if q.instance == "" {
@@ -160,7 +103,7 @@ func TestEvolutionConsumer(t *testing.T) {
 // messages.upsert is bound: connection.update is refused and fails with
 // the broker's reason, while messages.upsert flows.
 func TestRefused(t *testing.T) {
-	amqpURL, uniq := brokerURL(t)
+	amqpURL, uniq := sinktest.AMQP(t)
 	s := sinktest.Store(t)
 	name := "r" + uniq
 	// The consumer's own topology; wahost declares nothing.
@@ -190,7 +133,7 @@ func TestRefused(t *testing.T) {
 	sinktest.Enqueue(t, s, d, in, "messages.upsert", 0, 5)
 	sinktest.Enqueue(t, s, d, in, "connection.update", 0, 1)
 	sinktest.Enqueue(t, s, d, in, "messages.upsert", 5, 5)
-	got := consume(t, amqpURL, q)
+	got := sinktest.ConsumeAMQP(t, amqpURL, q)
 	seq := sinktest.NewSequence()
 	for seq.Count(name) < 10 {
 		select {
