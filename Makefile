@@ -49,12 +49,7 @@ verify: ## Fail if the committed default policy module differs from a fresh buil
 	else echo "verify: $(DEFAULT_WASM) is stale: run 'make policies' and commit it" >&2; exit 1; fi
 
 fuzz: ## Run every fuzz target for FUZZTIME (default 10s)
-	@grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u | while read -r dir; do \
-	  for target in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go | cut -d' ' -f2); do \
-	    echo "fuzz: $$dir $$target ($(FUZZTIME))"; \
-	    out=$$($(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$dir 2>&1) || { echo "$$out"; exit 1; }; \
-	  done; \
-	done
+	bash .ci/fuzz $(FUZZTIME)
 
 check: ## Fail on unformatted code, vet findings, an untidy go.mod or a stale module
 	@test -z "$$(gofmt -l .)" || { echo "gofmt would change:"; gofmt -l .; exit 1; }
