@@ -67,14 +67,14 @@ func TestPolicySwitchesProxy(t *testing.T) {
 	if kind, _, d := decided(env); kind != "disconnected" || d["switch_proxy"] != nil || data["proxy"] != idA || data["proxyTo"] != nil {
 		t.Fatalf("drop decided %s %v, webhook %v", kind, d, data)
 	}
-	w.advanceToReconnects("sw")
+	w.advanceToScheduled("sw")
 	data, env = next("the first failed reconnect")
 	if kind, _, d := decided(env); kind != "connect_error" || d["switch_proxy"] != nil || d["rule"] != "backoff" || data["proxyTo"] != nil {
 		t.Fatalf("first failed reconnect decided %s %v, webhook %v", kind, d, data)
 	}
 
 	// The second failed connect through A: the policy switches.
-	w.advanceToReconnects("sw")
+	w.advanceToScheduled("sw")
 	data, env = next("the second failed reconnect")
 	kind, _, d := decided(env)
 	if kind != "connect_error" || d["action"] != "reconnect" || d["switch_proxy"] != true || d["rule"] != "proxy_switch" {
@@ -89,7 +89,7 @@ func TestPolicySwitchesProxy(t *testing.T) {
 
 	// The reconnect goes through B and opens.
 	from := w.seen
-	w.advanceToReconnects("sw")
+	w.advanceToScheduled("sw")
 	w.hooks.awaitFrom(from, "sw open again", func(e webhook.Envelope) bool {
 		return e.Event == "connection.update" && e.Instance == "sw" && state(e) == "open"
 	})
@@ -135,6 +135,25 @@ func TestPolicySwitchesProxy(t *testing.T) {
 	if st := w.proxyStatus(idB); st["sessions"] != 0.0 {
 		t.Fatalf("B still counts the deleted instance: %v", st)
 	}
+}
+
+// advanceToScheduled is advanceToReconnects once the instance's
+// reconnect is scheduled: the scheduler takes it after the decision's
+// commit, so its webhook may arrive first.
+func (w *world) advanceToScheduled(name string) {
+	w.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, diag := w.call("GET", "/v1/instances/"+name+"/diagnostics", nil)
+		if diag["pending_reconnect"] != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			w.t.Fatalf("%s has no pending reconnect: %v", name, diag)
+		}
+		<-time.After(20 * time.Millisecond) // the condition is checked again, not waited for
+	}
+	w.advanceToReconnects(name)
 }
 
 func mustJSON(t *testing.T, v any) []byte {
