@@ -305,6 +305,7 @@ func (h *Host) open(ctx context.Context) (err error) {
 		Metrics: executor.NewMetrics(h.reg, h.sched.Len),
 		OnEnd:   h.messages.FailQueued,
 		Traffic: watch,
+		Proxies: policyProxies{h.proxies},
 	})
 	h.exec = exec
 	h.qr = newQRHub(h.clock.Now)

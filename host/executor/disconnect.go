@@ -93,6 +93,7 @@ func (e *Executor) HandleDisconnect(ctx context.Context, instanceID string, rep 
 			shadowDoc, shadowSHA, shadow = e.shadow(ctx, p, in, &out)
 		}
 	}
+	proxyTo := e.switchProxy(ctx, inst, in, d)
 	now := e.cfg.Clock.Now()
 	var due time.Time
 	if d.Action == abi.ActionReconnect {
@@ -133,7 +134,7 @@ func (e *Executor) HandleDisconnect(ctx context.Context, instanceID string, rep 
 		Decision: out.Doc, Action: string(d.Action), Rule: d.Rule, PolicySHA256: out.SHA256,
 		Fallback: out.Fallback, Latency: out.Latency, Attempt: in.Attempt, Step: max(d.Step, 0),
 		JitterSeed: in.JitterSeed, Shadow: shadowDoc, ShadowSHA256: shadowSHA, Input: recordedInput(in),
-		Proxy: rep.Proxy,
+		Proxy: rep.Proxy, ProxyTo: proxyTo,
 	}
 
 	var res Result
@@ -166,7 +167,7 @@ func (e *Executor) HandleDisconnect(ctx context.Context, instanceID string, rep 
 				return err
 			}
 		}
-		return e.announce(ctx, tx, cur, &rep, &out, in.Attempt, state)
+		return e.announce(ctx, tx, cur, &rep, &out, in.Attempt, state, proxyTo)
 	}, e.cfg.Webhooks.Nudge)
 	if err != nil {
 		return res, fmt.Errorf("recording disconnect of %s: %w", inst.Name, err)
@@ -274,6 +275,11 @@ func (e *Executor) input(ctx context.Context, inst storage.Instance, rep Report,
 	if e.cfg.Traffic != nil {
 		tr = e.cfg.Traffic.Snapshot(inst.ID)
 	}
+	var px abi.Proxy
+	var hasProxy bool
+	if e.cfg.Proxies != nil {
+		px, hasProxy = e.cfg.Proxies.Proxy(inst.ID, set.Proxy)
+	}
 	return &abi.Input{
 		V: abi.DocVersion, NowMS: now.UnixMilli(), JitterSeed: e.cfg.Random(),
 		Instance: abi.Instance{
@@ -281,7 +287,7 @@ func (e *Executor) input(ctx context.Context, inst storage.Instance, rep Report,
 			ConnectedMS: rep.ConnectedFor.Milliseconds(),
 		},
 		Event: ev, Attempt: inst.Attempt + 1, Step: inst.Step, History: hist,
-		Settings: settings, Traffic: tr,
+		Settings: settings, Traffic: tr, Proxy: px, HasProxy: hasProxy,
 	}, override, nil
 }
 
@@ -305,7 +311,7 @@ func (e *Executor) qrLimit(ctx context.Context, inst storage.Instance) (int, err
 }
 
 // announce enqueues the webhooks of a decision, inside its transaction.
-func (e *Executor) announce(ctx context.Context, tx storage.Tx, inst storage.Instance, rep *Report, o *disconnect.Outcome, attempt int, state string) error {
+func (e *Executor) announce(ctx context.Context, tx storage.Tx, inst storage.Instance, rep *Report, o *disconnect.Outcome, attempt int, state, proxyTo string) error {
 	d, ev := &o.Decision, &rep.Event
 	send := func(event string, payload any) error {
 		return e.cfg.Webhooks.Enqueue(ctx, tx, inst, event, payload)
@@ -313,6 +319,7 @@ func (e *Executor) announce(ctx context.Context, tx storage.Tx, inst storage.Ins
 	if err := send(EventDisconnectDecided, decided{
 		Instance: inst.Name, Kind: ev.Kind, Code: ev.Code, Cause: ev.Cause, Message: ev.Message,
 		Attempt: attempt, Decision: o.Doc, PolicySHA256: o.SHA256, Fallback: o.Fallback, Proxy: rep.Proxy,
+		ProxyTo: proxyTo,
 	}); err != nil {
 		return err
 	}

@@ -107,6 +107,9 @@ type Config struct {
 	// Traffic, if set, gives every input its traffic counters
 	// (host/traffic's Monitor).
 	Traffic Traffic
+	// Proxies, if set, gives the input of an instance behind a proxy its
+	// proxy (ABI 1.3) and carries out switch_proxy.
+	Proxies Proxies
 }
 
 // Traffic gives an instance's traffic counters.
