@@ -88,6 +88,7 @@ type Store interface {
 	// and must not retain tx after returning. InTx does not retry: a
 	// failed unit of work is the caller's to repeat.
 	InTx(ctx context.Context, fn func(tx Tx) error) error
+	Grouper
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	// Close releases the store's connections.

@@ -138,3 +138,12 @@ func (s *Store) PoolStats() storage.PoolStats {
 		Waited: st.EmptyAcquireCount(),
 	}
 }
+
+// InGroup commits units together; see storage.Grouper. The group runs in
+// one transaction, without a savepoint per unit: each would cost a round
+// trip or two, and past 64 written-to savepoints every other session's
+// snapshots must look their transaction ids up on disk. A failed unit
+// instead makes the group run again around it (storage.RunGroup).
+func (s *Store) InGroup(ctx context.Context, units []storage.Unit) []error {
+	return storage.RunGroup(ctx, s.InTx, units)
+}

@@ -59,6 +59,8 @@ func RunStore(t *testing.T, open OpenStore) {
 		{"Episodes", testEpisodes},
 		{"UnitOfWork", testUnitOfWork},
 		{"UnitOfWorkSerialises", testUnitOfWorkSerialises},
+		{"GroupCommit", testGroupCommit},
+		{"GroupsConcurrent", testGroupsConcurrent},
 		{"DeleteCascades", testDeleteCascades},
 		{"Outbox", testOutbox},
 		{"Backlog", testBacklog},
