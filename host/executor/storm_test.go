@@ -71,12 +71,21 @@ func BenchmarkStorm(b *testing.B) {
 	})
 
 	ids := make([]string, n)
-	for i := range ids {
-		inst, err := st.CreateInstance(ctx, storage.Instance{Name: "storm-" + strconv.Itoa(i), Status: storage.StatusOpen})
-		if err != nil {
-			b.Fatal(err)
+	for lo := 0; lo < n; lo += 500 {
+		units := make([]storage.Unit, min(500, n-lo))
+		for j := range units {
+			i := lo + j
+			units[j].Fn = func(tx storage.Tx) error {
+				inst, err := tx.CreateInstance(ctx, storage.Instance{Name: "storm-" + strconv.Itoa(i), Status: storage.StatusOpen})
+				ids[i] = inst.ID
+				return err
+			}
 		}
-		ids[i] = inst.ID
+		for _, err := range st.InGroup(ctx, units) {
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
 	}
 	var before, after runtime.MemStats
 	runtime.GC()
