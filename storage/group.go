@@ -45,29 +45,33 @@ type Grouper interface {
 	InGroup(ctx context.Context, units []Unit) []error
 }
 
-// RunGroup commits units through inTx (a store's InTx) as InGroup
-// describes: all of them in one transaction; when one of them fails, the
+// RunGroup commits units as InGroup describes, through together (a
+// transaction for many units) and alone (a store's InTx, for one): all of
+// them in one transaction; when one of them fails, the
 // units before it in one transaction again, the failed one alone (it may
 // have failed only because of the others: a deadlock, a conflict), and
 // the units after it as a group of their own. When the commit itself
 // fails, each unit runs alone. A panic in a unit propagates, as from
 // InTx, with nothing of the group kept.
-func RunGroup(ctx context.Context, inTx func(ctx context.Context, fn func(tx Tx) error) error, units []Unit) []error {
+func RunGroup(ctx context.Context, together, alone TxFunc, units []Unit) []error {
 	errs := make([]error, len(units))
-	runGroup(ctx, inTx, units, errs)
+	runGroup(ctx, together, alone, units, errs)
 	return errs
 }
 
-func runGroup(ctx context.Context, inTx func(ctx context.Context, fn func(tx Tx) error) error, units []Unit, errs []error) {
+// TxFunc runs fn in one transaction, as Store.InTx does.
+type TxFunc func(ctx context.Context, fn func(tx Tx) error) error
+
+func runGroup(ctx context.Context, together, alone TxFunc, units []Unit, errs []error) {
 	switch len(units) {
 	case 0:
 		return
 	case 1:
-		errs[0] = inTx(ctx, units[0].Run)
+		errs[0] = alone(ctx, units[0].Run)
 		return
 	}
 	failed := -1
-	err := inTx(ctx, func(tx Tx) error {
+	err := together(ctx, func(tx Tx) error {
 		for i, u := range units {
 			if err := u.Run(tx); err != nil {
 				failed = i
@@ -81,11 +85,11 @@ func runGroup(ctx context.Context, inTx func(ctx context.Context, fn func(tx Tx)
 		clear(errs)
 	case failed < 0:
 		for i, u := range units {
-			errs[i] = inTx(ctx, u.Run)
+			errs[i] = alone(ctx, u.Run)
 		}
 	default:
-		runGroup(ctx, inTx, units[:failed], errs[:failed])
-		errs[failed] = inTx(ctx, units[failed].Run)
-		runGroup(ctx, inTx, units[failed+1:], errs[failed+1:])
+		runGroup(ctx, together, alone, units[:failed], errs[:failed])
+		errs[failed] = alone(ctx, units[failed].Run)
+		runGroup(ctx, together, alone, units[failed+1:], errs[failed+1:])
 	}
 }

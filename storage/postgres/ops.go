@@ -27,6 +27,10 @@ type ops struct {
 	// stream collects the ids of the stream entries a unit of work
 	// enqueued, for assignSeqs; nil outside one.
 	stream *[]string
+	// outbox, when set, collects the webhooks and stream entries enqueued
+	// in a group's transaction; insertOutbox writes them all in one
+	// statement before the commit.
+	outbox *[]storage.OutboxEvent
 }
 
 var _ storage.Tx = ops{}

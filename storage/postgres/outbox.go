@@ -53,6 +53,9 @@ func (o ops) Enqueue(ctx context.Context, ev storage.OutboxEvent) (storage.Outbo
 	if !ev.NextAttemptAt.IsZero() {
 		next = storage.Timestamp(ev.NextAttemptAt)
 	}
+	if o.outbox != nil {
+		return o.deferEnqueue(ev, now, next), nil
+	}
 	if ev.Stream {
 		return o.enqueueStream(ctx, ev, now)
 	}

@@ -100,7 +100,13 @@ func (s *Store) SessionDB() (*sql.DB, string, error) {
 }
 
 // InTx runs fn in one transaction; see storage.Store.
-func (s *Store) InTx(ctx context.Context, fn func(tx storage.Tx) error) (err error) {
+func (s *Store) InTx(ctx context.Context, fn func(tx storage.Tx) error) error {
+	return s.inTx(ctx, fn, false)
+}
+
+// inTx runs fn in one transaction. With deferOutbox, the webhooks fn
+// enqueues are inserted together at the end (see ops.outbox).
+func (s *Store) inTx(ctx context.Context, fn func(tx storage.Tx) error, deferOutbox bool) (err error) {
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return wrapErr("begin", err)
@@ -115,7 +121,15 @@ func (s *Store) InTx(ctx context.Context, fn func(tx storage.Tx) error) (err err
 		}
 	}()
 	var stream []string
-	if err := fn(ops{q: tx, now: s.now, inTx: true, stream: &stream}); err != nil {
+	o := ops{q: tx, now: s.now, inTx: true, stream: &stream}
+	var outbox []storage.OutboxEvent
+	if deferOutbox {
+		o.outbox = &outbox
+	}
+	if err := fn(o); err != nil {
+		return err
+	}
+	if err := insertOutbox(ctx, tx, outbox); err != nil {
 		return err
 	}
 	if err := assignSeqs(ctx, tx, stream); err != nil {
@@ -139,11 +153,14 @@ func (s *Store) PoolStats() storage.PoolStats {
 	}
 }
 
-// InGroup commits units together; see storage.Grouper. The group runs in
+// InGroup commits units together; see storage.Grouper. A group runs in
 // one transaction, without a savepoint per unit: each would cost a round
 // trip or two, and past 64 written-to savepoints every other session's
 // snapshots must look their transaction ids up on disk. A failed unit
-// instead makes the group run again around it (storage.RunGroup).
+// instead makes the group run again around it (storage.RunGroup). The
+// webhooks of a group's units are inserted by one statement before the
+// commit.
 func (s *Store) InGroup(ctx context.Context, units []storage.Unit) []error {
-	return storage.RunGroup(ctx, s.InTx, units)
+	group := func(ctx context.Context, fn func(tx storage.Tx) error) error { return s.inTx(ctx, fn, true) }
+	return storage.RunGroup(ctx, group, s.InTx, units)
 }

@@ -156,5 +156,5 @@ func (s *Store) InTx(ctx context.Context, fn func(tx storage.Tx) error) (err err
 // InGroup commits units together in one IMMEDIATE transaction; see
 // storage.Grouper and storage.RunGroup.
 func (s *Store) InGroup(ctx context.Context, units []storage.Unit) []error {
-	return storage.RunGroup(ctx, s.InTx, units)
+	return storage.RunGroup(ctx, s.InTx, s.InTx, units)
 }
