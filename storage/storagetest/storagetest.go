@@ -56,6 +56,7 @@ func RunStore(t *testing.T, open OpenStore) {
 		{"Settings", testSettings},
 		{"Disconnects", testDisconnects},
 		{"DisconnectErrors", testDisconnectErrors},
+		{"DecisionInput", testDecisionInput},
 		{"Episodes", testEpisodes},
 		{"UnitOfWork", testUnitOfWork},
 		{"UnitOfWorkSerialises", testUnitOfWorkSerialises},
