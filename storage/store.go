@@ -90,6 +90,7 @@ type Store interface {
 	// failed unit of work is the caller's to repeat.
 	InTx(ctx context.Context, fn func(tx Tx) error) error
 	Grouper
+	OutboxWatcher
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	// Close releases the store's connections.

@@ -31,6 +31,10 @@ type ops struct {
 	// in a group's transaction; insertOutbox writes them all in one
 	// statement before the commit.
 	outbox *[]storage.OutboxEvent
+	// hook is told about outbox rows: by wrote's commit inside a unit of
+	// work (wrote set), at once outside one.
+	hook  *storage.OutboxHook
+	wrote *bool
 }
 
 var _ storage.Tx = ops{}

@@ -38,6 +38,7 @@ type Config struct {
 type Store struct {
 	ops  // runs each call on the pool, in its own transaction
 	pool *pgxpool.Pool
+	hook *storage.OutboxHook
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -73,7 +74,8 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if now == nil {
 		now = time.Now
 	}
-	s := &Store{ops: ops{q: pool, now: now}, pool: pool}
+	hook := new(storage.OutboxHook)
+	s := &Store{ops: ops{q: pool, now: now, hook: hook}, pool: pool, hook: hook}
 	if err := s.migrate(ctx, cfg.Schema); err != nil {
 		pool.Close()
 		return nil, err
@@ -121,7 +123,8 @@ func (s *Store) inTx(ctx context.Context, fn func(tx storage.Tx) error, deferOut
 		}
 	}()
 	var stream []string
-	o := ops{q: tx, now: s.now, inTx: true, stream: &stream}
+	var wrote bool
+	o := ops{q: tx, now: s.now, inTx: true, stream: &stream, hook: s.hook, wrote: &wrote}
 	var outbox []storage.OutboxEvent
 	if deferOutbox {
 		o.outbox = &outbox
@@ -141,8 +144,14 @@ func (s *Store) inTx(ctx context.Context, fn func(tx storage.Tx) error, deferOut
 		}
 		return wrapErr("commit", err)
 	}
+	if wrote {
+		s.hook.Committed()
+	}
 	return nil
 }
+
+// NotifyOutbox implements storage.OutboxWatcher.
+func (s *Store) NotifyOutbox(fn func()) { s.hook.NotifyOutbox(fn) }
 
 // PoolStats describes the pgx pool now.
 func (s *Store) PoolStats() storage.PoolStats {

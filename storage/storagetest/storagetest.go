@@ -62,6 +62,7 @@ func RunStore(t *testing.T, open OpenStore) {
 		{"UnitOfWorkSerialises", testUnitOfWorkSerialises},
 		{"GroupCommit", testGroupCommit},
 		{"GroupsConcurrent", testGroupsConcurrent},
+		{"NotifyOutbox", testNotifyOutbox},
 		{"DeleteCascades", testDeleteCascades},
 		{"Outbox", testOutbox},
 		{"Backlog", testBacklog},
