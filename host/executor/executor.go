@@ -1,9 +1,11 @@
 // Package executor carries decisions out. For every disconnect it builds
 // the policy's input from the instance's state and history, asks the
-// decider, and then, in this order: one transaction that writes the
+// decider, and then, in this order: one unit of work that writes the
 // instance's state, the disconnect with its decision and the webhooks
 // announcing it (so a rolled-back change never emits a webhook and a
-// committed one never loses it); then the side effects — the reconnect
+// committed one never loses it), committed in a group with the units of
+// other instances arriving at the same time (group.go); then the side
+// effects — the reconnect
 // scheduled with its escalation step, or the session closed and cleaned up.
 //
 // It also turns the session's other reports (QR codes, pairing, opening)

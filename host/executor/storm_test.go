@@ -28,8 +28,10 @@ import (
 // WAHOST_STORM_N to change — and measures the time until every decision
 // is persisted in PostgreSQL with its webhooks queued in the outbox, then
 // how the scheduler spreads the reconnects. It starts at the executor
-// (classified reports, as the session layer hands them over) and runs the
-// real WASM policy, the executor, PostgreSQL and the webhook outbox.
+// (classified reports, as the session layer hands them over: each
+// instance on its own goroutine; WAHOST_STORM_WORKERS bounds them) and
+// runs the real WASM policy, the executor, PostgreSQL and the webhook
+// outbox.
 //
 //	go test -run '^$' -bench Storm -benchtime 1x ./host/executor/
 func BenchmarkStorm(b *testing.B) {
