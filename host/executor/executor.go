@@ -5,8 +5,8 @@
 // announcing it (so a rolled-back change never emits a webhook and a
 // committed one never loses it), committed in a group with the units of
 // other instances arriving at the same time (group.go); then the side
-// effects — the reconnect
-// scheduled with its escalation step, or the session closed and cleaned up.
+// effects — the reconnect scheduled with its escalation step, or the
+// session closed and cleaned up.
 //
 // It also turns the session's other reports (QR codes, pairing, opening)
 // into state and webhooks, and offers the manual recovery operations the
