@@ -2,6 +2,7 @@ package executor
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -34,7 +35,16 @@ type pending struct {
 // arrive meanwhile, and returns its outcome. After Stop, or when fn has
 // no company, it commits alone.
 func (e *Executor) group(ctx context.Context, id string, fn func(context.Context, storage.Tx) error) error {
-	p := &pending{id: id, unit: storage.Unit{Fn: func(tx storage.Tx) error { return fn(ctx, tx) }}, done: make(chan error, 1)}
+	p := &pending{id: id, unit: storage.Unit{Fn: func(tx storage.Tx) (err error) {
+		// A panic would take down the goroutine committing everyone's
+		// units: it fails this unit alone instead.
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("unit of work panicked: %v", r)
+			}
+		}()
+		return fn(ctx, tx)
+	}}, done: make(chan error, 1)}
 	e.mu.Lock()
 	e.queue = append(e.queue, p)
 	if e.committing < maxGroups && e.spawnLocked(e.commitGroups) {
