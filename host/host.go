@@ -251,6 +251,7 @@ func (h *Host) open(ctx context.Context) (err error) {
 	if err := h.hooks.Load(ctx); err != nil {
 		return err
 	}
+	h.hooks.WakeOn(h.store)
 	h.purger = purge.New(purge.Config{Queue: h.store, Cache: h.cache, Logger: h.log})
 
 	if err := h.newRollout(ctx, cfg); err != nil {

@@ -74,6 +74,7 @@ type Store interface {
 	Tx
 	Instances
 	DisconnectLog
+	DecisionReader
 	Outbox
 	Leases
 	PurgeQueue
@@ -88,6 +89,8 @@ type Store interface {
 	// and must not retain tx after returning. InTx does not retry: a
 	// failed unit of work is the caller's to repeat.
 	InTx(ctx context.Context, fn func(tx Tx) error) error
+	Grouper
+	OutboxWatcher
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	// Close releases the store's connections.
@@ -119,6 +122,22 @@ type DisconnectLog interface {
 	// before, oldest first, and returns how many (callers prune in
 	// bounded batches); the episodes that ended before it go with them.
 	PruneDisconnects(ctx context.Context, before time.Time, limit int) (int64, error)
+}
+
+// DecisionReader reads what deciding a disconnect needs of an instance.
+type DecisionReader interface {
+	// DecisionInput returns the instance, its settings (the zero value
+	// when never written) and up to limit of its disconnects at or after
+	// since, newest first, as Instance, Settings and RecentDisconnects
+	// would, in one round trip where the store can.
+	DecisionInput(ctx context.Context, instanceID string, since time.Time, limit int) (DecisionInput, error)
+}
+
+// DecisionInput is what DecisionReader returns.
+type DecisionInput struct {
+	Instance Instance
+	Settings InstanceSettings
+	Recent   []Disconnect
 }
 
 // Page sizes of the listing methods.

@@ -56,11 +56,11 @@ func (e *Executor) HandleDisconnect(ctx context.Context, instanceID string, rep 
 	if rep.Event.Cause == "" {
 		rep.Event.Cause = abi.CauseNone
 	}
-	inst, stale, err := e.instance(ctx, instanceID)
+	inst, read, stale, err := e.readInput(ctx, instanceID)
 	if err != nil {
 		return Result{}, fmt.Errorf("disconnect of %s: %w", instanceID, err)
 	}
-	in, override, err := e.input(ctx, inst, rep, stale)
+	in, override, err := e.input(ctx, inst, rep, read, stale)
 	if err != nil {
 		return Result{}, err
 	}
@@ -221,29 +221,37 @@ func logLevel(d *abi.Decision) slog.Level {
 	return slog.LevelWarn
 }
 
+// readInput reads the instance a disconnect is for, with its history and
+// settings in one round trip (read). While the store is unreachable it
+// falls back to instance, and read is nil.
+func (e *Executor) readInput(ctx context.Context, id string) (inst storage.Instance, read *storage.DecisionInput, stale bool, err error) {
+	in, err := e.cfg.Store.DecisionInput(ctx, id, e.cfg.Clock.Now().Add(-HistoryWindow), abi.MaxHistory)
+	if err == nil {
+		e.remember(in.Instance)
+		return in.Instance, &in, false, nil
+	}
+	if !errors.Is(err, storage.ErrUnavailable) {
+		return inst, nil, false, err
+	}
+	inst, stale, err = e.instance(ctx, id)
+	return inst, nil, stale, err
+}
+
 // input builds the policy's input for one disconnect, and returns the
 // instance's override policy when it has one (nil: the host's policy).
-// With stale, the store is unreachable: the decision is made on the
-// last known state, without history or instance settings.
-func (e *Executor) input(ctx context.Context, inst storage.Instance, rep Report, stale bool) (*abi.Input, disconnect.Policy, error) {
+// read, when set, holds the history and settings already read. With
+// stale, the store is unreachable: the decision is made on the last known
+// state, without history or instance settings.
+func (e *Executor) input(ctx context.Context, inst storage.Instance, rep Report, read *storage.DecisionInput, stale bool) (*abi.Input, disconnect.Policy, error) {
 	now := e.cfg.Clock.Now()
 	var recent []storage.Disconnect
 	var set storage.InstanceSettings
-	if !stale {
+	if read != nil {
+		recent, set = read.Recent, read.Settings
+	} else {
 		var err error
-		if recent, err = e.cfg.Store.RecentDisconnects(ctx, inst.ID, now.Add(-HistoryWindow), abi.MaxHistory); err != nil {
-			if !errors.Is(err, storage.ErrUnavailable) {
-				return nil, nil, fmt.Errorf("reading history of %s: %w", inst.Name, err)
-			}
-			stale = true
-		}
-	}
-	if !stale {
-		var err error
-		if set, err = e.instanceSettings(ctx, inst); err != nil {
-			if !errors.Is(err, storage.ErrUnavailable) {
-				return nil, nil, err
-			}
+		if recent, set, err = e.readHistory(ctx, inst, now, stale); err != nil {
+			return nil, nil, err
 		}
 	}
 	hist := make([]abi.HistoryEntry, 0, len(recent))
@@ -289,6 +297,27 @@ func (e *Executor) input(ctx context.Context, inst storage.Instance, rep Report,
 		Event: ev, Attempt: inst.Attempt + 1, Step: inst.Step, History: hist,
 		Settings: settings, Traffic: tr, Proxy: px, HasProxy: hasProxy,
 	}, override, nil
+}
+
+// readHistory reads the history and settings of inst for input, unless
+// stale; a store unreachable meanwhile leaves them out.
+func (e *Executor) readHistory(ctx context.Context, inst storage.Instance, now time.Time, stale bool) (recent []storage.Disconnect, set storage.InstanceSettings, err error) {
+	if !stale {
+		if recent, err = e.cfg.Store.RecentDisconnects(ctx, inst.ID, now.Add(-HistoryWindow), abi.MaxHistory); err != nil {
+			if !errors.Is(err, storage.ErrUnavailable) {
+				return nil, set, fmt.Errorf("reading history of %s: %w", inst.Name, err)
+			}
+			stale = true
+		}
+	}
+	if !stale {
+		if set, err = e.instanceSettings(ctx, inst); err != nil {
+			if !errors.Is(err, storage.ErrUnavailable) {
+				return nil, set, err
+			}
+		}
+	}
+	return recent, set, nil
 }
 
 func (e *Executor) instanceSettings(ctx context.Context, inst storage.Instance) (storage.InstanceSettings, error) {

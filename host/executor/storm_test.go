@@ -3,6 +3,7 @@ package executor_test
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -21,15 +22,18 @@ import (
 	"github.com/wahost/wahost/storage/memcache"
 	"github.com/wahost/wahost/storage/postgres"
 	"github.com/wahost/wahost/storage/purge"
+	"github.com/wahost/wahost/storage/sqlite"
 	"github.com/wahost/wahost/storage/testenv"
 )
 
 // BenchmarkStorm drops every instance at once — 10,000 by default,
 // WAHOST_STORM_N to change — and measures the time until every decision
-// is persisted in PostgreSQL with its webhooks queued in the outbox, then
-// how the scheduler spreads the reconnects. It starts at the executor
-// (classified reports, as the session layer hands them over) and runs the
-// real WASM policy, the executor, PostgreSQL and the webhook outbox.
+// is persisted in PostgreSQL (SQLite with WAHOST_STORM_STORE=sqlite)
+// with its webhooks queued in the outbox, then how the scheduler spreads
+// the reconnects. It starts at the executor (classified reports, as the
+// session layer hands them over: each instance on its own goroutine;
+// WAHOST_STORM_WORKERS bounds them) and runs the real WASM policy, the
+// executor, the store and the webhook outbox.
 //
 //	go test -run '^$' -bench Storm -benchtime 1x ./host/executor/
 func BenchmarkStorm(b *testing.B) {
@@ -40,18 +44,17 @@ func BenchmarkStorm(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	ctx := context.Background()
-	schema := testenv.Name("wahost_storm_")
-	st, err := postgres.Open(ctx, postgres.Config{URL: testenv.PostgresURL(b), Schema: schema, MaxConns: 16})
-	if err != nil {
-		b.Fatal(err)
+	// The session layer hands each instance's drop over on that
+	// instance's own goroutine: in a storm, every one at once.
+	workers := n
+	if s := os.Getenv("WAHOST_STORM_WORKERS"); s != "" {
+		var err error
+		if workers, err = strconv.Atoi(s); err != nil {
+			b.Fatal(err)
+		}
 	}
-	b.Cleanup(func() {
-		db, _, _ := st.SessionDB()
-		_, _ = db.Exec(`DROP SCHEMA "` + schema + `" CASCADE`)
-		_ = db.Close()
-		_ = st.Close()
-	})
+	ctx := context.Background()
+	st := stormStore(b)
 	dir, err := datadir.Open(b.TempDir())
 	if err != nil {
 		b.Fatal(err)
@@ -71,12 +74,21 @@ func BenchmarkStorm(b *testing.B) {
 	})
 
 	ids := make([]string, n)
-	for i := range ids {
-		inst, err := st.CreateInstance(ctx, storage.Instance{Name: "storm-" + strconv.Itoa(i), Status: storage.StatusOpen})
-		if err != nil {
-			b.Fatal(err)
+	for lo := 0; lo < n; lo += 500 {
+		units := make([]storage.Unit, min(500, n-lo))
+		for j := range units {
+			i := lo + j
+			units[j].Fn = func(tx storage.Tx) error {
+				inst, err := tx.CreateInstance(ctx, storage.Instance{Name: "storm-" + strconv.Itoa(i), Status: storage.StatusOpen})
+				ids[i] = inst.ID
+				return err
+			}
 		}
-		ids[i] = inst.ID
+		for _, err := range st.InGroup(ctx, units) {
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
 	}
 	var before, after runtime.MemStats
 	runtime.GC()
@@ -88,7 +100,7 @@ func BenchmarkStorm(b *testing.B) {
 		work := make(chan string)
 		var wg sync.WaitGroup
 		var failed sync.Map
-		for range 64 {
+		for range workers {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -151,3 +163,29 @@ func (nopSessions) Connect(context.Context, string) error               { return
 func (nopSessions) Disconnect(string) error                             { return nil }
 func (nopSessions) ResetSession(context.Context, string) (int64, error) { return 0, nil }
 func (nopSessions) Recreate(context.Context, string) error              { return nil }
+
+// stormStore opens the storm's store: PostgreSQL, or the embedded SQLite
+// with WAHOST_STORM_STORE=sqlite.
+func stormStore(b *testing.B) storage.Store {
+	ctx := context.Background()
+	if os.Getenv("WAHOST_STORM_STORE") == "sqlite" {
+		st, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(b.TempDir(), "wahost.db")})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = st.Close() })
+		return st
+	}
+	schema := testenv.Name("wahost_storm_")
+	st, err := postgres.Open(ctx, postgres.Config{URL: testenv.PostgresURL(b), Schema: schema, MaxConns: 16})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		db, _, _ := st.SessionDB()
+		_, _ = db.Exec(`DROP SCHEMA "` + schema + `" CASCADE`)
+		_ = db.Close()
+		_ = st.Close()
+	})
+	return st
+}

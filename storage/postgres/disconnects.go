@@ -59,10 +59,13 @@ func (o ops) RecentDisconnects(ctx context.Context, instanceID string, since tim
 	if err := storage.ValidateID("instance id", instanceID); err != nil {
 		return nil, err
 	}
-	return o.disconnects(ctx, "recent disconnects", `SELECT `+disconnectCols+` FROM wahost_disconnects
-	WHERE instance_id = $1 AND at >= $2 ORDER BY at DESC, id DESC LIMIT $3`,
-		instanceID, storage.Timestamp(since), clampLimit(limit))
+	return o.disconnects(ctx, "recent disconnects", recentQuery, instanceID, storage.Timestamp(since), clampLimit(limit))
 }
+
+// recentQuery reads up to $3 disconnects of instance $1 at or after $2,
+// newest first.
+const recentQuery = `SELECT ` + disconnectCols + ` FROM wahost_disconnects
+	WHERE instance_id = $1 AND at >= $2 ORDER BY at DESC, id DESC LIMIT $3`
 
 // ListDisconnects pages through an instance's history, newest first.
 func (o ops) ListDisconnects(ctx context.Context, instanceID string, before int64, limit int) ([]storage.Disconnect, error) {

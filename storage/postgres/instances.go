@@ -42,7 +42,7 @@ func (o ops) Instance(ctx context.Context, id string) (storage.Instance, error) 
 	if err := storage.ValidateID("instance id", id); err != nil {
 		return storage.Instance{}, err
 	}
-	q := "SELECT " + instanceCols + " FROM wahost_instances WHERE id = $1"
+	q := instanceQuery
 	if o.inTx {
 		q += " FOR UPDATE"
 	}
@@ -52,6 +52,9 @@ func (o ops) Instance(ctx context.Context, id string) (storage.Instance, error) 
 	}
 	return in, wrapErr("get instance", err)
 }
+
+// instanceQuery reads instance $1.
+const instanceQuery = "SELECT " + instanceCols + " FROM wahost_instances WHERE id = $1"
 
 // InstanceByName returns the instance with the given name.
 func (o ops) InstanceByName(ctx context.Context, name string) (storage.Instance, error) {

@@ -38,6 +38,7 @@ type Config struct {
 type Store struct {
 	ops  // runs each call on the pool, in its own transaction
 	pool *pgxpool.Pool
+	hook *storage.OutboxHook
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -73,7 +74,8 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if now == nil {
 		now = time.Now
 	}
-	s := &Store{ops: ops{q: pool, now: now}, pool: pool}
+	hook := new(storage.OutboxHook)
+	s := &Store{ops: ops{q: pool, now: now, hook: hook}, pool: pool, hook: hook}
 	if err := s.migrate(ctx, cfg.Schema); err != nil {
 		pool.Close()
 		return nil, err
@@ -100,7 +102,13 @@ func (s *Store) SessionDB() (*sql.DB, string, error) {
 }
 
 // InTx runs fn in one transaction; see storage.Store.
-func (s *Store) InTx(ctx context.Context, fn func(tx storage.Tx) error) (err error) {
+func (s *Store) InTx(ctx context.Context, fn func(tx storage.Tx) error) error {
+	return s.inTx(ctx, fn, false)
+}
+
+// inTx runs fn in one transaction. With deferOutbox, the webhooks fn
+// enqueues are inserted together at the end (see ops.outbox).
+func (s *Store) inTx(ctx context.Context, fn func(tx storage.Tx) error, deferOutbox bool) (err error) {
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return wrapErr("begin", err)
@@ -115,7 +123,16 @@ func (s *Store) InTx(ctx context.Context, fn func(tx storage.Tx) error) (err err
 		}
 	}()
 	var stream []string
-	if err := fn(ops{q: tx, now: s.now, inTx: true, stream: &stream}); err != nil {
+	var wrote bool
+	o := ops{q: tx, now: s.now, inTx: true, stream: &stream, hook: s.hook, wrote: &wrote}
+	var outbox []storage.OutboxEvent
+	if deferOutbox {
+		o.outbox = &outbox
+	}
+	if err := fn(o); err != nil {
+		return err
+	}
+	if err := insertOutbox(ctx, tx, outbox); err != nil {
 		return err
 	}
 	if err := assignSeqs(ctx, tx, stream); err != nil {
@@ -127,8 +144,14 @@ func (s *Store) InTx(ctx context.Context, fn func(tx storage.Tx) error) (err err
 		}
 		return wrapErr("commit", err)
 	}
+	if wrote {
+		s.hook.Committed()
+	}
 	return nil
 }
+
+// NotifyOutbox implements storage.OutboxWatcher.
+func (s *Store) NotifyOutbox(fn func()) { s.hook.NotifyOutbox(fn) }
 
 // PoolStats describes the pgx pool now.
 func (s *Store) PoolStats() storage.PoolStats {
@@ -137,4 +160,16 @@ func (s *Store) PoolStats() storage.PoolStats {
 		Max: st.MaxConns(), Total: st.TotalConns(), Acquired: st.AcquiredConns(), Idle: st.IdleConns(),
 		Waited: st.EmptyAcquireCount(),
 	}
+}
+
+// InGroup commits units together; see storage.Grouper. A group runs in
+// one transaction, without a savepoint per unit: each would cost a round
+// trip or two, and past 64 written-to savepoints every other session's
+// snapshots must look their transaction ids up on disk. A failed unit
+// instead makes the group run again around it (storage.RunGroup). The
+// webhooks of a group's units are inserted by one statement before the
+// commit.
+func (s *Store) InGroup(ctx context.Context, units []storage.Unit) []error {
+	group := func(ctx context.Context, fn func(tx storage.Tx) error) error { return s.inTx(ctx, fn, true) }
+	return storage.RunGroup(ctx, group, s.InTx, units)
 }

@@ -1,0 +1,25 @@
+package sqlite
+
+import (
+	"context"
+	"time"
+
+	"github.com/wahost/wahost/storage"
+)
+
+// DecisionInput reads an instance, its settings and its recent history:
+// reads cost SQLite no round trip, so it makes the three calls.
+func (s *Store) DecisionInput(ctx context.Context, instanceID string, since time.Time, limit int) (storage.DecisionInput, error) {
+	var out storage.DecisionInput
+	var err error
+	if out.Instance, err = s.Instance(ctx, instanceID); err != nil {
+		return storage.DecisionInput{}, err
+	}
+	if out.Settings, err = s.Settings(ctx, instanceID); err != nil {
+		return storage.DecisionInput{}, err
+	}
+	if out.Recent, err = s.RecentDisconnects(ctx, instanceID, since, limit); err != nil {
+		return storage.DecisionInput{}, err
+	}
+	return out, nil
+}
