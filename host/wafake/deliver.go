@@ -147,6 +147,7 @@ func (s *Server) logout(c *Conn) {
 	dev := c.DeviceJID()
 	s.dir.mu.Lock()
 	defer s.dir.mu.Unlock()
+	s.recordEndLocked(c)
 	if s.dir.online[dev] == c {
 		delete(s.dir.online, dev)
 	}
