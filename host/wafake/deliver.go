@@ -163,6 +163,13 @@ func (s *Server) Queued(dev types.JID) int {
 	return len(s.dir.pending[dev])
 }
 
+// LoggedIn returns dev's logged-in connection, nil when it has none.
+func (s *Server) LoggedIn(dev types.JID) *Conn {
+	s.dir.mu.Lock()
+	defer s.dir.mu.Unlock()
+	return s.dir.online[dev]
+}
+
 // Online reports whether dev is logged in on a connection the relay
 // writes to.
 func (s *Server) Online(dev types.JID) bool {
