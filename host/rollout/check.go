@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wahost/wahost/host/executor"
+	"github.com/wahost/wahost/host/policy"
 	"github.com/wahost/wahost/storage"
 )
 
@@ -59,8 +60,10 @@ func (c *Controller) CutEpisodes(ctx context.Context) (int64, error) {
 	return n, nil
 }
 
-// Check writes a state change a failed unit of work left unsaved, cuts
-// the episodes past the horizon, then judges the running step once: it rolls back on a regression or a faulting canary, advances a
+// Check writes a state change a failed unit of work left unsaved, takes
+// the stored state when another host on the same store moved the
+// rollout, cuts the episodes past the horizon, then judges the running
+// step once: it rolls back on a regression or a faulting canary, advances a
 // step that passed, promotes after the last, and holds as inconclusive a
 // step that found too few episodes.
 func (c *Controller) Check(ctx context.Context) error {
@@ -71,6 +74,9 @@ func (c *Controller) Check(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := c.flushLocked(ctx); err != nil {
+		return err
+	}
+	if err := c.adoptLocked(ctx); err != nil {
 		return err
 	}
 	if c.spec == nil || c.state.Status != StatusRunning {
@@ -113,6 +119,40 @@ func (c *Controller) Check(ctx context.Context) error {
 	default:
 		c.saveLocked(ctx, nil)
 	}
+	return nil
+}
+
+// adoptLocked takes the stored state of the same rollout when it moved
+// on without this controller: several hosts on one store share one
+// rollout, and whichever judges, pauses or promotes it first moves it for
+// all of them. A promotion made elsewhere is carried out here too.
+func (c *Controller) adoptLocked(ctx context.Context) error {
+	if c.spec == nil || c.dirty {
+		return nil
+	}
+	st, err := c.cfg.Store.Rollout(ctx)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading the rollout: %w", err)
+	}
+	cur := c.state
+	if st.ID != cur.ID || (st.Status == cur.Status && st.Step == cur.Step &&
+		st.StepStarted.Equal(storage.Timestamp(cur.StepStarted))) {
+		return nil
+	}
+	if st.Status == StatusPromoted && cur.Status != StatusPromoted {
+		canary := policy.Canary{Module: c.spec.Module, SHA256: st.SHA256, Settings: c.settings}
+		if err := c.cfg.Policies.Promote(ctx, canary); err != nil {
+			return fmt.Errorf("carrying out a promotion made by another host: %w", err)
+		}
+	}
+	st.Step = min(st.Step, len(c.spec.Steps)-1)
+	c.state = st
+	c.cfg.Metrics.state(c.state, c.spec)
+	c.cfg.Logger.InfoContext(ctx, "policy rollout moved by another host", "status", st.Status,
+		"step", st.Step+1, "reason", st.Reason)
 	return nil
 }
 

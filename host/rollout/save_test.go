@@ -111,3 +111,53 @@ func outbox(t *testing.T, s storage.Store) int {
 	}
 	return len(evs)
 }
+
+// TestHostsShareOneRollout: two controllers on one store (two hosts on
+// one database) run one rollout: a rollback by one is taken by the other
+// at its next check, and its canary stops deciding there too, with one
+// webhook between them.
+func TestHostsShareOneRollout(t *testing.T) {
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(t.TempDir(), "wahost.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
+	announce := func(ctx context.Context, tx storage.Tx, e rollout.Event) error {
+		payload, _ := json.Marshal(e)
+		_, err := tx.Enqueue(ctx, storage.OutboxEvent{InstanceID: "00000000-0000-0000-0000-000000000000", Event: "policy.rollout", Payload: payload})
+		return err
+	}
+	spec := &rollout.Spec{Module: "builtin:default", Steps: []float64{100},
+		Step: rollout.Step{Duration: time.Hour}, Criteria: rollout.Criteria{MinEpisodes: 1, Confidence: 0.95}}
+	var hosts [2]*rollout.Controller
+	for i := range hosts {
+		hosts[i] = rollout.New(rollout.Config{Store: store, Policies: fakePolicies{}, Announce: announce,
+			Logger: slog.New(slog.DiscardHandler)})
+		if err := hosts[i].Configure(ctx, spec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, b := hosts[0], hosts[1]
+	stA, _ := a.Status()
+	stB, _ := b.Status()
+	if stA.ID != stB.ID {
+		t.Fatalf("two rollouts: %s and %s", stA.ID, stB.ID)
+	}
+	if _, _, arm := b.Canary("any"); arm != "canary" {
+		t.Fatalf("before the rollback the canary decides on b: arm %q", arm)
+	}
+	a.Fault(ctx, errors.New("trap"))
+	if err := b.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := b.Status(); st.Status != rollout.StatusRolledBack {
+		t.Fatalf("b after a's rollback: %s", st.Status)
+	}
+	if p, _, arm := b.Canary("any"); p != nil || arm != "" {
+		t.Fatalf("b's canary still decides after a's rollback (arm %q)", arm)
+	}
+	if n := outbox(t, store); n != 1 {
+		t.Fatalf("%d policy.rollout webhooks, want 1", n)
+	}
+}
