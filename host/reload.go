@@ -174,7 +174,7 @@ func watchPaths(cfg *config.Config) []string {
 		return nil
 	}
 	var paths []string
-	mods := []string{cfg.Policy.Module, cfg.Policy.Candidate}
+	mods := []string{cfg.Policy.Module, cfg.Policy.Candidate, cfg.Policy.Rollout.Module}
 	for _, o := range cfg.Policy.Overrides {
 		mods = append(mods, o.Module)
 	}
