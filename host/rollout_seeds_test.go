@@ -47,7 +47,9 @@ type seededWorld struct {
 	ended map[string]bool // instances a decision ended for good
 }
 
-func newSeededWorld(t *testing.T, seed uint64, flags map[string]any) *seededWorld {
+// newSeededWorld starts a host with flags and pairs instances until five
+// are in the canary's first share (percent) and five outside it.
+func newSeededWorld(t *testing.T, seed uint64, flags map[string]any, share float64) *seededWorld {
 	clk := clock.NewFake(time.Now())
 	w := &world{srv: wafaketest.NewServer(t, wafake.Config{Now: clk.Now}), clk: clk, hooks: newReceiver(t, ""), timers: 1}
 	all := map[string]any{"webhook.url": w.hooks.URL}
@@ -56,7 +58,7 @@ func newSeededWorld(t *testing.T, seed uint64, flags map[string]any) *seededWorl
 	}
 	w.testHost = startWith(t, w.srv, "", all, clk, nil)
 	s := &seededWorld{world: w, rng: rand.New(rand.NewPCG(seed, 19)), jids: map[string]types.JID{}, ended: map[string]bool{}}
-	canary, stable := w.fleet(50, 5, 5)
+	canary, stable := w.fleet(share, 5, 5)
 	for _, m := range []map[string]*wafake.Conn{canary, stable} {
 		for name, c := range m {
 			s.names = append(s.names, name)
@@ -205,7 +207,7 @@ func TestRolloutEqualCanaryAcrossSeeds(t *testing.T) {
 		for seed := range seeds {
 			t.Run(fmt.Sprint(seed), func(t *testing.T) {
 				t.Parallel()
-				s := newSeededWorld(t, uint64(seed), seededRollout(map[string]any{"jitter_pct": 20}))
+				s := newSeededWorld(t, uint64(seed), seededRollout(map[string]any{"jitter_pct": 20}), 50)
 				for range 3 {
 					s.round(mixedDrops)
 					s.clk.Advance(40 * time.Second) // past the storm window
@@ -246,7 +248,7 @@ func TestRolloutWorseCanaryAcrossSeeds(t *testing.T) {
 	for seed := range worseSeeds {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			t.Parallel()
-			s := newSeededWorld(t, uint64(seed), seededRollout(fast))
+			s := newSeededWorld(t, uint64(seed), seededRollout(fast), 50)
 			for range 3 {
 				s.round([]wafake.Script{wafake.StreamError("503")})
 				s.clk.Advance(40 * time.Second)
@@ -268,8 +270,9 @@ func TestRolloutPromotesABetterCanary(t *testing.T) {
 	flags := seededRollout(map[string]any{"delays_ms": map[string]any{"503": 18000}})
 	flags["policy.rollout.steps"] = []any{30, 60, 100}
 	flags["policy.rollout.min_episodes"] = 6
-	s := newSeededWorld(t, 1, flags)
-	for round := 1; round <= 12; round++ {
+	flags["policy.rollout.step_duration"] = "3m"
+	s := newSeededWorld(t, 1, flags, 30)
+	for round := 1; round <= 16; round++ {
 		s.round(mixedDrops)
 		s.clk.Advance(40 * time.Second)
 		_, st := s.call("GET", "/v1/policy/rollout", nil)
