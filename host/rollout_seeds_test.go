@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -203,20 +204,15 @@ const (
 // if at most one of the 20 is rolled back.
 func TestRolloutEqualCanaryAcrossSeeds(t *testing.T) {
 	results := make([]string, seeds)
-	t.Run("seeds", func(t *testing.T) {
-		for seed := range seeds {
-			t.Run(fmt.Sprint(seed), func(t *testing.T) {
-				t.Parallel()
-				s := newSeededWorld(t, uint64(seed), seededRollout(map[string]any{"jitter_pct": 20}), 50)
-				for range 3 {
-					s.round(mixedDrops)
-					s.clk.Advance(40 * time.Second) // past the storm window
-				}
-				st := s.finish()
-				results[seed] = fmt.Sprint(st["status"])
-				t.Logf("seed %2d: %s (%d refused logins)", seed, verdictLine(st), s.srv.Refusals())
-			})
+	runSeeds(t, seeds, func(t *testing.T, seed int) {
+		s := newSeededWorld(t, uint64(seed), seededRollout(map[string]any{"jitter_pct": 20}), 50)
+		for range 3 {
+			s.round(mixedDrops)
+			s.clk.Advance(40 * time.Second) // past the storm window
 		}
+		st := s.finish()
+		results[seed] = fmt.Sprint(st["status"])
+		t.Logf("seed %2d: %s (%d refused logins)", seed, verdictLine(st), s.srv.Refusals())
 	})
 	ran, rolledBack := 0, 0
 	for seed, r := range results {
@@ -238,6 +234,24 @@ func TestRolloutEqualCanaryAcrossSeeds(t *testing.T) {
 	}
 }
 
+// runSeeds runs check for seeds 0 to n-1 as subtests, five at once
+// whatever -parallel says: a seed spends most of its time waiting for
+// sessions, webhooks and commits rather than computing.
+func runSeeds(t *testing.T, n int, check func(t *testing.T, seed int)) {
+	sem := make(chan struct{}, 5)
+	var wg sync.WaitGroup
+	for seed := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			t.Run(fmt.Sprint(seed), func(t *testing.T) { check(t, seed) })
+		}()
+	}
+	wg.Wait()
+}
+
 // TestRolloutWorseCanaryAcrossSeeds: WhatsApp sheds load with 503s. A
 // canary that reconnects 1 s after a 503 meets the server's cool-down:
 // refused again and again until the storm guard pauses it for a minute,
@@ -245,21 +259,18 @@ func TestRolloutEqualCanaryAcrossSeeds(t *testing.T) {
 // rolled back at its first step, on recovery time.
 func TestRolloutWorseCanaryAcrossSeeds(t *testing.T) {
 	fast := map[string]any{"delays_ms": map[string]any{"503": 1000}}
-	for seed := range worseSeeds {
-		t.Run(fmt.Sprint(seed), func(t *testing.T) {
-			t.Parallel()
-			s := newSeededWorld(t, uint64(seed), seededRollout(fast), 50)
-			for range 3 {
-				s.round([]wafake.Script{wafake.StreamError("503")})
-				s.clk.Advance(40 * time.Second)
-			}
-			st := s.finish()
-			t.Logf("seed %2d: %s (%d refused logins)", seed, verdictLine(st), s.srv.Refusals())
-			if st["status"] != rollout.StatusRolledBack || st["step"] != float64(0) {
-				t.Fatalf("seed %d: %s, want rolled_back at the first step", seed, verdictLine(st))
-			}
-		})
-	}
+	runSeeds(t, worseSeeds, func(t *testing.T, seed int) {
+		s := newSeededWorld(t, uint64(seed), seededRollout(fast), 50)
+		for range 3 {
+			s.round([]wafake.Script{wafake.StreamError("503")})
+			s.clk.Advance(40 * time.Second)
+		}
+		st := s.finish()
+		t.Logf("seed %2d: %s (%d refused logins)", seed, verdictLine(st), s.srv.Refusals())
+		if st["status"] != rollout.StatusRolledBack || st["step"] != float64(0) {
+			t.Fatalf("seed %d: %s, want rolled_back at the first step", seed, verdictLine(st))
+		}
+	})
 }
 
 // TestRolloutPromotesABetterCanary: a canary that waits 18 s after a 503
