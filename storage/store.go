@@ -66,6 +66,9 @@ type Tx interface {
 	// PutEpisode stores e, a new episode when e.ID is 0, and returns it
 	// with ID set.
 	PutEpisode(ctx context.Context, e Episode) (Episode, error)
+	// PutRollout replaces the rollout state; inside a unit of work, with
+	// the webhook announcing the change.
+	PutRollout(ctx context.Context, s RolloutState) error
 }
 
 // Store is the durable state of a host. Implementations are safe for
