@@ -57,6 +57,9 @@ type faultWorld struct {
 	mu      sync.Mutex // guards logins
 	logins  map[types.JID][]time.Time
 	dropped map[string]int // disconnects the test caused, by instance
+	// reconnectGap is how many reconnects decided before a SIGKILL were
+	// never reported as reconnection.success (the process died first).
+	reconnectGap int
 }
 
 // newFaultWorld writes the binary's config and starts it. settings are the
