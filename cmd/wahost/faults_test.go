@@ -73,8 +73,9 @@ func faultPostgresCut(w *faultWorld) {
 // Redis is back; the keys are gone.
 func faultRedisCut(w *faultWorld) {
 	ctx := context.Background()
-	for _, name := range w.names {
-		if err := w.cache.Set(ctx, name, "fault-marker", []byte("x"), time.Hour); err != nil {
+	ids := w.instanceIDs()
+	for _, id := range ids {
+		if err := w.cache.Set(ctx, id, "fault-marker", []byte("x"), time.Hour); err != nil {
 			w.t.Fatal(err)
 		}
 	}
@@ -83,15 +84,15 @@ func faultRedisCut(w *faultWorld) {
 	w.waitFor("purges waiting for Redis", 30*time.Second, func() (bool, string) {
 		var n int
 		_ = w.db.QueryRow(`SELECT count(*) FROM wahost_pending_purges`).Scan(&n)
-		return n > 0, fmt.Sprintf("%d pending purges", n)
+		return n == len(ids), fmt.Sprintf("%d pending purges", n)
 	})
 	var pending int
 	_ = w.db.QueryRow(`SELECT count(*) FROM wahost_pending_purges`).Scan(&pending)
 	w.redis.Restore()
 	w.settle(fmt.Sprintf("Redis cut during purges (%d purges were waiting)", pending))
 	kept := 0
-	for _, name := range w.names {
-		if _, err := w.cache.Get(ctx, name, "fault-marker"); err == nil {
+	for _, id := range ids {
+		if _, err := w.cache.Get(ctx, id, "fault-marker"); err == nil {
 			kept++
 		}
 	}
@@ -215,6 +216,24 @@ func faultSIGKILL(w *faultWorld) {
 		w.start()
 		w.settle(fmt.Sprintf("SIGKILL %d of %d (after %d drops and %v), then restart", k+1, kills, at, extra), false)
 	}
+}
+
+// instanceIDs returns the instances' ids: the cache is keyed by them.
+func (w *faultWorld) instanceIDs() []string {
+	rows, err := w.db.Query(`SELECT id::text FROM wahost_instances`)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			w.t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	return ids
 }
 
 // online counts the instances with a live session on the fake server.

@@ -194,13 +194,13 @@ func (w *faultWorld) start() {
 	go func() { _, _ = io.Copy(io.Discard, out) }()
 	if p.base == "" {
 		p.kill()
-		w.t.Fatalf("wahost did not start: %s", p.stderr.String())
+		w.t.Fatalf("wahost did not start: %s", tail(p.stderr.String(), 2000))
 	}
 	w.proc = p
 }
 
 // stop sends sig and waits for the exit; a SIGTERM must end the process
-// with code 0 and nothing on standard error.
+// with code 0 and no panic (standard error carries the log).
 func (w *faultWorld) stop(sig syscall.Signal) {
 	w.t.Helper()
 	p := w.proc
@@ -215,11 +215,15 @@ func (w *faultWorld) stop(sig syscall.Signal) {
 	}
 	w.proc = nil
 	if sig == syscall.SIGTERM {
-		if code := p.cmd.ProcessState.ExitCode(); code != 0 || p.stderr.Len() > 0 {
-			w.t.Fatalf("SIGTERM: exit code %d, standard error %q", code, p.stderr.String())
+		log := p.stderr.String()
+		if code := p.cmd.ProcessState.ExitCode(); code != 0 || strings.Contains(log, "panic") || strings.Contains(log, "goroutine ") {
+			w.t.Fatalf("SIGTERM: exit code %d; the log ends with %q", code, tail(log, 2000))
 		}
 	}
 }
+
+// tail returns the last n bytes of s.
+func tail(s string, n int) string { return s[max(0, len(s)-n):] }
 
 func (p *wahostProc) kill() {
 	_ = p.cmd.Process.Kill()
@@ -334,7 +338,7 @@ func (w *faultWorld) waitFor(what string, limit time.Duration, cond func() (bool
 		select {
 		case <-tick.C:
 		case <-w.proc.done:
-			w.t.Fatalf("%s: wahost exited with %v: %s", what, w.proc.cmd.ProcessState, w.proc.stderr.String())
+			w.t.Fatalf("%s: wahost exited with %v: %s", what, w.proc.cmd.ProcessState, tail(w.proc.stderr.String(), 2000))
 		}
 	}
 }
