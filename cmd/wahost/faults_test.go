@@ -193,13 +193,13 @@ func faultSIGTERM(w *faultWorld) {
 }
 
 // faultSIGKILL kills the binary at random points of storms and restarts it.
-// WAHOST_FAULTS_SEED replays a run; WAHOST_FAULTS_KILLS sets how many (3).
+// WAHOST_FAULTS_SEED replays a run; WAHOST_FAULTS_KILLS sets how many (10).
 func faultSIGKILL(w *faultWorld) {
 	seed := uint64(time.Now().UnixNano())
 	if s, err := strconv.ParseUint(os.Getenv("WAHOST_FAULTS_SEED"), 10, 64); err == nil {
 		seed = s
 	}
-	kills := 3
+	kills := 10
 	if n, err := strconv.Atoi(os.Getenv("WAHOST_FAULTS_KILLS")); err == nil && n > 0 {
 		kills = n
 	}
