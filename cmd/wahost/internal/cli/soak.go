@@ -181,11 +181,14 @@ type soakFigures struct {
 	at                    time.Duration
 	goroutines, heap, rss float64
 	drops, online         int
+	states                []string // "open:48", from wahost_instances
+	webhooksPending       float64
 }
 
 func (f soakFigures) line(instances int) string {
-	return fmt.Sprintf("t=%-6v goroutines=%-6.0f heap=%-10s rss=%-10s drops=%-6d online=%d/%d",
-		f.at.Round(time.Second), f.goroutines, mib(f.heap), mib(f.rss), f.drops, f.online, instances)
+	return fmt.Sprintf("t=%-6v goroutines=%-6.0f heap=%-10s rss=%-10s drops=%-6d online=%d/%d instances=%s webhooks_pending=%.0f",
+		f.at.Round(time.Second), f.goroutines, mib(f.heap), mib(f.rss), f.drops, f.online, instances,
+		strings.Join(f.states, ","), f.webhooksPending)
 }
 
 func mib(b float64) string { return strconv.FormatFloat(b/(1<<20), 'f', 1, 64) + "MiB" }
@@ -348,11 +351,18 @@ func (h *soakHost) figures() (soakFigures, error) {
 	want := map[string]*float64{
 		"go_goroutines": &f.goroutines, "go_memstats_heap_alloc_bytes": &f.heap, "process_resident_memory_bytes": &f.rss,
 	}
+	optional := map[string]*float64{"wahost_webhook_pending": &f.webhooksPending}
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	found := 0
 	for sc.Scan() {
 		name, value, ok := strings.Cut(sc.Text(), " ")
+		if state, ok2 := strings.CutPrefix(name, `wahost_instances{state="`); ok && ok2 && value != "0" {
+			f.states = append(f.states, strings.TrimSuffix(state, `"}`)+":"+value)
+		}
+		if p := optional[name]; ok && p != nil {
+			*p, _ = strconv.ParseFloat(strings.TrimSpace(value), 64)
+		}
 		if p := want[name]; ok && p != nil {
 			if v, err := strconv.ParseFloat(strings.TrimSpace(value), 64); err == nil {
 				*p = v
