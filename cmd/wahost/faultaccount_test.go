@@ -106,14 +106,8 @@ func (r *faultReceiver) kill() {
 // revive listens on the same address again.
 func (r *faultReceiver) revive() {
 	r.t.Helper()
-	var l net.Listener
-	var err error
-	for range 50 { // the port may linger a moment after the close
-		if l, err = net.Listen("tcp", r.addr); err == nil {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	// kill closed the listener: the address is free again.
+	l, err := net.Listen("tcp", r.addr)
 	if err != nil {
 		r.t.Fatal(err)
 	}
