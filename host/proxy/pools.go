@@ -293,6 +293,7 @@ func (p *Pools) Switch(instanceID, setting, to string) (from, next Endpoint, err
 func (p *Pools) Forget(instanceID string) {
 	p.mu.Lock()
 	delete(p.current, instanceID)
+	delete(p.known, instanceID)
 	p.mu.Unlock()
 	p.health.Forget(instanceID)
 }
