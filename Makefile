@@ -3,13 +3,14 @@
 GO        ?= go
 BIN       ?= bin/wahost
 FUZZTIME  ?= 10s
+SOAK_FLAGS ?= --instances 50 --duration 3m --interval 30s
 # The default policy's module is built reproducibly: same source and Go
 # version, same bytes.
 WASM_FLAGS = -buildmode=c-shared -trimpath -buildvcs=false -ldflags="-s -w -buildid="
 DEFAULT_WASM = policies/builtin/default.wasm
 
 .DEFAULT_GOAL := help
-.PHONY: help build run test vet bench bench-report policies verify check fuzz services toolchains examples screenshots
+.PHONY: help build run test vet bench bench-report policies verify check fuzz services toolchains examples screenshots soak
 
 help: ## Show this help
 	@awk 'BEGIN{FS=":.*## "} /^[a-z][a-z-]*:.*## /{printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -30,6 +31,10 @@ test: vet verify ## Run every test: vet, the module check, go test -race, policy
 vet: ## Run go vet (normal and test-server builds)
 	$(GO) vet ./...
 	$(GO) vet -tags wahost_testserver ./cmd/wahost/...
+
+soak: ## Run N instances with random drops and print the host's goroutines, heap and RSS (SOAK_FLAGS; not CI)
+	$(GO) build -tags wahost_testserver -o bin/wahost-testserver ./cmd/wahost
+	./bin/wahost-testserver soak $(SOAK_FLAGS)
 
 bench: ## Run the benchmarks (policy runtime, default policy WASM vs native, storage)
 	$(GO) test -run '^$$' -bench . -benchmem ./...

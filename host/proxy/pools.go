@@ -33,15 +33,16 @@ type Pools struct {
 	setting func(ctx context.Context, instanceID string) (string, error)
 	health  *Health
 
-	mu      sync.Mutex // guards current
+	mu      sync.Mutex // guards current and known
 	current map[string]Endpoint
+	known   map[string]string // each instance's setting as last read
 }
 
 // NewPools checks every URL and the default, and returns the Pools.
 func NewPools(cfg PoolsConfig) (*Pools, error) {
 	p := &Pools{
 		pools: make(map[string][]Endpoint), def: cfg.Default, setting: cfg.Setting, health: cfg.Health,
-		current: make(map[string]Endpoint),
+		current: make(map[string]Endpoint), known: make(map[string]string),
 	}
 	if p.health == nil {
 		p.health = NewHealth(Breaker{}, nil)
@@ -99,15 +100,28 @@ func (p *Pools) Names() []string {
 	return names
 }
 
-// members returns what an instance's connections may go through.
+// members returns what an instance's connections may go through. When
+// its setting cannot be read (the store is away), the one last read is
+// used: a reconnect during a database outage goes where the one before
+// went instead of failing.
 func (p *Pools) members(ctx context.Context, instanceID string) (string, []Endpoint, error) {
 	value := ""
 	if p.setting != nil {
 		v, err := p.setting(ctx, instanceID)
-		if err != nil {
+		p.mu.Lock()
+		last, ok := p.known[instanceID]
+		if err == nil {
+			p.known[instanceID] = v
+		}
+		p.mu.Unlock()
+		switch {
+		case err == nil:
+			value = v
+		case ok:
+			value = last
+		default:
 			return "", nil, fmt.Errorf("reading the proxy setting of %s: %w", instanceID, err)
 		}
-		value = v
 	}
 	if strings.TrimSpace(value) == "" {
 		value = p.def
@@ -279,6 +293,7 @@ func (p *Pools) Switch(instanceID, setting, to string) (from, next Endpoint, err
 func (p *Pools) Forget(instanceID string) {
 	p.mu.Lock()
 	delete(p.current, instanceID)
+	delete(p.known, instanceID)
 	p.mu.Unlock()
 	p.health.Forget(instanceID)
 }
