@@ -75,8 +75,7 @@ func (s *Service) Accept(ctx context.Context, instanceID string, out message.Out
 			m.ExpiresAt = now.Add(s.cfg.TTL)
 		}
 		row := m
-		// Accepts of several instances arriving together share a commit.
-		err = s.commits.do(ctx, func(tx storage.Tx) error {
+		err = s.cfg.Store.InTx(ctx, func(tx storage.Tx) error {
 			var err error
 			m, err = tx.InsertMessage(ctx, row)
 			return err
