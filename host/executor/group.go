@@ -44,7 +44,7 @@ func (e *Executor) group(ctx context.Context, id string, fn func(context.Context
 			}
 		}()
 		return fn(ctx, tx)
-	}}, done: make(chan error, 1)}
+	}, Instance: id}, done: make(chan error, 1)}
 	e.mu.Lock()
 	e.queue = append(e.queue, p)
 	if e.committing < maxGroups && e.spawnLocked(e.commitGroups) {
