@@ -194,3 +194,25 @@ func (s *Store) InGroup(ctx context.Context, units []storage.Unit) []error {
 	}
 	return storage.RunGroup(ctx, group, s.InTx, units)
 }
+
+// BackendPIDs returns the server process ids of every connection the pool
+// has open, opening it to its size first; benchmarks read the server's
+// CPU time from them.
+func (s *Store) BackendPIDs(ctx context.Context) ([]uint32, error) {
+	var conns []*pgxpool.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Release()
+		}
+	}()
+	var pids []uint32
+	for range s.pool.Config().MaxConns {
+		c, err := s.pool.Acquire(ctx)
+		if err != nil {
+			return nil, wrapErr("acquire", err)
+		}
+		conns = append(conns, c)
+		pids = append(pids, c.Conn().PgConn().PID())
+	}
+	return pids, nil
+}
