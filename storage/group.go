@@ -53,13 +53,15 @@ type Grouper interface {
 }
 
 // RunGroup commits units as InGroup describes, through together (a
-// transaction for many units, which it is given to prepare for) and alone
-// (a store's InTx, for one): all of them in one transaction; when one of them fails, the
-// units before it in one transaction again, the failed one alone (it may
-// have failed only because of the others: a deadlock, a conflict), and
-// the units after it as a group of their own. When the commit itself
-// fails, each unit runs alone. A panic in a unit propagates, as from
-// InTx, with nothing of the group kept.
+// transaction for units, which it is given to prepare for) and alone (a
+// store's plain InTx, for one): all of them in one transaction; when one
+// of them fails, the units before it in one transaction again, the failed
+// one alone (it may have failed only because of the others: a deadlock, a
+// conflict, or a write together made for all of them), and the units
+// after it as a group of their own. When the commit itself fails, each
+// unit runs alone. A group of one runs through together too: whatever
+// fails there is its own. A panic in a unit propagates, as from InTx, with
+// nothing of the group kept.
 func RunGroup(ctx context.Context, together GroupTxFunc, alone TxFunc, units []Unit) []error {
 	errs := make([]error, len(units))
 	runGroup(ctx, together, alone, units, errs)
@@ -84,7 +86,7 @@ func runGroup(ctx context.Context, together GroupTxFunc, alone TxFunc, units []U
 	case 0:
 		return
 	case 1:
-		errs[0] = alone(ctx, units[0].Run)
+		errs[0] = together(ctx, units, units[0].Run)
 		return
 	}
 	failed := -1
