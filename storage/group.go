@@ -13,6 +13,13 @@ type Unit struct {
 	Fence func(tx Tx) error
 	// Fn writes the unit, through tx only, as InTx's fn does.
 	Fn func(tx Tx) error
+	// Instance, if set, is the instance the unit acts for. A store may
+	// read and lock its row (and its open episode) for the whole group
+	// before any unit runs, so that the unit's Tx.Instance, UpdateInstance,
+	// OpenEpisode and PutEpisode for it need no round trip of their own.
+	// It changes what the unit can observe in no way: the row is locked
+	// as Tx.Instance would lock it, only earlier.
+	Instance string
 }
 
 // Run runs u's fence, then its writes, in tx. Store implementations call
@@ -46,14 +53,16 @@ type Grouper interface {
 }
 
 // RunGroup commits units as InGroup describes, through together (a
-// transaction for many units) and alone (a store's InTx, for one): all of
-// them in one transaction; when one of them fails, the
-// units before it in one transaction again, the failed one alone (it may
-// have failed only because of the others: a deadlock, a conflict), and
-// the units after it as a group of their own. When the commit itself
-// fails, each unit runs alone. A panic in a unit propagates, as from
-// InTx, with nothing of the group kept.
-func RunGroup(ctx context.Context, together, alone TxFunc, units []Unit) []error {
+// transaction for units, which it is given to prepare for) and alone (a
+// store's plain InTx, for one): all of them in one transaction; when one
+// of them fails, the units before it in one transaction again, the failed
+// one alone (it may have failed only because of the others: a deadlock, a
+// conflict, or a write together made for all of them), and the units
+// after it as a group of their own. When the commit itself fails, each
+// unit runs alone. A group of one runs through together too: whatever
+// fails there is its own. A panic in a unit propagates, as from InTx, with
+// nothing of the group kept.
+func RunGroup(ctx context.Context, together GroupTxFunc, alone TxFunc, units []Unit) []error {
 	errs := make([]error, len(units))
 	runGroup(ctx, together, alone, units, errs)
 	return errs
@@ -62,16 +71,26 @@ func RunGroup(ctx context.Context, together, alone TxFunc, units []Unit) []error
 // TxFunc runs fn in one transaction, as Store.InTx does.
 type TxFunc func(ctx context.Context, fn func(tx Tx) error) error
 
-func runGroup(ctx context.Context, together, alone TxFunc, units []Unit, errs []error) {
+// GroupTxFunc runs fn, which runs units, in one transaction, as Store.InTx
+// does. It may use what units say of themselves (Unit.Instance) to
+// prepare the transaction.
+type GroupTxFunc func(ctx context.Context, units []Unit, fn func(tx Tx) error) error
+
+// Together makes a GroupTxFunc of a TxFunc that needs no preparation.
+func Together(inTx TxFunc) GroupTxFunc {
+	return func(ctx context.Context, _ []Unit, fn func(tx Tx) error) error { return inTx(ctx, fn) }
+}
+
+func runGroup(ctx context.Context, together GroupTxFunc, alone TxFunc, units []Unit, errs []error) {
 	switch len(units) {
 	case 0:
 		return
 	case 1:
-		errs[0] = alone(ctx, units[0].Run)
+		errs[0] = together(ctx, units, units[0].Run)
 		return
 	}
 	failed := -1
-	err := together(ctx, func(tx Tx) error {
+	err := together(ctx, units, func(tx Tx) error {
 		for i, u := range units {
 			if err := u.Run(tx); err != nil {
 				failed = i

@@ -134,6 +134,11 @@ type DecisionReader interface {
 	// since, newest first, as Instance, Settings and RecentDisconnects
 	// would, in one round trip where the store can.
 	DecisionInput(ctx context.Context, instanceID string, since time.Time, limit int) (DecisionInput, error)
+	// DecisionInputs reads what DecisionInput reads for each of ids, in
+	// one round trip where the store can. errs[i] is ids[i]'s error
+	// (ErrNotFound for an instance that does not exist); a failure of the
+	// whole read is every id's error.
+	DecisionInputs(ctx context.Context, ids []string, since time.Time, limit int) (ins []DecisionInput, errs []error)
 }
 
 // DecisionInput is what DecisionReader returns.

@@ -225,7 +225,7 @@ func logLevel(d *abi.Decision) slog.Level {
 // settings in one round trip (read). While the store is unreachable it
 // falls back to instance, and read is nil.
 func (e *Executor) readInput(ctx context.Context, id string) (inst storage.Instance, read *storage.DecisionInput, stale bool, err error) {
-	in, err := e.cfg.Store.DecisionInput(ctx, id, e.cfg.Clock.Now().Add(-HistoryWindow), abi.MaxHistory)
+	in, err := e.decisionInput(ctx, id)
 	if err == nil {
 		e.remember(in.Instance)
 		return in.Instance, &in, false, nil

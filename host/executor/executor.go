@@ -124,15 +124,17 @@ type Traffic interface {
 type Executor struct {
 	cfg Config
 
-	mu         sync.Mutex // guards opening, ending, known, backlog, fired, runners, queue, committing, stopped and wg.Add
+	mu         sync.Mutex // guards opening, ending, known, backlog, fired, runners, queue, committing, reads, reading, stopped and wg.Add
 	opening    map[string]reopen
 	ending     map[string]bool
 	known      map[string]storage.Instance // last state read or written, to decide while the store is away
 	backlog    map[string][]unit           // units of work waiting for the store, per instance in order
 	fired      []reconnect.Job             // due reconnects waiting for a runner
 	runners    int
-	queue      []*pending // units of work waiting to be committed in a group
-	committing int        // goroutines committing groups
+	queue      []*pending     // units of work waiting to be committed in a group
+	committing int            // goroutines committing groups
+	reads      []*readPending // decision inputs waiting to be read in a group
+	reading    int            // goroutines reading groups
 	stopped    bool
 
 	ctx     context.Context // parent of the executor's goroutines; cancelled by Stop

@@ -15,22 +15,35 @@ import (
 	"github.com/wahost/wahost/host/executor"
 	"github.com/wahost/wahost/storage"
 	"github.com/wahost/wahost/storage/sqlite"
+	"github.com/wahost/wahost/storage/testenv"
 )
 
 // TestStormUnitsCommitApart drops many instances at once, so that their
-// units of work commit in groups, and fails one of them inside its unit
-// (OnEnd): that one leaves no trace and no webhook, every other one is
-// recorded with its webhooks and its reconnect.
+// decisions read their input and commit in groups, and fails one of them
+// inside its unit (OnEnd): that one leaves no trace and no webhook, every
+// other one is recorded, from its own instance's state, with its
+// episode, its webhooks and its reconnect.
 func TestStormUnitsCommitApart(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))
+	t.Run("sqlite", func(t *testing.T) {
+		st, err := sqlite.Open(context.Background(), sqlite.Config{Path: filepath.Join(t.TempDir(), "wahost.db")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = st.Close() })
+		stormUnitsCommitApart(t, st, clk)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		st, _ := testenv.ProxiedPostgres(t, clk.Now)
+		stormUnitsCommitApart(t, st, clk)
+	})
+}
+
+func stormUnitsCommitApart(t *testing.T, st storage.Store, clk *clock.Fake) {
 	boom := errors.New("boom")
 	var bad string
-	st, err := sqlite.Open(context.Background(), sqlite.Config{Path: filepath.Join(t.TempDir(), "wahost.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
 	groups := &groupSizes{Store: st}
-	e := newEnvOn(t, groups, clock.NewFake(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)), defaultPolicy(t), func(c *executor.Config) {
+	e := newEnvOn(t, groups, clk, defaultPolicy(t), func(c *executor.Config) {
 		c.OnEnd = func(_ context.Context, _ storage.Tx, inst storage.Instance) error {
 			if inst.ID == bad {
 				return boom
@@ -41,7 +54,12 @@ func TestStormUnitsCommitApart(t *testing.T) {
 	const n = 40
 	ids := make([]string, n)
 	for i := range ids {
-		ids[i] = e.instance("storm-"+strconv.Itoa(i), storage.StatusOpen).ID
+		inst := e.instance("storm-"+strconv.Itoa(i), storage.StatusOpen)
+		inst.Attempt = i % 5 // each decision must read its own instance
+		if _, err := e.store.UpdateInstance(e.ctx, inst); err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = inst.ID
 	}
 	bad = ids[n/2]
 	restart := executor.Report{Event: abi.Event{Kind: abi.KindRestartRequired, Code: abi.CodeRestartRequired}, Phase: abi.PhaseOpen}
@@ -91,6 +109,12 @@ func TestStormUnitsCommitApart(t *testing.T) {
 		}
 		if got.Status != storage.StatusConnecting || len(hist) != 1 || evs[id] != 2 {
 			t.Fatalf("instance %d: status %s, %d history rows, %d webhooks; want connecting, 1, 2", i, got.Status, len(hist), evs[id])
+		}
+		if hist[0].Attempt != i%5+1 || got.Attempt != i%5+1 {
+			t.Fatalf("instance %d: attempt %d recorded, %d stored; want %d", i, hist[0].Attempt, got.Attempt, i%5+1)
+		}
+		if ep, err := e.store.OpenEpisode(e.ctx, id); err != nil || ep.Attempts != 1 {
+			t.Fatalf("instance %d: open episode %+v, %v; want one with 1 attempt", i, ep, err)
 		}
 		if _, ok := e.sched.Pending(id); !ok {
 			t.Fatalf("instance %d: no reconnect scheduled", i)

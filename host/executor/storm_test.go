@@ -1,13 +1,17 @@
 package executor_test
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -93,6 +97,7 @@ func BenchmarkStorm(b *testing.B) {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
+	pgBefore, hostBefore := serverCPU(b, st), processCPU()
 
 	b.ResetTimer()
 	for range b.N {
@@ -122,6 +127,10 @@ func BenchmarkStorm(b *testing.B) {
 		wg.Wait()
 		elapsed := time.Since(start)
 		failed.Range(func(k, v any) bool { b.Fatalf("%s: %v", k, v); return false })
+		b.ReportMetric((processCPU() - hostBefore).Seconds(), "s-host-cpu")
+		if pgBefore >= 0 {
+			b.ReportMetric((serverCPU(b, st) - pgBefore).Seconds(), "s-pg-cpu")
+		}
 		b.ReportMetric(elapsed.Seconds(), "s-to-persist")
 		b.ReportMetric(float64(n)/elapsed.Seconds(), "decisions/s")
 	}
@@ -188,4 +197,43 @@ func stormStore(b *testing.B) storage.Store {
 		_ = st.Close()
 	})
 	return st
+}
+
+// serverCPU is the CPU time the PostgreSQL backends serving st's pool have
+// used so far, read from /proc (the server runs on this machine); -1 on
+// SQLite or where it cannot be read.
+func serverCPU(b *testing.B, st storage.Store) time.Duration {
+	pg, ok := st.(*postgres.Store)
+	if !ok {
+		return -1
+	}
+	pids, err := pg.BackendPIDs(context.Background())
+	if err != nil {
+		b.Logf("PostgreSQL backends: %v", err)
+		return -1
+	}
+	var total time.Duration
+	for _, pid := range pids {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return -1 // not on this machine
+		}
+		// utime and stime, in clock ticks (100 a second on Linux), are the
+		// 12th and 13th fields after the command's closing parenthesis.
+		f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+		for _, s := range f[11:13] {
+			n, _ := strconv.ParseInt(s, 10, 64)
+			total += time.Duration(n) * 10 * time.Millisecond
+		}
+	}
+	return total
+}
+
+// processCPU is the CPU time this process has used so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -42,6 +42,11 @@ func (o ops) RecordDisconnect(ctx context.Context, d storage.Disconnect) (storag
 	if err := d.Validate(); err != nil {
 		return storage.Disconnect{}, err
 	}
+	if o.grp.instance(d.InstanceID) != nil { // locked by the group: the row will insert
+		if out, ok := o.grp.recordDisconnect(d); ok {
+			return out, nil
+		}
+	}
 	out, err := scanDisconnect(o.q.QueryRow(ctx, `INSERT INTO wahost_disconnects (
 		instance_id, at, kind, code, raw, message, cause, decision, action, rule,
 		policy_sha256, fallback, latency_ns, attempt, step, jitter_seed, shadow, shadow_sha256, input, proxy, proxy_to)

@@ -35,6 +35,10 @@ type ops struct {
 	// work (wrote set), at once outside one.
 	hook  *storage.OutboxHook
 	wrote *bool
+	// grp, in a group's transaction, holds the rows read ahead for its
+	// units and their writes not yet sent; q then sends those before any
+	// statement. See grouped.
+	grp *grouped
 }
 
 var _ storage.Tx = ops{}

@@ -103,12 +103,13 @@ func (s *Store) SessionDB() (*sql.DB, string, error) {
 
 // InTx runs fn in one transaction; see storage.Store.
 func (s *Store) InTx(ctx context.Context, fn func(tx storage.Tx) error) error {
-	return s.inTx(ctx, fn, false)
+	return s.inTx(ctx, fn, nil, false)
 }
 
-// inTx runs fn in one transaction. With deferOutbox, the webhooks fn
-// enqueues are inserted together at the end (see ops.outbox).
-func (s *Store) inTx(ctx context.Context, fn func(tx storage.Tx) error, deferOutbox bool) (err error) {
+// inTx runs fn in one transaction. With group, fn runs units: the
+// webhooks fn enqueues are inserted together at the end (see ops.outbox),
+// and the instances units name are read ahead (see grouped).
+func (s *Store) inTx(ctx context.Context, fn func(tx storage.Tx) error, units []storage.Unit, group bool) (err error) {
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return wrapErr("begin", err)
@@ -126,13 +127,31 @@ func (s *Store) inTx(ctx context.Context, fn func(tx storage.Tx) error, deferOut
 	var wrote bool
 	o := ops{q: tx, now: s.now, inTx: true, stream: &stream, hook: s.hook, wrote: &wrote}
 	var outbox []storage.OutboxEvent
-	if deferOutbox {
+	var g *grouped
+	if group {
 		o.outbox = &outbox
+		if g, err = prepareGroup(ctx, tx, units); err != nil {
+			return err
+		}
+		if g != nil {
+			o.q, o.grp = flushing{tx: tx, g: g}, g
+		}
 	}
 	if err := fn(o); err != nil {
 		return err
 	}
-	if err := insertOutbox(ctx, tx, outbox); err != nil {
+	if g != nil {
+		// The group's rows and its outbox's in one round trip.
+		err = g.flush(ctx, tx, func(b *pgx.Batch) {
+			if len(outbox) > 0 {
+				q, args := outboxInsert(outbox)
+				b.Queue(q, args...)
+			}
+		})
+	} else {
+		err = insertOutbox(ctx, tx, outbox)
+	}
+	if err != nil {
 		return err
 	}
 	if err := assignSeqs(ctx, tx, stream); err != nil {
@@ -170,6 +189,30 @@ func (s *Store) PoolStats() storage.PoolStats {
 // webhooks of a group's units are inserted by one statement before the
 // commit.
 func (s *Store) InGroup(ctx context.Context, units []storage.Unit) []error {
-	group := func(ctx context.Context, fn func(tx storage.Tx) error) error { return s.inTx(ctx, fn, true) }
+	group := func(ctx context.Context, units []storage.Unit, fn func(tx storage.Tx) error) error {
+		return s.inTx(ctx, fn, units, true)
+	}
 	return storage.RunGroup(ctx, group, s.InTx, units)
+}
+
+// BackendPIDs returns the server process ids of every connection the pool
+// has open, opening it to its size first; benchmarks read the server's
+// CPU time from them.
+func (s *Store) BackendPIDs(ctx context.Context) ([]uint32, error) {
+	var conns []*pgxpool.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Release()
+		}
+	}()
+	var pids []uint32
+	for range s.pool.Config().MaxConns {
+		c, err := s.pool.Acquire(ctx)
+		if err != nil {
+			return nil, wrapErr("acquire", err)
+		}
+		conns = append(conns, c)
+		pids = append(pids, c.Conn().PgConn().PID())
+	}
+	return pids, nil
 }

@@ -165,5 +165,5 @@ func (s *Store) NotifyOutbox(fn func()) { s.hook.NotifyOutbox(fn) }
 // InGroup commits units together in one IMMEDIATE transaction; see
 // storage.Grouper and storage.RunGroup.
 func (s *Store) InGroup(ctx context.Context, units []storage.Unit) []error {
-	return storage.RunGroup(ctx, s.InTx, s.InTx, units)
+	return storage.RunGroup(ctx, storage.Together(s.InTx), s.InTx, units)
 }

@@ -41,4 +41,28 @@ func testDecisionInput(t *testing.T, s storage.Store, c *Clock) {
 	wantErr(t, err, storage.ErrNotFound)
 	_, err = s.DecisionInput(ctx, "not-an-id", since, 10)
 	wantErr(t, err, storage.ErrInvalidInput)
+
+	// DecisionInputs reads the same for many at once, each id on its own.
+	missing := storage.NewID()
+	for n := range 4 {
+		try(s.RecordDisconnect(ctx, sampleDisconnect(bare.ID, c.Now().Add(-time.Duration(n)*time.Minute), 500+n))).must(t)
+	}
+	ids := []string{in.ID, missing, bare.ID, "not-an-id", in.ID}
+	ins, errs := s.DecisionInputs(ctx, ids, since, 3)
+	if len(ins) != len(ids) || len(errs) != len(ids) {
+		t.Fatalf("DecisionInputs: %d inputs, %d errors for %d ids", len(ins), len(errs), len(ids))
+	}
+	wantErr(t, errs[1], storage.ErrNotFound)
+	wantErr(t, errs[3], storage.ErrInvalidInput)
+	for _, i := range []int{0, 2, 4} {
+		if errs[i] != nil {
+			t.Fatalf("DecisionInputs: %s: %v", ids[i], errs[i])
+		}
+		if want := try(s.DecisionInput(ctx, ids[i], since, 3)).must(t); !reflect.DeepEqual(ins[i], want) {
+			t.Fatalf("DecisionInputs: %s =\n%+v\nwant\n%+v", ids[i], ins[i], want)
+		}
+	}
+	if len(ins[2].Recent) != 3 || ins[2].Recent[0].Code != 500 {
+		t.Fatalf("DecisionInputs: history of %s = %+v; want the newest 3", bare.ID, ins[2].Recent)
+	}
 }

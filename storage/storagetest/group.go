@@ -12,9 +12,14 @@ import (
 )
 
 // groupUnit is the executor's disconnect as a unit of a group: state,
-// history, a webhook and its event stream entry.
-func groupUnit(t testing.TB, id string, c *Clock) storage.Unit {
-	return storage.Unit{Fn: func(tx storage.Tx) error {
+// history, a webhook and its event stream entry. With named, the unit
+// names its instance (storage.Unit.Instance).
+func groupUnit(t testing.TB, id string, c *Clock, named bool) storage.Unit {
+	var inst string
+	if named {
+		inst = id
+	}
+	return storage.Unit{Instance: inst, Fn: func(tx storage.Tx) error {
 		if err := writeAll(t, tx, id, c); err != nil {
 			return err
 		}
@@ -46,14 +51,26 @@ func wantWritten(t testing.TB, s storage.Store, id string, n int) {
 }
 
 // testGroupCommit checks Store.InGroup: every unit of a group keeps the
-// promises of a unit of work alone, whatever the others do.
+// promises of a unit of work alone, whatever the others do; whether or
+// not the units name their instance.
 func testGroupCommit(t *testing.T, s storage.Store, c *Clock) {
+	for _, named := range []bool{false, true} {
+		t.Run(fmt.Sprintf("named=%t", named), func(t *testing.T) { groupCommit(t, s, c, named) })
+	}
+}
+
+func groupCommit(t *testing.T, s storage.Store, c *Clock, named bool) {
 	ctx := ctxFor(t)
 	ids := make([]string, 5)
 	for i := range ids {
-		ids[i] = newInstance(t, s, fmt.Sprintf("group-%d", i)).ID
+		ids[i] = newInstance(t, s, fmt.Sprintf("group-%t-%d", named, i)).ID
 	}
 	boom := errors.New("boom")
+	var lastSeq int64
+	if prior := try(s.EventsAfter(ctx, 0, storage.EventFilter{}, storage.MaxPage)).must(t); len(prior) > 0 {
+		lastSeq = prior[len(prior)-1].Seq
+	}
+	groupUnit := func(t testing.TB, id string, c *Clock) storage.Unit { return groupUnit(t, id, c, named) }
 
 	t.Run("all commit", func(t *testing.T) {
 		units := make([]storage.Unit, len(ids))
@@ -69,7 +86,7 @@ func testGroupCommit(t *testing.T, s storage.Store, c *Clock) {
 			wantWritten(t, s, id, 1)
 		}
 		// The stream entries are numbered in the order their units ran.
-		entries := try(s.EventsAfter(ctx, 0, storage.EventFilter{}, 100)).must(t)
+		entries := try(s.EventsAfter(ctx, lastSeq, storage.EventFilter{}, 100)).must(t)
 		if len(entries) != len(ids) {
 			t.Fatalf("%d stream entries, want %d", len(entries), len(ids))
 		}
@@ -150,7 +167,7 @@ func testGroupCommit(t *testing.T, s storage.Store, c *Clock) {
 	t.Run("same instance in order", func(t *testing.T) {
 		var order []int
 		unit := func(n int) storage.Unit {
-			return storage.Unit{Fn: func(tx storage.Tx) error {
+			u := storage.Unit{Fn: func(tx storage.Tx) error {
 				cur, err := tx.Instance(ctx, ids[4])
 				if err != nil {
 					return err
@@ -162,6 +179,10 @@ func testGroupCommit(t *testing.T, s storage.Store, c *Clock) {
 				order = append(order, n)
 				return nil
 			}}
+			if named {
+				u.Instance = ids[4]
+			}
+			return u
 		}
 		for i, err := range s.InGroup(ctx, []storage.Unit{unit(1), unit(2), unit(3)}) {
 			if err != nil {
@@ -190,8 +211,8 @@ func testGroupsConcurrent(t *testing.T, s storage.Store, _ *Clock) {
 	for i := range ids {
 		ids[i] = newInstance(t, s, fmt.Sprintf("concurrent-%d", i)).ID
 	}
-	bump := func(id string) storage.Unit {
-		return storage.Unit{Fn: func(tx storage.Tx) error {
+	bump := func(id string, named bool) storage.Unit {
+		u := storage.Unit{Fn: func(tx storage.Tx) error {
 			cur, err := tx.Instance(ctx, id)
 			if err != nil {
 				return err
@@ -200,6 +221,10 @@ func testGroupsConcurrent(t *testing.T, s storage.Store, _ *Clock) {
 			_, err = tx.UpdateInstance(ctx, cur)
 			return err
 		}}
+		if named {
+			u.Instance = id
+		}
+		return u
 	}
 	var wg sync.WaitGroup
 	errs := make(chan error, workers*rounds*instances)
@@ -208,7 +233,9 @@ func testGroupsConcurrent(t *testing.T, s storage.Store, _ *Clock) {
 			for range rounds {
 				units := make([]storage.Unit, instances)
 				for i := range units {
-					units[i] = bump(ids[(i+w)%instances]) // each worker its own lock order
+					// Each worker its own lock order; the second names
+					// the instances, which a store may lock up front.
+					units[i] = bump(ids[(i+w)%instances], w == 1)
 				}
 				for _, err := range s.InGroup(ctx, units) {
 					if err != nil {

@@ -62,6 +62,7 @@ func RunStore(t *testing.T, open OpenStore) {
 		{"UnitOfWorkSerialises", testUnitOfWorkSerialises},
 		{"GroupCommit", testGroupCommit},
 		{"GroupsConcurrent", testGroupsConcurrent},
+		{"GroupRows", testGroupRows},
 		{"NotifyOutbox", testNotifyOutbox},
 		{"DeleteCascades", testDeleteCascades},
 		{"Outbox", testOutbox},
