@@ -147,6 +147,31 @@ func (o ops) MarkDelivered(ctx context.Context, id string) error {
 	SET delivered_at = $2, failed_at = NULL, last_error = '' WHERE id = $1 AND delivered_at IS NULL`, o.stamp())
 }
 
+// MarkDeliveredMany records the deliveries of ids in one statement.
+func (o ops) MarkDeliveredMany(ctx context.Context, ids []string) error {
+	if err := checkIDs(ids); err != nil {
+		return err
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err := o.q.Exec(ctx, `UPDATE wahost_outbox SET delivered_at = $2, failed_at = NULL, last_error = ''
+	WHERE id = ANY($1::uuid[]) AND delivered_at IS NULL`, ids, o.stamp())
+	return wrapErr("mark delivered", err)
+}
+
+func checkIDs(ids []string) error {
+	if len(ids) > storage.MaxPage {
+		return &storage.InputError{Field: "ids", Reason: "at most 1000 at once"}
+	}
+	for _, id := range ids {
+		if err := storage.ValidateID("event id", id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // MarkRetry makes a pending event due again at next.
 func (o ops) MarkRetry(ctx context.Context, id string, next time.Time, lastErr string) error {
 	if err := checkError(lastErr); err != nil {
