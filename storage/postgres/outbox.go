@@ -83,7 +83,12 @@ func (o ops) Claim(ctx context.Context, worker string, n int, lease time.Duratio
 	// pending row of its lane that stays behind (due but not in cand, or
 	// leased to another worker); bumped moves a row dropped behind a due
 	// row just after it, so that the next claim's window takes them in
-	// order instead of finding the same rows again.
+	// order instead of finding the same rows again. behind reads each
+	// candidate's earlier pending rows once, in the order of
+	// wahost_outbox_lane so that the planner takes that index: on a young
+	// table without statistics it took wahost_outbox_due instead, and
+	// scanned every row of the outbox, delivered ones too, for each
+	// candidate.
 	rows, err := o.q.Query(ctx, `WITH cand AS (
 		SELECT id, instance_id, destination FROM wahost_outbox
 		WHERE delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $1
@@ -91,16 +96,16 @@ func (o ops) Claim(ctx context.Context, worker string, n int, lease time.Duratio
 		LIMIT $2
 		FOR UPDATE SKIP LOCKED
 	), behind AS (
-		SELECT c.id,
-			(SELECT max(p.next_attempt_at) FROM wahost_outbox p
-			WHERE p.instance_id = c.instance_id AND p.destination = c.destination
-				AND p.destination <> '' AND p.id < c.id AND p.delivered_at IS NULL AND p.failed_at IS NULL
-				AND p.next_attempt_at <= $1 AND p.id NOT IN (SELECT id FROM cand)) AS after,
-			EXISTS (SELECT 1 FROM wahost_outbox p
-			WHERE p.instance_id = c.instance_id AND p.destination = c.destination
-				AND p.destination <> '' AND p.id < c.id AND p.delivered_at IS NULL AND p.failed_at IS NULL
-				AND p.next_attempt_at > $1 AND p.claimed_by <> $4) AS leased
-		FROM cand c WHERE c.destination <> ''
+		SELECT c.id, l.after, l.leased FROM cand c, LATERAL (
+			SELECT max(p.next_attempt_at) FILTER (
+					WHERE p.next_attempt_at <= $1 AND p.id NOT IN (SELECT id FROM cand)) AS after,
+				coalesce(bool_or(p.next_attempt_at > $1 AND p.claimed_by <> $4), false) AS leased
+			FROM (SELECT p.id, p.next_attempt_at, p.claimed_by FROM wahost_outbox p
+				WHERE p.instance_id = c.instance_id AND p.destination = c.destination
+					AND p.destination <> '' AND p.id < c.id AND p.delivered_at IS NULL AND p.failed_at IS NULL
+				ORDER BY p.instance_id, p.destination, p.id) p
+		) l
+		WHERE c.destination <> ''
 	), bumped AS (
 		UPDATE wahost_outbox o SET next_attempt_at = b.after + interval '1 microsecond'
 		FROM behind b WHERE o.id = b.id AND b.after IS NOT NULL AND o.next_attempt_at <= b.after
