@@ -82,6 +82,13 @@ func (s *scheduler) add(now time.Time, ev storage.OutboxEvent) {
 		return
 	}
 	key := laneKey{instance: ev.InstanceID, url: url}
+	if until, ok := s.heldDuring[key]; ok {
+		// The claim ran while an earlier event of the lane was being
+		// returned to the outbox: this one follows it, due just after
+		// its retry, whether or not the hold has ended meanwhile.
+		s.holdBack(ev, until)
+		return
+	}
 	l := s.lanes[key]
 	if l == nil {
 		l = &lane{key: key, kind: kind}
@@ -219,6 +226,9 @@ func (s *scheduler) refund(id string) {
 // setHold makes the lane's later events wait until t.
 func (s *scheduler) setHold(l *lane, t time.Time) {
 	l.hold = t
+	if s.claiming {
+		s.heldDuring[l.key] = t
+	}
 	if s.nextHold.IsZero() || t.Before(s.nextHold) {
 		s.nextHold = t
 	}
