@@ -87,8 +87,7 @@ func (o ops) Claim(ctx context.Context, worker string, n int, lease time.Duratio
 	// candidate's earlier pending rows once, in the order of
 	// wahost_outbox_lane so that the planner takes that index: on a young
 	// table without statistics it took wahost_outbox_due instead, and
-	// scanned every row of the outbox, delivered ones too, for each
-	// candidate.
+	// scanned the due rows of every lane for each candidate.
 	rows, err := o.q.Query(ctx, `WITH cand AS (
 		SELECT id, instance_id, destination FROM wahost_outbox
 		WHERE delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $1
