@@ -228,16 +228,25 @@ func (s *scheduler) landed(c claimAnswer) {
 }
 
 // nextJob returns the job the first ready lane heads: its head event for
-// a webhook; for a publisher, the queued events of every ready lane of
-// that publisher, up to publishBatch, so that one round of confirmations
-// serves them all.
+// a webhook; for a publisher, the queued events of the ready lanes of
+// that publisher, up to a worker's share of them (at least publishShare,
+// at most publishBatch), so that one round of confirmations serves them
+// all.
 func (s *scheduler) nextJob() job {
 	first := s.ready[0]
 	if first.kind == "" {
 		return job{parts: []part{s.partOf(first, 1)}}
 	}
+	// Split a large set among the workers, so that several publishes are
+	// in flight on disjoint lanes instead of one carrying everything.
+	queued := 0
+	for _, l := range s.ready {
+		if l.kind == first.kind {
+			queued += len(l.queue)
+		}
+	}
+	room := min(publishBatch, max(publishShare, (queued+s.d.cfg.Workers-1)/s.d.cfg.Workers))
 	var j job
-	room := publishBatch
 	for _, l := range s.ready {
 		if l.kind != first.kind || room == 0 {
 			continue
