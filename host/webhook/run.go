@@ -88,6 +88,7 @@ type scheduler struct {
 	inflight int
 	claims   chan claimAnswer // the answer of the claim under way
 	claiming bool             // a claim is under way
+	claimAt  time.Time        // when it began
 	// heldDuring is the lanes whose hold began while the claim under way
 	// ran, with the hold's end: the claim may have read the outbox
 	// before the event the hold waits for was returned to it, and found
@@ -157,7 +158,11 @@ func (s *scheduler) hungry() bool {
 // hold or lease renewal.
 func (s *scheduler) wait(now time.Time) time.Duration {
 	d := s.d.cfg.PollInterval
-	for _, t := range []time.Time{s.nextHold, s.renewAt} {
+	hold := s.nextHold
+	if s.claiming {
+		hold = time.Time{} // no hold ends before the claim answers (see tick)
+	}
+	for _, t := range []time.Time{hold, s.renewAt} {
 		if !t.IsZero() {
 			d = min(d, t.Sub(now))
 		}
@@ -166,10 +171,17 @@ func (s *scheduler) wait(now time.Time) time.Duration {
 }
 
 // tick ends the holds and renews the leases that are due.
+// While a claim runs, holds end only as of its start: its answer is
+// judged against the holds as they were when it read the outbox, and a
+// lane whose hold ended meanwhile would let it through.
 func (s *scheduler) tick(now time.Time) {
-	if !s.nextHold.IsZero() && !now.Before(s.nextHold) {
+	at := now
+	if s.claiming {
+		at = s.claimAt
+	}
+	if !s.nextHold.IsZero() && !at.Before(s.nextHold) {
 		s.due = true
-		s.expireHolds(now)
+		s.expireHolds(at)
 	}
 	if !s.renewAt.IsZero() && !now.Before(s.renewAt) {
 		s.renew(now)
@@ -190,7 +202,7 @@ type claimAnswer struct {
 // it takes, Run hands back.
 func (s *scheduler) claim(now time.Time) {
 	n := min(claimBatch, maxClaimed-len(s.claimed))
-	s.claiming, s.due = true, false
+	s.claiming, s.claimAt, s.due = true, now, false
 	clear(s.heldDuring)
 	go func() {
 		c := claimAnswer{at: now, n: n}
