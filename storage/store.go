@@ -171,6 +171,10 @@ type Outbox interface {
 	Claim(ctx context.Context, worker string, n int, lease time.Duration) ([]OutboxEvent, error)
 	// MarkDelivered (on Tx) records a delivery. Marking a delivered event
 	// again is a no-op.
+	// MarkDeliveredMany records the deliveries of up to MaxPage events in
+	// one write. Events delivered already, or no longer stored, are
+	// skipped.
+	MarkDeliveredMany(ctx context.Context, ids []string) error
 
 	// MarkRetry makes a pending event due again at next, recording lastErr.
 	MarkRetry(ctx context.Context, id string, next time.Time, lastErr string) error

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -439,4 +440,93 @@ func gather(t *testing.T, reg *prometheus.Registry) map[string]float64 {
 		}
 	}
 	return out
+}
+
+// gatedStore holds back the answer of the first claim that returns the
+// event numbered gateSeq until gate is closed, so that a test can change
+// the outbox while that claim's answer is on its way.
+type gatedStore struct {
+	*recStore
+	gateSeq int
+	claimed chan struct{} // closed when the claim is held
+	gate    chan struct{}
+	open    sync.Once
+	once    bool // owned by Claim: one claim runs at a time
+}
+
+// release lets the held claim answer; a test that fails early calls it
+// at cleanup, or Run would wait for the claim for ever.
+func (g *gatedStore) release() { g.open.Do(func() { close(g.gate) }) }
+
+func (g *gatedStore) Claim(ctx context.Context, worker string, n int, lease time.Duration) ([]storage.OutboxEvent, error) {
+	evs, err := g.recStore.Claim(ctx, worker, n, lease)
+	for _, ev := range evs {
+		if !g.once && strings.Contains(string(ev.Payload), `"seq":`+strconv.Itoa(g.gateSeq)+`}`) {
+			g.once = true
+			close(g.claimed)
+			<-g.gate
+		}
+	}
+	return evs, err
+}
+
+// TestClaimAnswerAfterHold lets a claim read the outbox while an
+// instance's first event is in flight, finding its third event, and lands
+// the answer only after the first event failed, its lane was held back and
+// the clock passed the retry: the third event must still wait for the
+// first two.
+func TestClaimAnswerAfterHold(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, open func(*testing.T, func() time.Time) storage.Store) {
+		clk := clock.NewFake(t0)
+		gs := &gatedStore{recStore: newRecStore(open(t, clk.Now)), gateSeq: 3,
+			claimed: make(chan struct{}), gate: make(chan struct{})}
+		fail := make(chan struct{})
+		firstID := make(chan string, 1)
+		rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, h hit) int {
+			if h.Seq == 1 && h.N == 1 {
+				firstID <- h.ID
+				<-fail
+				return breakConn(w)
+			}
+			return http.StatusNoContent
+		})
+		d, err := webhook.New(webhook.Config{Store: gs, Global: webhook.Destination{URL: rc.URL},
+			Clock: clk, Jitter: noJitter, Lease: 24 * time.Hour, Logger: testLogger(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := newInstance(t, gs, "a", storage.InstanceSettings{})
+		enqueue(t, gs, d, a, "connection.update", seqData{Seq: 1})
+		enqueue(t, gs, d, a, "connection.update", seqData{Seq: 2})
+		start(t, d)
+		t.Cleanup(gs.release)
+		t.Cleanup(func() {
+			select {
+			case <-fail:
+			default:
+				close(fail)
+			}
+		})
+		var first string
+		select {
+		case first = <-firstID:
+		case <-time.After(waitLimit):
+			t.Fatal("the first event was not sent")
+		}
+		enqueue(t, gs, d, a, "connection.update", seqData{Seq: 3})
+		select {
+		case <-gs.claimed:
+		case <-time.After(waitLimit):
+			t.Fatal("no claim returned the third event")
+		}
+		close(fail)
+		// The second event goes back to the outbox behind the first: the
+		// lane is held.
+		gs.waitCall(t, "the second event held back", func(c call) bool { return c.Op == "retry" && c.ID != first })
+		clk.Advance(time.Hour)
+		gs.release()
+
+		gs.pump(t, clk, time.Minute, rc.when(func(hits []hit) bool { return delivered(hits) == 3 }))
+		checkOrder(t, rc.waitHits(t, "every event", func(hits []hit) bool { return delivered(hits) == 3 }), "a", 3)
+	})
 }

@@ -107,13 +107,14 @@
 // and destination ("lanes"), and hands each lane's head to a free worker.
 // It claims when a Nudge, the next retry it knows of, or a slow poll (for
 // events whose leases ended: a crashed host's) says events may be due, and
-// workers may run out of work; under load the nudges of many commits are
-// served by one claim. Events held back behind a retry are returned to the
+// fewer than a thousand events wait in memory. One claim runs at a time,
+// beside the deliveries: under load the nudges of the commits made while
+// it ran are served by the next one, which starts as soon as it answers. Events held back behind a retry are returned to the
 // outbox due just after it, and the claims they spent waiting are not
 // counted as attempts. Leases of events waiting in memory are renewed, so
 // Lease bounds how long a crashed host's events stay stuck, not how long
-// an event may wait. Deliveries are recorded behind the workers, many per
-// commit where the store allows (see deliveryMarker); a host that crashes
+// an event may wait. Deliveries are recorded behind the workers, many in
+// one statement (storage.Outbox.MarkDeliveredMany); a host that crashes
 // before recording one sends it again.
 //
 // The order of a lane is kept in memory, by the dispatcher that claims

@@ -177,6 +177,24 @@ func (r *recStore) MarkDelivered(ctx context.Context, id string) error {
 	return r.record(call{Op: "delivered", ID: id}, func() error { return r.Store.MarkDelivered(ctx, id) })
 }
 
+// MarkDeliveredMany records one delivered call per event, as the writes
+// of MarkDelivered one by one would.
+func (r *recStore) MarkDeliveredMany(ctx context.Context, ids []string) error {
+	r.mu.Lock()
+	dead := r.dead
+	r.mu.Unlock()
+	if dead {
+		return errKilled
+	}
+	if err := r.Store.MarkDeliveredMany(ctx, ids); err != nil {
+		return r.record(call{Op: "delivered"}, func() error { return err })
+	}
+	for _, id := range ids {
+		_ = r.record(call{Op: "delivered", ID: id}, func() error { return nil })
+	}
+	return nil
+}
+
 func (r *recStore) MarkRetry(ctx context.Context, id string, next time.Time, lastErr string) error {
 	return r.record(call{Op: "retry", ID: id, Next: next, LastError: lastErr}, func() error {
 		return r.Store.MarkRetry(ctx, id, next, lastErr)

@@ -20,6 +20,9 @@ type lane struct {
 	busy   bool
 	ready  bool      // in scheduler.ready
 	hold   time.Time // events claimed before then wait: an earlier one retries then
+	// waitFor is the event hold waits for: when a claim returns it, the
+	// hold ends and it goes first.
+	waitFor string
 	// again holds in-flight events claimed anew: their worker recorded a
 	// retry that was due at once (or their lease ran out), so they go out
 	// again next unless the worker settled them for good.
@@ -83,6 +86,19 @@ func (s *scheduler) add(now time.Time, ev storage.OutboxEvent) {
 	}
 	key := laneKey{instance: ev.InstanceID, url: url}
 	l := s.lanes[key]
+	if l != nil && l.waitFor != "" && l.waitFor == ev.ID {
+		// The event the lane's hold waits for: it is due, so the hold
+		// ends, and the claim's later events of the lane follow it.
+		s.endHold(l)
+		delete(s.heldDuring, key)
+	}
+	if until, ok := s.heldDuring[key]; ok {
+		// The claim ran while an earlier event of the lane was being
+		// returned to the outbox: this one follows it, due just after
+		// its retry, whether or not the hold has ended meanwhile.
+		s.holdBack(ev, until)
+		return
+	}
 	if l == nil {
 		l = &lane{key: key, kind: kind}
 		s.lanes[key] = l
@@ -172,6 +188,7 @@ func (s *scheduler) settle(r settled) {
 		// that it never overtakes. A hold already past ends at the next
 		// tick.
 		s.setHold(l, r.hold)
+		l.waitFor = keep[0].ID
 		if l.kind != "" {
 			l.resume, l.resumeBy = keep[0].ID, r.hold.Add(s.d.cfg.Lease)
 		}
@@ -218,13 +235,24 @@ func (s *scheduler) refund(id string) {
 
 // setHold makes the lane's later events wait until t.
 func (s *scheduler) setHold(l *lane, t time.Time) {
-	l.hold = t
+	l.hold, l.waitFor = t, ""
+	if s.claiming {
+		s.heldDuring[l.key] = t
+	}
 	if s.nextHold.IsZero() || t.Before(s.nextHold) {
 		s.nextHold = t
 	}
 	s.d.mu.Lock()
 	defer s.d.mu.Unlock()
 	s.d.holds[l.key] = t
+}
+
+// endHold ends a lane's hold before its time.
+func (s *scheduler) endHold(l *lane) {
+	l.hold, l.waitFor = time.Time{}, ""
+	s.d.mu.Lock()
+	defer s.d.mu.Unlock()
+	delete(s.d.holds, l.key)
 }
 
 // expireHolds ends the holds due by now.
@@ -236,7 +264,7 @@ func (s *scheduler) expireHolds(now time.Time) {
 		switch {
 		case l.hold.IsZero():
 		case !now.Before(l.hold):
-			l.hold = time.Time{}
+			l.hold, l.waitFor = time.Time{}, ""
 			delete(s.d.holds, key)
 			if l.idle() {
 				delete(s.lanes, key)

@@ -70,8 +70,13 @@ const (
 	sinkRetryFloor = 50 * time.Millisecond
 )
 
-// publishBatch is how many events one publisher job carries at most.
-const publishBatch = 500
+// publishBatch is how many events one publisher job carries at most;
+// publishShare is how many it takes before queued events are split among
+// the workers.
+const (
+	publishBatch = 500
+	publishShare = 64
+)
 
 // sinkState is a configured Sink with its routes.
 type sinkState struct {

@@ -2,13 +2,11 @@ package webhook
 
 import (
 	"context"
-
-	"github.com/wahost/wahost/storage"
 )
 
 // recorder writes deliveries to the outbox behind the workers, so a lane's
 // next event need not wait for the commit. Deliveries settled at about the
-// same time are recorded in one unit of work instead of one commit each:
+// same time are recorded in one statement instead of one commit each:
 // on SQLite, whose single writer the host's own units of work also need,
 // that is most of the cost of a delivery. An event delivered but not yet
 // recorded when the host crashes is sent again after its lease: receivers
@@ -36,11 +34,11 @@ func (r *recorder) close() {
 
 func (r *recorder) run(ctx context.Context) {
 	defer close(r.done)
-	batch := make([]string, 0, claimBatch)
+	batch := make([]string, 0, maxClaimed)
 	for id := range r.ids {
 		batch = append(batch[:0], id)
 	fill:
-		for len(batch) < claimBatch {
+		for len(batch) < maxClaimed {
 			select {
 			case id, ok := <-r.ids:
 				if !ok {
@@ -56,23 +54,15 @@ func (r *recorder) run(ctx context.Context) {
 }
 
 func (r *recorder) write(ctx context.Context, ids []string) {
-	if len(ids) > 1 {
-		err := r.d.mark(ctx, func(ctx context.Context) error {
-			return r.d.store.InTx(ctx, func(tx storage.Tx) error {
-				for _, id := range ids {
-					if err := tx.MarkDelivered(ctx, id); err != nil {
-						return err
-					}
-				}
-				return nil
-			})
-		})
-		if err == nil {
-			return
+	err := r.d.mark(ctx, func(ctx context.Context) error { return r.d.store.MarkDeliveredMany(ctx, ids) })
+	if err == nil || len(ids) == 1 {
+		if err != nil {
+			r.d.log.Warn("webhook: delivered but not recorded; it will be sent again", "event_id", ids[0], "err", err)
 		}
-		// One bad event (pruned meanwhile, say) must not cost the others
-		// their record: write them one by one.
+		return
 	}
+	// One bad event must not cost the others their record: write them one
+	// by one.
 	for _, id := range ids {
 		if err := r.d.mark(ctx, func(ctx context.Context) error { return r.d.store.MarkDelivered(ctx, id) }); err != nil {
 			r.d.log.Warn("webhook: delivered but not recorded; it will be sent again", "event_id", id, "err", err)

@@ -11,7 +11,7 @@ import (
 
 // Limits of the scheduler.
 const (
-	claimBatch   = 100     // events per claim
+	claimBatch   = 500     // events per claim, at most
 	maxClaimed   = 1000    // events in memory, queued or in flight
 	maxLaneQueue = 100     // events queued for one destination of one instance
 	maxRefunds   = 100_000 // events whose held-back claims are remembered
@@ -60,7 +60,10 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		lanes:   make(map[laneKey]*lane),
 		claimed: make(map[string]*lane),
 		refunds: make(map[string]int),
-		due:     true,
+		claims:  make(chan claimAnswer, 1),
+
+		heldDuring: make(map[laneKey]time.Time),
+		due:        true,
 	}
 	s.loop(ctx, jobs, results)
 	close(jobs)
@@ -83,9 +86,17 @@ type scheduler struct {
 	claimed  map[string]*lane // events in memory by ID
 	refunds  map[string]int   // claims an event spent held back
 	inflight int
-	due      bool      // a claim may find events
-	nextHold time.Time // earliest lane hold; zero when none
-	renewAt  time.Time // earliest lease renewal of a queued event; zero when none
+	claims   chan claimAnswer // the answer of the claim under way
+	claiming bool             // a claim is under way
+	claimAt  time.Time        // when it began
+	// heldDuring is the lanes whose hold began while the claim under way
+	// ran, with the hold's end: the claim may have read the outbox
+	// before the event the hold waits for was returned to it, and found
+	// later events of the lane without it.
+	heldDuring map[laneKey]time.Time
+	due        bool      // a claim may find events
+	nextHold   time.Time // earliest lane hold; zero when none
+	renewAt    time.Time // earliest lease renewal of a queued event; zero when none
 }
 
 func (s *scheduler) loop(ctx context.Context, jobs chan<- job, results <-chan result) {
@@ -94,7 +105,7 @@ func (s *scheduler) loop(ctx context.Context, jobs chan<- job, results <-chan re
 	for ctx.Err() == nil {
 		now := s.d.clock.Now()
 		s.tick(now)
-		if s.due && s.hungry() {
+		if s.due && !s.claiming && s.hungry() {
 			s.claim(now)
 		}
 		var send chan<- job
@@ -115,6 +126,8 @@ func (s *scheduler) loop(ctx context.Context, jobs chan<- job, results <-chan re
 			s.started(next)
 		case r := <-results:
 			s.finish(r)
+		case c := <-s.claims:
+			s.landed(c)
 		case <-s.d.nudge:
 			s.due = true
 		case <-timer.C():
@@ -122,25 +135,34 @@ func (s *scheduler) loop(ctx context.Context, jobs chan<- job, results <-chan re
 		case <-ctx.Done():
 		}
 	}
-	for s.inflight > 0 {
-		s.finish(<-results)
+	for s.inflight > 0 || s.claiming {
+		select {
+		case r := <-results:
+			s.finish(r)
+		case c := <-s.claims:
+			s.landed(c)
+		}
 	}
 	s.release()
 }
 
-// hungry reports whether workers may run out of work: fewer lanes are
-// ready than there are workers. While they are busy, nudges only mark
-// the outbox due, and one claim later picks up what they announced: under
-// load, claims come in batches and cost fewer writes.
+// hungry reports whether the dispatcher has room for a claim: fewer
+// events are in memory than maxClaimed. Only one claim runs at a time, so
+// under load the nudges of the commits made while it runs are served by
+// the next one, and claims come in batches.
 func (s *scheduler) hungry() bool {
-	return len(s.ready) < s.d.cfg.Workers && len(s.claimed) < maxClaimed
+	return len(s.claimed) < maxClaimed
 }
 
 // wait returns how long the loop may sleep: until the next poll, lane
 // hold or lease renewal.
 func (s *scheduler) wait(now time.Time) time.Duration {
 	d := s.d.cfg.PollInterval
-	for _, t := range []time.Time{s.nextHold, s.renewAt} {
+	hold := s.nextHold
+	if s.claiming {
+		hold = time.Time{} // no hold ends before the claim answers (see tick)
+	}
+	for _, t := range []time.Time{hold, s.renewAt} {
 		if !t.IsZero() {
 			d = min(d, t.Sub(now))
 		}
@@ -149,51 +171,94 @@ func (s *scheduler) wait(now time.Time) time.Duration {
 }
 
 // tick ends the holds and renews the leases that are due.
+// While a claim runs, holds end only as of its start: its answer is
+// judged against the holds as they were when it read the outbox, and a
+// lane whose hold ended meanwhile would let it through.
 func (s *scheduler) tick(now time.Time) {
-	if !s.nextHold.IsZero() && !now.Before(s.nextHold) {
+	at := now
+	if s.claiming {
+		at = s.claimAt
+	}
+	if !s.nextHold.IsZero() && !at.Before(s.nextHold) {
 		s.due = true
-		s.expireHolds(now)
+		s.expireHolds(at)
 	}
 	if !s.renewAt.IsZero() && !now.Before(s.renewAt) {
 		s.renew(now)
 	}
 }
 
-// claim leases due events and queues them on their lanes.
-// A claim is not cancelled by shutdown: what it takes, Run hands back.
+// claimAnswer is the answer of a claim.
+type claimAnswer struct {
+	evs []storage.OutboxEvent
+	at  time.Time // when the claim began: the outbox it read is no older
+	n   int       // events asked for
+	err error
+}
+
+// claim starts leasing due events; the loop queues them on their lanes
+// when the answer comes (see landed), and meanwhile goes on handing out
+// work and settling results. A claim is not cancelled by shutdown: what
+// it takes, Run hands back.
 func (s *scheduler) claim(now time.Time) {
 	n := min(claimBatch, maxClaimed-len(s.claimed))
-	var evs []storage.OutboxEvent
-	err := s.d.mark(s.bg, func(ctx context.Context) (err error) {
-		evs, err = s.d.store.Claim(ctx, s.d.cfg.WorkerID, n, s.d.cfg.Lease)
-		return err
-	})
-	if err != nil {
+	s.claiming, s.claimAt, s.due = true, now, false
+	clear(s.heldDuring)
+	go func() {
+		c := claimAnswer{at: now, n: n}
+		c.err = s.d.mark(s.bg, func(ctx context.Context) (err error) {
+			c.evs, err = s.d.store.Claim(ctx, s.d.cfg.WorkerID, n, s.d.cfg.Lease)
+			return err
+		})
+		s.claims <- c
+	}()
+}
+
+// landed queues the events of a claim on their lanes.
+func (s *scheduler) landed(c claimAnswer) {
+	s.claiming = false
+	if c.err != nil {
 		s.due = false // try again at the next poll
-		s.d.log.Warn("webhook: claim events", "err", err)
+		s.d.log.Warn("webhook: claim events", "err", c.err)
 		return
 	}
-	s.due = len(evs) == n
-	for _, ev := range evs {
+	// A full claim leaves more due events behind; a nudge during the
+	// claim announced more.
+	s.due = s.due || len(c.evs) == c.n
+	// Lane holds are judged as of the claim's start, as the outbox it
+	// read: an event it did not return because its retry was not due
+	// yet must still hold its lane's later events back, however long the
+	// claim took.
+	now := s.d.clock.Now()
+	for _, ev := range c.evs {
 		if ev.Attempts == 1 {
 			s.d.metrics.lag.Observe(max(now.Sub(ev.CreatedAt), 0).Seconds())
 		}
-		s.add(now, ev)
+		s.add(c.at, ev)
 	}
 	s.d.metrics.claimed.Set(float64(len(s.claimed)))
 }
 
 // nextJob returns the job the first ready lane heads: its head event for
-// a webhook; for a publisher, the queued events of every ready lane of
-// that publisher, up to publishBatch, so that one round of confirmations
-// serves them all.
+// a webhook; for a publisher, the queued events of the ready lanes of
+// that publisher, up to a worker's share of them (at least publishShare,
+// at most publishBatch), so that one round of confirmations serves them
+// all.
 func (s *scheduler) nextJob() job {
 	first := s.ready[0]
 	if first.kind == "" {
 		return job{parts: []part{s.partOf(first, 1)}}
 	}
+	// Split a large set among the workers, so that several publishes are
+	// in flight on disjoint lanes instead of one carrying everything.
+	queued := 0
+	for _, l := range s.ready {
+		if l.kind == first.kind {
+			queued += len(l.queue)
+		}
+	}
+	room := min(publishBatch, max(publishShare, (queued+s.d.cfg.Workers-1)/s.d.cfg.Workers))
 	var j job
-	room := publishBatch
 	for _, l := range s.ready {
 		if l.kind != first.kind || room == 0 {
 			continue

@@ -94,7 +94,11 @@ func (o ops) Claim(ctx context.Context, worker string, n int, lease time.Duratio
 	// pending row of its lane that stays behind (due but not in cand, or
 	// leased to another worker); bumped moves a row dropped behind a due
 	// row just after it, so that the next claim's window takes them in
-	// order instead of finding the same rows again.
+	// order instead of finding the same rows again. behind reads each
+	// candidate's earlier pending rows once, in the order of
+	// wahost_outbox_lane so that the planner takes that index: on a young
+	// table without statistics it took wahost_outbox_due instead, and
+	// scanned the due rows of every lane for each candidate.
 	rows, err := o.q.Query(ctx, `WITH cand AS (
 		SELECT id, instance_id, destination FROM wahost_outbox
 		WHERE delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $1
@@ -102,16 +106,16 @@ func (o ops) Claim(ctx context.Context, worker string, n int, lease time.Duratio
 		LIMIT $2
 		FOR UPDATE SKIP LOCKED
 	), behind AS (
-		SELECT c.id,
-			(SELECT max(p.next_attempt_at) FROM wahost_outbox p
-			WHERE p.instance_id = c.instance_id AND p.destination = c.destination
-				AND p.destination <> '' AND p.id < c.id AND p.delivered_at IS NULL AND p.failed_at IS NULL
-				AND p.next_attempt_at <= $1 AND p.id NOT IN (SELECT id FROM cand)) AS after,
-			EXISTS (SELECT 1 FROM wahost_outbox p
-			WHERE p.instance_id = c.instance_id AND p.destination = c.destination
-				AND p.destination <> '' AND p.id < c.id AND p.delivered_at IS NULL AND p.failed_at IS NULL
-				AND p.next_attempt_at > $1 AND p.claimed_by <> $4) AS leased
-		FROM cand c WHERE c.destination <> ''
+		SELECT c.id, l.after, l.leased FROM cand c, LATERAL (
+			SELECT max(p.next_attempt_at) FILTER (
+					WHERE p.next_attempt_at <= $1 AND p.id NOT IN (SELECT id FROM cand)) AS after,
+				coalesce(bool_or(p.next_attempt_at > $1 AND p.claimed_by <> $4), false) AS leased
+			FROM (SELECT p.id, p.next_attempt_at, p.claimed_by FROM wahost_outbox p
+				WHERE p.instance_id = c.instance_id AND p.destination = c.destination
+					AND p.destination <> '' AND p.id < c.id AND p.delivered_at IS NULL AND p.failed_at IS NULL
+				ORDER BY p.instance_id, p.destination, p.id) p
+		) l
+		WHERE c.destination <> ''
 	), bumped AS (
 		UPDATE wahost_outbox o SET next_attempt_at = b.after + interval '1 microsecond'
 		FROM behind b WHERE o.id = b.id AND b.after IS NOT NULL AND o.next_attempt_at <= b.after
@@ -156,6 +160,31 @@ func checkClaim(worker string, n int, lease time.Duration) error {
 func (o ops) MarkDelivered(ctx context.Context, id string) error {
 	return o.mark(ctx, "mark delivered", id, `UPDATE wahost_outbox
 	SET delivered_at = $2, failed_at = NULL, last_error = '' WHERE id = $1 AND delivered_at IS NULL`, o.stamp())
+}
+
+// MarkDeliveredMany records the deliveries of ids in one statement.
+func (o ops) MarkDeliveredMany(ctx context.Context, ids []string) error {
+	if err := checkIDs(ids); err != nil {
+		return err
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err := o.q.Exec(ctx, `UPDATE wahost_outbox SET delivered_at = $2, failed_at = NULL, last_error = ''
+	WHERE id = ANY($1::uuid[]) AND delivered_at IS NULL`, ids, o.stamp())
+	return wrapErr("mark delivered", err)
+}
+
+func checkIDs(ids []string) error {
+	if len(ids) > storage.MaxPage {
+		return &storage.InputError{Field: "ids", Reason: "at most 1000 at once"}
+	}
+	for _, id := range ids {
+		if err := storage.ValidateID("event id", id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // MarkRetry makes a pending event due again at next.

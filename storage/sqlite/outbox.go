@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"sort"
 	"time"
@@ -147,6 +148,28 @@ func checkClaim(worker string, n int, lease time.Duration) error {
 func (o ops) MarkDelivered(ctx context.Context, id string) error {
 	return o.mark(ctx, "mark delivered", id, `UPDATE wahost_outbox
 	SET delivered_at = ?, failed_at = NULL, last_error = '' WHERE id = ? AND delivered_at IS NULL`, o.stamp())
+}
+
+// MarkDeliveredMany records the deliveries of ids in one statement.
+func (o ops) MarkDeliveredMany(ctx context.Context, ids []string) error {
+	if len(ids) > storage.MaxPage {
+		return &storage.InputError{Field: "ids", Reason: "at most 1000 at once"}
+	}
+	for _, id := range ids {
+		if err := storage.ValidateID("event id", id); err != nil {
+			return err
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return wrapErr("mark delivered", err)
+	}
+	_, err = o.w.exec(ctx, `UPDATE wahost_outbox SET delivered_at = ?, failed_at = NULL, last_error = ''
+	WHERE id IN (SELECT value FROM json_each(?)) AND delivered_at IS NULL`, o.stamp(), string(list))
+	return wrapErr("mark delivered", err)
 }
 
 // MarkRetry makes a pending event due again at next.

@@ -205,3 +205,42 @@ func eventIDs(evs []storage.OutboxEvent) []string {
 	}
 	return out
 }
+
+func testOutboxDeliveredMany(t *testing.T, s storage.Store, c *Clock) {
+	ctx := ctxFor(t)
+	inst := storage.NewID()
+	var evs []storage.OutboxEvent
+	for range 3 {
+		evs = append(evs, enqueue(t, s, inst, "connection.update", `{}`))
+	}
+	try(s.Claim(ctx, "w", 10, time.Minute)).must(t)
+	if err := s.MarkFailed(ctx, evs[2].ID, "HTTP 404"); err != nil {
+		t.Fatal(err)
+	}
+	c.Advance(time.Second)
+	// A missing event and one delivered already are skipped; a failed
+	// one is recorded delivered, as MarkDelivered does.
+	if err := s.MarkDelivered(ctx, evs[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	first := c.Now()
+	c.Advance(time.Second)
+	ids := []string{evs[0].ID, evs[1].ID, evs[2].ID, storage.NewID()}
+	if err := s.MarkDeliveredMany(ctx, ids); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []time.Time{first, c.Now(), c.Now()} {
+		got := try(s.OutboxEvent(ctx, evs[i].ID)).must(t)
+		if got.DeliveredAt == nil || !got.DeliveredAt.Equal(want) || got.FailedAt != nil || got.LastError != "" {
+			t.Fatalf("event %d after MarkDeliveredMany = %+v, want delivered at %v", i, got, want)
+		}
+	}
+	if again := try(s.Claim(ctx, "w", 10, time.Nanosecond)).must(t); len(again) != 0 {
+		t.Fatalf("Claim after MarkDeliveredMany = %v", eventIDs(again))
+	}
+	if err := s.MarkDeliveredMany(ctx, nil); err != nil {
+		t.Fatalf("MarkDeliveredMany of none: %v", err)
+	}
+	wantErr(t, s.MarkDeliveredMany(ctx, []string{"1"}), storage.ErrInvalidInput)
+	wantErr(t, s.MarkDeliveredMany(ctx, make([]string, storage.MaxPage+1)), storage.ErrInvalidInput)
+}

@@ -69,6 +69,7 @@ func RunStore(t *testing.T, open OpenStore) {
 		{"Backlog", testBacklog},
 		{"OutboxLeaseExpiry", testOutboxLeaseExpiry},
 		{"OutboxErrors", testOutboxErrors},
+		{"OutboxDeliveredMany", testOutboxDeliveredMany},
 		{"OutboxConcurrentClaims", testOutboxConcurrentClaims},
 		{"OutboxLanes", testOutboxLanes},
 		{"EventStream", testEventStream},
