@@ -25,6 +25,9 @@ func (m *Manager) Connect(ctx context.Context, instanceID string) error {
 	if m.handler == nil {
 		return ErrNoHandler
 	}
+	if m.cfg.Owns != nil && !m.cfg.Owns(instanceID) {
+		return fmt.Errorf("connect of %s: %w", instanceID, ErrNotOwner)
+	}
 	s, err := m.session(instanceID)
 	if err != nil {
 		return fmt.Errorf("connect of %s: %w", instanceID, err)

@@ -1,0 +1,83 @@
+package host
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/wahost/wahost/host/cluster"
+	"github.com/wahost/wahost/host/config"
+	"github.com/wahost/wahost/storage"
+	"github.com/wahost/wahost/storage/backend"
+)
+
+// newCluster builds the fleet coordinator when cluster.enabled is on and
+// fences the store with its leases; off, every instance is this host's.
+func (h *Host) newCluster(cfg *config.Config) error {
+	if !cfg.Cluster.Enabled {
+		return nil
+	}
+	cs, ok := h.store.(cluster.Store)
+	if !ok {
+		return &config.KeyError{Key: "cluster.enabled", Err: fmt.Errorf("the %T store cannot hold a fleet's leases", h.store)}
+	}
+	url := cfg.Cluster.AdvertiseURL
+	if url == "" {
+		url = "http://" + h.listener.Addr().String()
+	}
+	h.cluster = cluster.New(cluster.Config{
+		Store: cs, HostID: cfg.Cluster.HostID, URL: strings.TrimSuffix(url, "/"),
+		MaxInstances: cfg.Cluster.MaxInstances, TTL: cfg.Cluster.LeaseTTL,
+		Driver: fleetDriver{h}, Logger: h.log, Registerer: h.reg,
+	})
+	h.store = fencedStore{Fenced: cluster.Fence(h.store, h.cluster), sessionDB: h.store.SessionDB}
+	return nil
+}
+
+// owns reports whether this host drives an instance: always, outside a
+// fleet.
+func (h *Host) owns(instanceID string) bool {
+	return h.cluster == nil || h.cluster.Holds(instanceID)
+}
+
+// fencedStore is the backend store with its writes fenced by the fleet's
+// leases.
+type fencedStore struct {
+	*cluster.Fenced
+	sessionDB func() (*sql.DB, string, error)
+}
+
+var _ backend.Store = fencedStore{}
+
+func (f fencedStore) SessionDB() (*sql.DB, string, error) { return f.sessionDB() }
+
+// fleetDriver starts and stops the instances whose leases the coordinator
+// takes and loses.
+type fleetDriver struct{ h *Host }
+
+// Adopt reconnects an instance taken over, through the scheduler's rate
+// limit, when it was open or connecting and has a paired device.
+func (d fleetDriver) Adopt(ctx context.Context, instanceID string, takeover bool) {
+	inst, err := d.h.store.Instance(ctx, instanceID)
+	if err != nil {
+		d.h.log.Warn("adopting an instance: reading it failed", "instance_id", instanceID, "error", err)
+		return
+	}
+	if inst.Status != storage.StatusOpen && inst.Status != storage.StatusConnecting {
+		d.h.exec.Adopt(inst) // remembered only
+		return
+	}
+	if !d.h.sessions.Resumable(ctx, inst) {
+		return
+	}
+	d.h.log.Info("driving an instance", "instance", inst.Name, "instance_id", inst.ID, "takeover", takeover)
+	d.h.exec.Adopt(inst)
+}
+
+// Drop closes an instance's client at once and forgets its pending
+// reconnect: another host drives it now.
+func (d fleetDriver) Drop(instanceID string) {
+	d.h.sched.Cancel(instanceID)
+	_ = d.h.sessions.Disconnect(instanceID)
+}
