@@ -193,6 +193,15 @@ func (h *Host) open(ctx context.Context) (err error) {
 	if h.dir, err = datadir.Open(cfg.DataDir); err != nil {
 		return &config.KeyError{Key: "data_dir", Err: err}
 	}
+	if cfg.Database.URL == "" && !opts.Check {
+		// SQLite is one host: a second process on the directory would
+		// drive the same devices.
+		unlock, err := h.dir.Lock()
+		if err != nil {
+			return &config.KeyError{Key: "data_dir", Err: err}
+		}
+		h.closers = append(h.closers, func(context.Context) error { return unlock() })
+	}
 	driver := backend.DriverSQLite
 	if cfg.Database.URL != "" {
 		driver = backend.DriverPostgres
