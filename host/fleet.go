@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/wahost/wahost/host/api"
 	"github.com/wahost/wahost/host/cluster"
 	"github.com/wahost/wahost/host/config"
 	"github.com/wahost/wahost/storage"
@@ -80,4 +81,61 @@ func (d fleetDriver) Adopt(ctx context.Context, instanceID string, takeover bool
 func (d fleetDriver) Drop(instanceID string) {
 	d.h.sched.Cancel(instanceID)
 	_ = d.h.sessions.Disconnect(instanceID)
+}
+
+// fleetView serves GET /v1/cluster.
+type fleetView struct{ h *Host }
+
+func (v fleetView) Fleet(ctx context.Context) (api.FleetState, error) {
+	c := v.h.cluster
+	out := api.FleetState{Hosts: []api.FleetHost{}, Undriven: []string{}}
+	if c == nil {
+		return out, nil
+	}
+	out.Enabled, out.HostID, out.TTL = true, c.HostID(), c.TTL().Seconds()
+	fleet := v.h.store.(fencedStore).Unwrap().(cluster.Store)
+	now := v.h.clock.Now()
+	hosts, err := fleet.Hosts(ctx, now.Add(-c.TTL()))
+	if err != nil {
+		return out, err
+	}
+	leases, err := fleet.ListLeases(ctx)
+	if err != nil {
+		return out, err
+	}
+	insts, err := fleet.ListInstances(ctx)
+	if err != nil {
+		return out, err
+	}
+	names := make(map[string]string, len(insts))
+	for _, in := range insts {
+		names[in.ID] = in.Name
+	}
+	byHost := map[string]int{}
+	for _, hi := range hosts {
+		byHost[hi.ID] = len(out.Hosts)
+		out.Hosts = append(out.Hosts, api.FleetHost{
+			ID: hi.ID, URL: hi.URL, MaxInstances: hi.MaxInstances, StartedAt: hi.StartedAt, SeenAt: hi.SeenAt,
+			Instances: []api.FleetInstance{},
+		})
+	}
+	driven := map[string]bool{}
+	for _, l := range leases {
+		i, ok := byHost[l.Owner]
+		if !ok || !l.ExpiresAt.After(now) || names[l.InstanceID] == "" {
+			continue
+		}
+		driven[l.InstanceID] = true
+		renewed := l.ExpiresAt.Add(-c.TTL())
+		out.Hosts[i].Instances = append(out.Hosts[i].Instances, api.FleetInstance{
+			ID: l.InstanceID, Name: names[l.InstanceID], Token: l.Token, ExpiresAt: l.ExpiresAt,
+			RenewedAgo: max(0, now.Sub(renewed).Seconds()),
+		})
+	}
+	for _, in := range insts {
+		if !driven[in.ID] {
+			out.Undriven = append(out.Undriven, in.Name)
+		}
+	}
+	return out, nil
 }

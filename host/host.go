@@ -339,7 +339,7 @@ func (h *Host) open(ctx context.Context) (err error) {
 		Gatherer: h.reg, Proxies: h.proxies,
 		APIKey: h.apiKey, MaxBody: cfg.HTTP.MaxBody, Logger: h.log,
 		Commits: h.hooks.Committed, Replay: h.policy, Rollout: h.rollout,
-		Messages: h.messages, MaxMedia: cfg.Messages.MaxMedia,
+		Messages: h.messages, MaxMedia: cfg.Messages.MaxMedia, Fleet: fleetView{h},
 	}); err != nil {
 		return err
 	}
@@ -374,7 +374,7 @@ func (h *Host) Run(ctx context.Context) error {
 	defer cancel()
 	errc := make(chan error, 8)
 	srv := &http.Server{
-		Handler: console.Wrap(h.evolution.Wrap(h.api)), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
+		Handler: h.forwarding(console.Wrap(h.evolution.Wrap(h.api))), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
 		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(h.log.Handler(), slog.LevelWarn),
 	}
