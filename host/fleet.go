@@ -65,6 +65,14 @@ func (d fleetDriver) Adopt(ctx context.Context, instanceID string, takeover bool
 		d.h.log.Warn("adopting an instance: reading it failed", "instance_id", instanceID, "error", err)
 		return
 	}
+	// The webhook destinations are kept per process and set by the host
+	// that served the settings change, the instance's driver then: read
+	// them again now that this host drives it.
+	if set, err := d.h.store.Settings(ctx, instanceID); err != nil {
+		d.h.log.Warn("adopting an instance: reading its settings failed", "instance_id", instanceID, "error", err)
+	} else {
+		d.h.hooks.SetInstance(instanceID, set)
+	}
 	if inst.Status != storage.StatusOpen && inst.Status != storage.StatusConnecting {
 		d.h.exec.Adopt(inst) // remembered only
 		return
