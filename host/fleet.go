@@ -74,14 +74,14 @@ func (d fleetDriver) Adopt(ctx context.Context, instanceID string, takeover bool
 		d.h.hooks.SetInstance(instanceID, set)
 	}
 	if inst.Status != storage.StatusOpen && inst.Status != storage.StatusConnecting {
-		d.h.exec.Adopt(inst) // remembered only
+		d.h.exec.Adopt(inst, takeover) // remembered only
 		return
 	}
 	if !d.h.sessions.Resumable(ctx, inst) {
 		return
 	}
 	d.h.log.Info("driving an instance", "instance", inst.Name, "instance_id", inst.ID, "takeover", takeover)
-	d.h.exec.Adopt(inst)
+	d.h.exec.Adopt(inst, takeover)
 }
 
 // Drop closes an instance's client at once and forgets its pending

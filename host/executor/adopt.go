@@ -9,9 +9,10 @@ import (
 // was cut off or handed the instance off): a decided reconnect is
 // scheduled at its time, as Resume does at start; an instance that was
 // open or connecting is reconnected now, through the scheduler's rate
-// limit, and its next open reports reconnection.success measured from the
-// adoption. Other instances are only remembered.
-func (e *Executor) Adopt(inst storage.Instance) {
+// limit, and, when takeover says another host drove it until now, its next
+// open reports reconnection.success measured from the adoption. Other
+// instances are only remembered.
+func (e *Executor) Adopt(inst storage.Instance, takeover bool) {
 	e.remember(inst)
 	if inst.Status != storage.StatusOpen && inst.Status != storage.StatusConnecting {
 		return
@@ -24,6 +25,8 @@ func (e *Executor) Adopt(inst storage.Instance) {
 			at = *inst.DisconnectionAt
 		}
 	}
-	e.noteReopen(inst.ID, inst.DisconnectionReasonCode, at)
+	if takeover || inst.Reconnect != nil {
+		e.noteReopen(inst.ID, inst.DisconnectionReasonCode, at)
+	}
 	e.cfg.Scheduler.Schedule(job)
 }
