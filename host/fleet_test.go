@@ -127,20 +127,23 @@ type fleetHost struct {
 	id string
 }
 
-func startFleetHost(t *testing.T, f *fleetDB, srv *wafake.Server, id, hooks string) *fleetHost {
+func startFleetHost(t testing.TB, f *fleetDB, srv *wafake.Server, id, hooks string, extra ...any) *fleetHost {
 	t.Helper()
-	c := startChildOn(t, map[string]any{
+	flags := map[string]any{
 		"data_dir": t.TempDir(), "http.addr": "127.0.0.1:0", "http.api_key": apiKey, "log.level": "error",
 		"policy.cache_dir": testenv.CompileCacheDir(), "webhook.url": hooks,
 		"database.url": f.url, "database.schema": f.schema,
 		"cluster.enabled": true, "cluster.host_id": id, "cluster.lease_ttl": "3s",
 		"reconnect.rate": 500, "reconnect.burst": 500,
-	}, srv.Addr())
-	return &fleetHost{child: c, id: id}
+	}
+	for i := 0; i+1 < len(extra); i += 2 {
+		flags[extra[i].(string)] = extra[i+1]
+	}
+	return &fleetHost{child: startChildOn(t, flags, srv.Addr()), id: id}
 }
 
 // fleet reads GET /v1/cluster: instance id → host id.
-func (h *fleetHost) fleet(t *testing.T) (owners map[string]string, hosts int) {
+func (h *fleetHost) fleet(t testing.TB) (owners map[string]string, hosts int) {
 	t.Helper()
 	code, body := h.call(t, "GET", "/v1/cluster", "")
 	var st struct {
@@ -163,9 +166,16 @@ func (h *fleetHost) fleet(t *testing.T) (owners map[string]string, hosts int) {
 	return owners, len(st.Hosts)
 }
 
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
 // eventually waits until cond holds, checking it every 50 ms, and fails
 // the test with what's state after the deadline.
-func eventually(t *testing.T, within time.Duration, what func() string, cond func() bool) {
+func eventually(t testing.TB, within time.Duration, what func() string, cond func() bool) {
 	t.Helper()
 	deadline := time.NewTimer(within)
 	defer deadline.Stop()
@@ -192,7 +202,7 @@ func TestFleetTakeover(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts host processes")
 	}
-	n := fleetSize(t, 90)
+	n := fleetSize(t, 300)
 	srv := wafaketest.NewServer(t, wafake.Config{})
 	f := newFleetDB(t)
 	hooks := newReceiver(t, "")
@@ -234,6 +244,30 @@ func TestFleetTakeover(t *testing.T) {
 		t.Fatalf("GET /v1/cluster lists %d driven instances, want %d (per host %v)", len(owners), n, perHost)
 	}
 	t.Logf("instances per host: %v", perHost)
+	names := map[string]string{}
+	for _, in := range must(f.store.ListInstances(context.Background())) {
+		names[in.ID] = in.Name
+	}
+
+	// Any host answers for any instance: the owner serves it, reached
+	// through a proxy with the original key.
+	for id, h := range owners {
+		if h != hosts[1].id {
+			continue
+		}
+		req, _ := http.NewRequest("GET", hosts[0].base+"/v1/instances/"+names[id], nil)
+		req.Header.Set("apikey", apiKey)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("X-Wahost-Host") != hosts[1].id {
+			t.Fatalf("GET an instance of host-b through host-a = %d served by %q, want 200 from host-b",
+				resp.StatusCode, resp.Header.Get("X-Wahost-Host"))
+		}
+		break
+	}
 
 	// SIGKILL: the survivors take the victim's instances over.
 	victim := hosts[2]
@@ -314,7 +348,7 @@ func TestFleetTakeover(t *testing.T) {
 
 	// A host started later receives a share, by hand-off.
 	conflicts := srv.Conflicts()
-	late := startFleetHost(t, f, srv, "host-d", hooks.URL)
+	late := startFleetHost(t, f, srv, "host-d", hooks.URL, "cluster.forward", false)
 	eventually(t, time.Minute, func() string { return "the late host received no share" }, func() bool {
 		owners, _ := late.fleet(t)
 		got := 0
@@ -333,7 +367,89 @@ func TestFleetTakeover(t *testing.T) {
 	if c := srv.Conflicts(); c != conflicts {
 		t.Fatalf("%d conflicts (440) during the hand-off to a new host, want none", c-conflicts)
 	}
+	// With cluster.forward off, a host answers 307 to the owner.
+	for id, h := range owners {
+		if h != other.id {
+			continue
+		}
+		req, _ := http.NewRequest("GET", late.base+"/v1/instances/"+names[id], nil)
+		req.Header.Set("apikey", apiKey)
+		resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusTemporaryRedirect || loc != other.base+"/v1/instances/"+names[id] {
+			t.Fatalf("GET an instance of %s on a host with cluster.forward off = %d to %q, want 307 to %s",
+				other.id, resp.StatusCode, loc, other.base)
+		}
+		break
+	}
 	if d := f.count(t, `SELECT count(*) FROM wahost_disconnects`); d != 0 {
 		t.Fatalf("%d disconnect rows after the hand-off, want 0", d)
 	}
+}
+
+// BenchmarkFleetTakeover measures the takeover of a killed host's
+// instances: three host processes drive 1,000 paired instances (lease TTL
+// 3s, reconnect rate 500/s), one is killed with SIGKILL, and the time runs
+// until every one of its instances is connected again on the survivors.
+// It reports that time and the part of it after the lease TTL.
+func BenchmarkFleetTakeover(b *testing.B) {
+	n := fleetSize(b, 1000)
+	var total, taken time.Duration
+	for range b.N {
+		b.StopTimer()
+		srv := wafaketest.NewServer(b, wafake.Config{})
+		f := newFleetDB(b)
+		hosts := []*fleetHost{
+			startFleetHost(b, f, srv, "host-a", ""),
+			startFleetHost(b, f, srv, "host-b", ""),
+			startFleetHost(b, f, srv, "host-c", ""),
+		}
+		eventually(b, 30*time.Second, func() string { return "not every host joined" }, func() bool {
+			_, live := hosts[0].fleet(b)
+			return live == 3
+		})
+		devices := f.seed(b, srv, n)
+		eventually(b, 5*time.Minute, func() string { return "not every instance was driven" }, func() bool {
+			for _, jid := range devices {
+				if srv.Connections(jid) < 1 {
+					return false
+				}
+			}
+			return true
+		})
+		owners, _ := hosts[0].fleet(b)
+		var lost []types.JID
+		for id, h := range owners {
+			if h == hosts[2].id {
+				lost = append(lost, devices[id])
+			}
+		}
+		b.StartTimer()
+		killed := time.Now()
+		if err := hosts[2].cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			b.Fatal(err)
+		}
+		eventually(b, 5*time.Minute, func() string { return "the killed host's instances were not all taken over" }, func() bool {
+			for _, jid := range lost {
+				if srv.Connections(jid) < 2 {
+					return false
+				}
+			}
+			return true
+		})
+		d := time.Since(killed)
+		b.StopTimer()
+		total += d
+		taken += time.Duration(len(lost))
+		if c := srv.Conflicts(); c != 0 {
+			b.Fatalf("%d conflicts (440) during the takeover", c)
+		}
+		_ = hosts[2].cmd.Wait()
+	}
+	b.ReportMetric(total.Seconds()/float64(b.N), "s/takeover")
+	b.ReportMetric(float64(taken)/float64(b.N), "instances/takeover")
+	b.ReportMetric((total.Seconds()/float64(b.N))-3, "s-after-ttl/takeover")
 }

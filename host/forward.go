@@ -22,6 +22,9 @@ const (
 	HopsHeader = "X-Wahost-Hops"
 	// ForwardedByHeader names the host that forwarded the request.
 	ForwardedByHeader = "X-Wahost-Forwarded-By"
+	// HostHeader names, on every answer of a host in a fleet, the host
+	// that served the request.
+	HostHeader = "X-Wahost-Host"
 	maxHops           = 2
 )
 
@@ -65,6 +68,7 @@ func (h *Host) forwarding(next http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !f.route(w, r) {
+			w.Header().Set(HostHeader, h.cluster.HostID())
 			next.ServeHTTP(w, r)
 		}
 	})

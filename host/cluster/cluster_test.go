@@ -144,6 +144,7 @@ func TestFleet(t *testing.T) {
 		if err := h.RunOnce(ctx); err != nil {
 			t.Fatal(err)
 		}
+		h.Settle()
 	}
 	if got := owners(t, ids, a, b, c); got[0] != 10 || got[1] != 10 || got[2] != 10 {
 		t.Fatalf("after a hand-off, leases = %v, want 10 each", got)
@@ -169,6 +170,7 @@ func TestFleet(t *testing.T) {
 			if err := h.RunOnce(ctx); err != nil {
 				t.Fatal(err)
 			}
+			h.Settle()
 		}
 	}
 	got := owners(t, ids, a, b)
@@ -229,6 +231,7 @@ func TestFleet(t *testing.T) {
 		if err := h.RunOnce(ctx); err != nil {
 			t.Fatal(err)
 		}
+		h.Settle()
 	}
 	if got := owners(t, ids, a, c); got[0] != 15 || got[1] != 15 {
 		t.Fatalf("after host-b stopped, leases = %v, want 15 each on host-a and host-c", got)

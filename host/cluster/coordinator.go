@@ -91,6 +91,7 @@ type Coordinator struct {
 	freeSince map[string]time.Time        // first seen without a live lease
 	hosts     map[string]storage.HostInfo // live hosts at the last pass
 	adopting  bool                        // Driver.Adopt is called (after the first pass)
+	adopts    sync.WaitGroup              // adoptions in progress
 	cancel    context.CancelFunc
 	done      chan struct{}
 }
@@ -170,6 +171,10 @@ func (c *Coordinator) Host(id string) (storage.HostInfo, bool) {
 	return h, ok
 }
 
+// Settle waits until the Driver has been handed every instance acquired
+// so far (adoptions run in the background, apart from the renewals).
+func (c *Coordinator) Settle() { c.adopts.Wait() }
+
 // Start runs a first pass — a heartbeat, then leases on the free
 // instances up to this host's share — and then the loop in the
 // background. Instances leased by the first pass are not adopted: the
@@ -200,17 +205,41 @@ func (c *Coordinator) Start(ctx context.Context) error {
 
 func (c *Coordinator) loop(ctx context.Context) {
 	defer close(c.done)
-	t := time.NewTicker(c.cfg.TTL / 3)
-	defer t.Stop()
+	defer c.adopts.Wait()
+	pass := time.NewTicker(c.cfg.TTL / 3)
+	defer pass.Stop()
+	watch := time.NewTicker(c.cfg.TTL / 10)
+	defer watch.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-watch.C:
+			c.expire()
+			continue
+		case <-pass.C:
 		}
 		if err := c.RunOnce(ctx); err != nil && ctx.Err() == nil {
 			c.log.Warn("cluster pass failed", "error", err)
 		}
+	}
+}
+
+// expire drops the leases whose renewal is overdue, a tenth of the TTL
+// before they may expire in the store: their clients close before another
+// host can take the instances over.
+func (c *Coordinator) expire() {
+	now := c.cfg.Now()
+	c.mu.Lock()
+	var late []storage.Lease
+	for _, h := range c.held {
+		if !now.Before(h.validUntil.Add(-c.cfg.TTL / 10)) {
+			late = append(late, h.lease)
+		}
+	}
+	c.mu.Unlock()
+	for _, l := range late {
+		c.lose(l, "not renewed in time")
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/wahost/wahost/storage"
@@ -125,27 +126,43 @@ func (c *Coordinator) renew(ctx context.Context) {
 		list = append(list, h)
 	}
 	c.mu.Unlock()
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, renewParallelism)
 	for _, h := range list {
-		sent := c.cfg.Now()
-		if !sent.Before(h.validUntil) {
-			c.lose(h.lease, "not renewed in time")
-			continue
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			c.renewOne(ctx, h)
+		}()
+	}
+	wg.Wait()
+}
+
+// renewParallelism bounds the renewals in flight: a host with thousands
+// of leases renews them all well within a third of the TTL.
+const renewParallelism = 16
+
+func (c *Coordinator) renewOne(ctx context.Context, h held) {
+	sent := c.cfg.Now()
+	if !sent.Before(h.validUntil) {
+		c.lose(h.lease, "not renewed in time")
+		return
+	}
+	l, err := c.cfg.Store.RenewLease(ctx, h.lease, c.cfg.TTL)
+	switch {
+	case errors.Is(err, storage.ErrLeaseLost):
+		c.lose(h.lease, "taken by another host")
+	case err != nil:
+		// Kept until validUntil: a store blip shorter than the
+		// lease's remaining life costs nothing.
+		c.log.Warn("renewing a lease failed", "instance_id", h.lease.InstanceID, "valid_for", h.validUntil.Sub(sent), "error", err)
+	default:
+		c.mu.Lock()
+		if cur, ok := c.held[l.InstanceID]; ok && cur.lease.Token == l.Token {
+			c.held[l.InstanceID] = held{lease: l, validUntil: sent.Add(c.cfg.TTL)}
 		}
-		l, err := c.cfg.Store.RenewLease(ctx, h.lease, c.cfg.TTL)
-		switch {
-		case errors.Is(err, storage.ErrLeaseLost):
-			c.lose(h.lease, "taken by another host")
-		case err != nil:
-			// Kept until validUntil: a store blip shorter than the
-			// lease's remaining life costs nothing.
-			c.log.Warn("renewing a lease failed", "instance_id", h.lease.InstanceID, "valid_for", h.validUntil.Sub(sent), "error", err)
-		default:
-			c.mu.Lock()
-			if cur, ok := c.held[l.InstanceID]; ok && cur.lease.Token == l.Token {
-				c.held[l.InstanceID] = held{lease: l, validUntil: sent.Add(c.cfg.TTL)}
-			}
-			c.mu.Unlock()
-		}
+		c.mu.Unlock()
 	}
 }
 
@@ -171,6 +188,8 @@ func (c *Coordinator) lose(l storage.Lease, why string) {
 // whole TTL (its hosts are at their caps, or the share is stale) is taken
 // up to the cap.
 func (c *Coordinator) acquire(ctx context.Context, v view) {
+	var adopt []adoption
+	defer func() { c.adopt(ctx, adopt) }()
 	for _, id := range v.free {
 		c.mu.Lock()
 		n := len(c.held)
@@ -184,12 +203,45 @@ func (c *Coordinator) acquire(ctx context.Context, v view) {
 			continue
 		}
 		prior, hadOwner := v.prior[id]
-		c.take(ctx, id, hadOwner && prior.Owner != c.cfg.HostID)
+		takeover := hadOwner && prior.Owner != c.cfg.HostID
+		if c.take(ctx, id, takeover) {
+			adopt = append(adopt, adoption{id, takeover})
+		}
 	}
 }
 
-// take acquires one instance's lease and, after the first pass, adopts
-// it. It reports whether the lease is now held.
+// adoption is a lease acquired whose instance the Driver must start.
+type adoption struct {
+	id       string
+	takeover bool
+}
+
+// adopt hands the instances of newly acquired leases to the Driver in
+// the background, so that connecting them never delays the renewals.
+func (c *Coordinator) adopt(ctx context.Context, list []adoption) {
+	c.mu.Lock()
+	adopting := c.adopting
+	if adopting && len(list) > 0 {
+		c.adopts.Add(1)
+	}
+	c.mu.Unlock()
+	if !adopting || len(list) == 0 {
+		return
+	}
+	go func() {
+		defer c.adopts.Done()
+		for _, a := range list {
+			if ctx.Err() != nil {
+				return
+			}
+			if c.Holds(a.id) {
+				c.cfg.Driver.Adopt(ctx, a.id, a.takeover)
+			}
+		}
+	}()
+}
+
+// take acquires one instance's lease and reports whether it is now held.
 func (c *Coordinator) take(ctx context.Context, id string, takeover bool) bool {
 	sent := c.cfg.Now()
 	l, err := c.cfg.Store.AcquireLease(ctx, id, c.cfg.HostID, c.cfg.TTL)
@@ -203,14 +255,10 @@ func (c *Coordinator) take(ctx context.Context, id string, takeover bool) bool {
 	c.held[id] = held{lease: l, validUntil: sent.Add(c.cfg.TTL)}
 	c.fences[id] = l
 	delete(c.freeSince, id)
-	adopt := c.adopting
 	c.mu.Unlock()
 	c.metrics.acquired.Inc()
 	if takeover {
 		c.metrics.takeovers.Inc()
-	}
-	if adopt {
-		c.cfg.Driver.Adopt(ctx, id, takeover)
 	}
 	return true
 }
@@ -270,5 +318,14 @@ func (c *Coordinator) Claim(ctx context.Context, instanceID string) bool {
 	if full {
 		return false
 	}
-	return c.take(ctx, instanceID, false)
+	if !c.take(ctx, instanceID, false) {
+		return false
+	}
+	c.mu.Lock()
+	adopting := c.adopting
+	c.mu.Unlock()
+	if adopting {
+		c.cfg.Driver.Adopt(ctx, instanceID, false)
+	}
+	return true
 }
