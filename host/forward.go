@@ -25,7 +25,7 @@ const (
 	// HostHeader names, on every answer of a host in a fleet, the host
 	// that served the request.
 	HostHeader = "X-Wahost-Host"
-	maxHops           = 2
+	maxHops    = 2
 )
 
 type forwardTarget struct{}
