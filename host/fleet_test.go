@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -140,6 +141,22 @@ func startFleetHost(t testing.TB, f *fleetDB, srv *wafake.Server, id, hooks stri
 		flags[extra[i].(string)] = extra[i+1]
 	}
 	return &fleetHost{child: startChildOn(t, flags, srv.Addr()), id: id}
+}
+
+// metric reads one unlabelled series from the host's /metrics.
+func (h *fleetHost) metric(t testing.TB, name string) float64 {
+	t.Helper()
+	_, body := h.call(t, "GET", "/metrics", "")
+	for line := range strings.SplitSeq(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("%s: %v", line, err)
+			}
+			return f
+		}
+	}
+	return -1
 }
 
 // fleet reads GET /v1/cluster: instance id → host id.
@@ -335,6 +352,10 @@ func TestFleetTakeover(t *testing.T) {
 	eventually(t, time.Minute, func() string { return "the resumed host did not rejoin" }, func() bool {
 		_, live := other.fleet(t)
 		return live == 2
+	})
+	// It noticed: every lease it held is counted lost, none released.
+	eventually(t, time.Minute, func() string { return "the resumed host did not drop its lost leases" }, func() bool {
+		return paused.metric(t, "wahost_cluster_leases_lost_total") == float64(len(mine))
 	})
 	// A unit of work the resumed host tried for an instance it lost would
 	// have recorded the drop (a disconnect row, a disconnect.decided

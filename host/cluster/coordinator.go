@@ -206,23 +206,41 @@ func (c *Coordinator) Start(ctx context.Context) error {
 func (c *Coordinator) loop(ctx context.Context) {
 	defer close(c.done)
 	defer c.adopts.Wait()
+	// The watchdog runs apart from the passes: a pass slowed down by the
+	// store must not keep a client open past its lease.
+	watchdog := make(chan struct{})
+	go func() {
+		defer close(watchdog)
+		t := time.NewTicker(c.cfg.TTL / 10)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				c.expire()
+			}
+		}
+	}()
+	defer func() { <-watchdog }()
 	pass := time.NewTicker(c.cfg.TTL / 3)
 	defer pass.Stop()
-	watch := time.NewTicker(c.cfg.TTL / 10)
-	defer watch.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-watch.C:
-			c.expire()
-			continue
 		case <-pass.C:
 		}
 		if err := c.RunOnce(ctx); err != nil && ctx.Err() == nil {
 			c.log.Warn("cluster pass failed", "error", err)
 		}
 	}
+}
+
+// lateLocked reports whether h must be given up: its last renewal was
+// sent nine tenths of a TTL ago.
+func (c *Coordinator) lateLocked(h held, now time.Time) bool {
+	return !now.Before(h.validUntil.Add(-c.cfg.TTL / 10))
 }
 
 // expire drops the leases whose renewal is overdue, a tenth of the TTL
@@ -233,7 +251,7 @@ func (c *Coordinator) expire() {
 	c.mu.Lock()
 	var late []storage.Lease
 	for _, h := range c.held {
-		if !now.Before(h.validUntil.Add(-c.cfg.TTL / 10)) {
+		if c.lateLocked(h, now) {
 			late = append(late, h.lease)
 		}
 	}

@@ -145,7 +145,7 @@ const renewParallelism = 16
 
 func (c *Coordinator) renewOne(ctx context.Context, h held) {
 	sent := c.cfg.Now()
-	if !sent.Before(h.validUntil) {
+	if c.lateLocked(h, sent) {
 		c.lose(h.lease, "not renewed in time")
 		return
 	}
@@ -159,7 +159,7 @@ func (c *Coordinator) renewOne(ctx context.Context, h held) {
 		c.log.Warn("renewing a lease failed", "instance_id", h.lease.InstanceID, "valid_for", h.validUntil.Sub(sent), "error", err)
 	default:
 		c.mu.Lock()
-		if cur, ok := c.held[l.InstanceID]; ok && cur.lease.Token == l.Token {
+		if cur, ok := c.held[l.InstanceID]; ok && cur.lease.Token == l.Token && !c.lateLocked(cur, c.cfg.Now()) {
 			c.held[l.InstanceID] = held{lease: l, validUntil: sent.Add(c.cfg.TTL)}
 		}
 		c.mu.Unlock()
