@@ -73,20 +73,29 @@ func (f *fleetDB) seed(t testing.TB, srv *wafake.Server, n int) map[string]types
 		t.Fatal(err)
 	}
 	defer devices.Close()
-	out := make(map[string]types.JID, n)
+	jids := make([]types.JID, n)
 	for i := range n {
 		phone := wafaketest.User(t, srv, fmt.Sprintf("55119%07d", i))
-		jid, err := phone.Link(ctx, devices.Container().NewDevice())
-		if err != nil {
+		if jids[i], err = phone.Link(ctx, devices.Container().NewDevice()); err != nil {
 			t.Fatal(err)
 		}
-		in, err := f.store.CreateInstance(ctx, storage.Instance{
-			Name: fmt.Sprintf("fleet-%04d", i), Status: storage.StatusOpen, OwnerJID: jid.String(),
-		})
-		if err != nil {
-			t.Fatal(err)
+	}
+	// The instances appear at once, as after a restore: the hosts see
+	// the whole set in one pass.
+	out := make(map[string]types.JID, n)
+	if err := f.store.InTx(ctx, func(tx storage.Tx) error {
+		for i, jid := range jids {
+			in, err := tx.CreateInstance(ctx, storage.Instance{
+				Name: fmt.Sprintf("fleet-%04d", i), Status: storage.StatusOpen, OwnerJID: jid.String(),
+			})
+			if err != nil {
+				return err
+			}
+			out[in.ID] = jid
 		}
-		out[in.ID] = jid
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 	return out
 }
@@ -128,13 +137,18 @@ type fleetHost struct {
 	id string
 }
 
+// fleetTTL is the lease TTL of the fleet tests: short, for quick
+// takeovers, yet long enough that a machine busy with other tests renews
+// every lease in time.
+const fleetTTL = 5 * time.Second
+
 func startFleetHost(t testing.TB, f *fleetDB, srv *wafake.Server, id, hooks string, extra ...any) *fleetHost {
 	t.Helper()
 	flags := map[string]any{
 		"data_dir": t.TempDir(), "http.addr": "127.0.0.1:0", "http.api_key": apiKey, "log.level": "error",
 		"policy.cache_dir": testenv.CompileCacheDir(), "webhook.url": hooks,
 		"database.url": f.url, "database.schema": f.schema,
-		"cluster.enabled": true, "cluster.host_id": id, "cluster.lease_ttl": "3s",
+		"cluster.enabled": true, "cluster.host_id": id, "cluster.lease_ttl": fleetTTL.String(),
 		"reconnect.rate": 500, "reconnect.burst": 500,
 	}
 	for i := 0; i+1 < len(extra); i += 2 {
@@ -300,7 +314,7 @@ func TestFleetTakeover(t *testing.T) {
 	_ = victim.cmd.Wait()
 	killed := time.Now()
 	eventually(t, time.Minute, func() string { return "the victim's instances were not all taken over" }, connected(2, lost))
-	t.Logf("%d instances of the killed host taken over in %s (lease TTL 3s)", len(lost), time.Since(killed).Round(time.Millisecond))
+	t.Logf("%d instances of the killed host taken over in %s (lease TTL %s)", len(lost), time.Since(killed).Round(time.Millisecond), fleetTTL)
 	if c := srv.Conflicts(); c != 0 {
 		t.Fatalf("%d conflicts (440) after a host was killed, want 0", c)
 	}
@@ -424,9 +438,9 @@ func BenchmarkFleetTakeover(b *testing.B) {
 		srv := wafaketest.NewServer(b, wafake.Config{})
 		f := newFleetDB(b)
 		hosts := []*fleetHost{
-			startFleetHost(b, f, srv, "host-a", ""),
-			startFleetHost(b, f, srv, "host-b", ""),
-			startFleetHost(b, f, srv, "host-c", ""),
+			startFleetHost(b, f, srv, "host-a", "", "cluster.lease_ttl", "3s"),
+			startFleetHost(b, f, srv, "host-b", "", "cluster.lease_ttl", "3s"),
+			startFleetHost(b, f, srv, "host-c", "", "cluster.lease_ttl", "3s"),
 		}
 		eventually(b, 30*time.Second, func() string { return "not every host joined" }, func() bool {
 			_, live := hosts[0].fleet(b)

@@ -58,6 +58,9 @@ func runChild(flagsJSON string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
 	opts := host.Options{Flags: flags, Stdout: io.Discard, Logger: slog.New(slog.DiscardHandler)}
+	if os.Getenv("WAHOST_DEBUG_CHILD") != "" {
+		opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
 	if addr := os.Getenv(childWAEnv); addr != "" {
 		wafake.InstallRootKey()
 		opts.WhatsAppClient, opts.ProbeAddr = wafake.HTTPClientTo(addr, 20*time.Second), addr

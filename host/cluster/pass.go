@@ -230,16 +230,31 @@ func (c *Coordinator) adopt(ctx context.Context, list []adoption) {
 	}
 	go func() {
 		defer c.adopts.Done()
-		for _, a := range list {
-			if ctx.Err() != nil {
-				return
-			}
-			if c.Holds(a.id) {
-				c.cfg.Driver.Adopt(ctx, a.id, a.takeover)
-			}
+		work := make(chan adoption)
+		var wg sync.WaitGroup
+		for range min(adoptParallelism, len(list)) {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for a := range work {
+					if ctx.Err() == nil && c.Holds(a.id) {
+						c.cfg.Driver.Adopt(ctx, a.id, a.takeover)
+					}
+				}
+			}()
 		}
+		for _, a := range list {
+			work <- a
+		}
+		close(work)
+		wg.Wait()
 	}()
 }
+
+// adoptParallelism bounds the adoptions in flight: each reads the
+// instance and its device before its reconnect is scheduled (the
+// reconnects themselves pass the global rate limit).
+const adoptParallelism = 16
 
 // take acquires one instance's lease and reports whether it is now held.
 func (c *Coordinator) take(ctx context.Context, id string, takeover bool) bool {
