@@ -20,6 +20,11 @@ type Fleet interface {
 	// ListLeases returns every lease row, expired or not, ordered by
 	// instance ID.
 	ListLeases(ctx context.Context) ([]Lease, error)
+	// RenewLeases extends for ttl from now every lease of leases that is
+	// still the current one of its instance (RenewLease for many, in one
+	// statement where the store can) and returns the renewed ones; a
+	// lease missing from the answer is lost. At most MaxPage at once.
+	RenewLeases(ctx context.Context, leases []Lease, ttl time.Duration) ([]Lease, error)
 }
 
 // HostInfo is one host of a fleet as its heartbeat describes it.

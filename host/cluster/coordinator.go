@@ -206,44 +206,45 @@ func (c *Coordinator) Start(ctx context.Context) error {
 func (c *Coordinator) loop(ctx context.Context) {
 	defer close(c.done)
 	defer c.adopts.Wait()
-	// The watchdog runs apart from the passes: a pass slowed down by the
-	// store must not keep a client open past its lease.
-	watchdog := make(chan struct{})
-	go func() {
-		defer close(watchdog)
-		t := time.NewTicker(c.cfg.TTL / 10)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				c.expire()
+	// Three loops: the watchdog and the renewals run apart from the
+	// balancing passes, so that neither a slow acquisition nor a slow
+	// store keeps a client open past its lease.
+	var wg sync.WaitGroup
+	every := func(d time.Duration, fn func()) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t := time.NewTicker(d)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+					fn()
+				}
 			}
-		}
-	}()
-	defer func() { <-watchdog }()
-	pass := time.NewTicker(c.cfg.TTL / 3)
-	defer pass.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-pass.C:
-		}
-		if err := c.RunOnce(ctx); err != nil && ctx.Err() == nil {
+		}()
+	}
+	every(c.cfg.TTL/10, c.expire)
+	every(c.cfg.TTL/3, func() { c.renew(ctx) })
+	every(c.cfg.TTL/3, func() {
+		if err := c.balance(ctx); err != nil && ctx.Err() == nil {
 			c.log.Warn("cluster pass failed", "error", err)
 		}
-	}
+	})
+	wg.Wait()
 }
 
 // lateLocked reports whether h must be given up: its last renewal was
-// sent nine tenths of a TTL ago.
+// sent three quarters of a TTL ago. A host renews every third of the TTL,
+// so one late renewal costs nothing; the last quarter is the time its
+// clients have to close before another host may take the lease.
 func (c *Coordinator) lateLocked(h held, now time.Time) bool {
-	return !now.Before(h.validUntil.Add(-c.cfg.TTL / 10))
+	return !now.Before(h.validUntil.Add(-c.cfg.TTL / 4))
 }
 
-// expire drops the leases whose renewal is overdue, a tenth of the TTL
+// expire drops the leases whose renewal is overdue, a quarter of the TTL
 // before they may expire in the store: their clients close before another
 // host can take the instances over.
 func (c *Coordinator) expire() {
@@ -256,9 +257,7 @@ func (c *Coordinator) expire() {
 		}
 	}
 	c.mu.Unlock()
-	for _, l := range late {
-		c.lose(l, "not renewed in time")
-	}
+	c.lose("not renewed in time", late...)
 }
 
 // Stop ends the loop, releases every lease this host holds so that the

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -12,10 +13,16 @@ import (
 )
 
 // RunOnce is one pass of the loop: renew the leases held (dropping the
-// ones lost), send a heartbeat, acquire free leases up to this host's
-// share, and hand off the surplus to a host below its share.
+// ones lost), then balance (see balance).
 func (c *Coordinator) RunOnce(ctx context.Context) error {
 	c.renew(ctx)
+	return c.balance(ctx)
+}
+
+// balance sends a heartbeat, acquires free leases up to this host's share
+// and hands off the surplus to a host below its share. The loop runs it
+// apart from the renewals, so that a long acquisition never delays one.
+func (c *Coordinator) balance(ctx context.Context) error {
 	if err := c.cfg.Store.Heartbeat(ctx, storage.HostInfo{
 		ID: c.cfg.HostID, URL: c.cfg.URL, MaxInstances: c.cfg.MaxInstances,
 	}); err != nil {
@@ -117,8 +124,9 @@ func (c *Coordinator) view(now time.Time, insts []storage.Instance, leases []sto
 	return v
 }
 
-// renew extends every lease held. A lease another host took, or one not
-// renewed in time, is dropped: its client closes at once.
+// renew extends every lease held, a page of leases per statement. A
+// lease another host took, or one not renewed in time, is dropped: its
+// client closes at once.
 func (c *Coordinator) renew(ctx context.Context) {
 	c.mu.Lock()
 	list := make([]held, 0, len(c.held))
@@ -126,89 +134,169 @@ func (c *Coordinator) renew(ctx context.Context) {
 		list = append(list, h)
 	}
 	c.mu.Unlock()
+	began := c.cfg.Now()
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, renewParallelism)
-	for _, h := range list {
-		sem <- struct{}{}
+	for page := range slices.Chunk(list, storage.MaxPage) {
 		wg.Add(1)
 		go func() {
-			defer func() { <-sem; wg.Done() }()
-			c.renewOne(ctx, h)
+			defer wg.Done()
+			c.renewPage(ctx, page)
 		}()
 	}
 	wg.Wait()
+	if took := c.cfg.Now().Sub(began); took > c.cfg.TTL/6 {
+		c.log.Warn("renewing the leases took long: the store or this host is overloaded", "took", took, "leases", len(list), "ttl", c.cfg.TTL)
+	}
 }
 
-// renewParallelism bounds the renewals in flight: a host with thousands
-// of leases renews them all well within a third of the TTL.
-const renewParallelism = 16
-
-func (c *Coordinator) renewOne(ctx context.Context, h held) {
+func (c *Coordinator) renewPage(ctx context.Context, page []held) {
 	sent := c.cfg.Now()
-	if c.lateLocked(h, sent) {
-		c.lose(h.lease, "not renewed in time")
-		return
-	}
-	l, err := c.cfg.Store.RenewLease(ctx, h.lease, c.cfg.TTL)
-	switch {
-	case errors.Is(err, storage.ErrLeaseLost):
-		c.lose(h.lease, "taken by another host")
-	case err != nil:
-		// Kept until validUntil: a store blip shorter than the
-		// lease's remaining life costs nothing.
-		c.log.Warn("renewing a lease failed", "instance_id", h.lease.InstanceID, "valid_for", h.validUntil.Sub(sent), "error", err)
-	default:
-		c.mu.Lock()
-		if cur, ok := c.held[l.InstanceID]; ok && cur.lease.Token == l.Token && !c.lateLocked(cur, c.cfg.Now()) {
-			c.held[l.InstanceID] = held{lease: l, validUntil: sent.Add(c.cfg.TTL)}
-		}
-		c.mu.Unlock()
-	}
-}
-
-// lose forgets a lease that is no longer this host's and stops driving
-// its instance; the lease stays the instance's fence, so nothing more is
-// committed for it.
-func (c *Coordinator) lose(l storage.Lease, why string) {
+	var late, ask []storage.Lease
 	c.mu.Lock()
-	cur, ok := c.held[l.InstanceID]
-	if ok && cur.lease.Token == l.Token {
-		delete(c.held, l.InstanceID)
+	for _, h := range page {
+		if c.lateLocked(h, sent) {
+			late = append(late, h.lease)
+		} else {
+			ask = append(ask, h.lease)
+		}
 	}
 	c.mu.Unlock()
-	if !ok {
+	c.lose("not renewed in time", late...)
+	if len(ask) == 0 {
 		return
 	}
-	c.metrics.lost.Inc()
-	c.log.Warn("lease lost; closing the instance", "instance_id", l.InstanceID, "reason", why)
-	c.cfg.Driver.Drop(l.InstanceID)
+	renewed, err := c.cfg.Store.RenewLeases(ctx, ask, c.cfg.TTL)
+	if err != nil {
+		// Kept until they are late: a store blip shorter than the
+		// leases' remaining life costs nothing.
+		if ctx.Err() == nil {
+			c.log.Warn("renewing leases failed", "leases", len(ask), "error", err)
+		}
+		return
+	}
+	got := make(map[string]storage.Lease, len(renewed))
+	for _, l := range renewed {
+		got[l.InstanceID] = l
+	}
+	var lost []storage.Lease
+	now := c.cfg.Now()
+	c.mu.Lock()
+	for _, l := range ask {
+		r, ok := got[l.InstanceID]
+		if !ok {
+			lost = append(lost, l)
+			continue
+		}
+		if cur, ok := c.held[l.InstanceID]; ok && cur.lease.Token == r.Token && !c.lateLocked(cur, now) {
+			c.held[l.InstanceID] = held{lease: r, validUntil: sent.Add(c.cfg.TTL)}
+		}
+	}
+	c.mu.Unlock()
+	c.lose("taken by another host", lost...)
+}
+
+// lose forgets leases that are no longer this host's and stops driving
+// their instances, all at once; the leases stay the instances' fences, so
+// nothing more is committed for them.
+func (c *Coordinator) lose(why string, leases ...storage.Lease) {
+	c.mu.Lock()
+	var gone []string
+	for _, l := range leases {
+		if cur, ok := c.held[l.InstanceID]; ok && cur.lease.Token == l.Token {
+			delete(c.held, l.InstanceID)
+			gone = append(gone, l.InstanceID)
+		}
+	}
+	c.mu.Unlock()
+	if len(gone) == 0 {
+		return
+	}
+	c.metrics.lost.Add(float64(len(gone)))
+	c.log.Warn("leases lost; closing their instances", "count", len(gone), "reason", why, "first", gone[0])
+	c.dropAll(gone)
+}
+
+// dropParallelism bounds the clients closed at once when many leases go
+// together (a pause, a store outage): every one must close before its
+// lease can expire in the store.
+const dropParallelism = 64
+
+// dropAll has the Driver stop driving the instances, in parallel.
+func (c *Coordinator) dropAll(ids []string) {
+	work := make(chan string)
+	var wg sync.WaitGroup
+	for range min(dropParallelism, len(ids)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for id := range work {
+				c.cfg.Driver.Drop(id)
+			}
+		}()
+	}
+	for _, id := range ids {
+		work <- id
+	}
+	close(work)
+	wg.Wait()
 }
 
 // acquire takes free leases up to this host's share; an instance free for a
 // whole TTL (its hosts are at their caps, or the share is stale) is taken
 // up to the cap.
 func (c *Coordinator) acquire(ctx context.Context, v view) {
-	var adopt []adoption
-	defer func() { c.adopt(ctx, adopt) }()
-	for _, id := range v.free {
+	var (
+		mu      sync.Mutex // guards adopt, pending
+		adopt   []adoption
+		pending int // acquisitions in flight
+	)
+	// room reserves a slot for id when this host may take it.
+	room := func(id string) bool {
+		mu.Lock()
+		defer mu.Unlock()
 		c.mu.Lock()
-		n := len(c.held)
+		n := len(c.held) + pending
 		_, handedOff := c.released[id]
 		longFree := v.now.Sub(c.freeSince[id]) >= c.cfg.TTL
 		c.mu.Unlock()
-		if handedOff {
-			continue
+		if handedOff || (n >= v.share && (!longFree || (c.cfg.MaxInstances > 0 && n >= c.cfg.MaxInstances))) {
+			return false
 		}
-		if n >= v.share && (!longFree || (c.cfg.MaxInstances > 0 && n >= c.cfg.MaxInstances)) {
-			continue
-		}
-		prior, hadOwner := v.prior[id]
-		takeover := hadOwner && prior.Owner != c.cfg.HostID
-		if c.take(ctx, id, takeover) {
-			adopt = append(adopt, adoption{id, takeover})
-		}
+		pending++
+		return true
 	}
+	work := make(chan string)
+	var wg sync.WaitGroup
+	for range min(acquireParallelism, len(v.free)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for id := range work {
+				if ctx.Err() != nil || !room(id) {
+					continue
+				}
+				prior, hadOwner := v.prior[id]
+				takeover := hadOwner && prior.Owner != c.cfg.HostID
+				ok := c.take(ctx, id, takeover)
+				mu.Lock()
+				pending--
+				if ok {
+					adopt = append(adopt, adoption{id, takeover})
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, id := range v.free {
+		work <- id
+	}
+	close(work)
+	wg.Wait()
+	c.adopt(ctx, adopt)
 }
+
+// acquireParallelism bounds the acquisitions in flight in one pass.
+const acquireParallelism = 16
 
 // adoption is a lease acquired whose instance the Driver must start.
 type adoption struct {
@@ -311,9 +399,11 @@ func (c *Coordinator) handOff(ctx context.Context, v view) {
 		c.released[l.InstanceID] = v.now
 	}
 	c.mu.Unlock()
-	for _, l := range give {
-		c.cfg.Driver.Drop(l.InstanceID)
+	ids := make([]string, len(give))
+	for i, l := range give {
+		ids[i] = l.InstanceID
 	}
+	c.dropAll(ids)
 	if err := c.releaseAll(ctx, give); err != nil {
 		c.log.Warn("handing off leases", "error", err)
 	}

@@ -243,7 +243,7 @@ func (m *Manager) Start(ctx context.Context) error {
 		if inst.Reconnect != nil {
 			continue // a decided reconnect: the executor resumes it at its time
 		}
-		if m.cfg.Owns != nil && !m.cfg.Owns(inst.ID) {
+		if !m.owns(inst.ID) {
 			continue // another host's
 		}
 		if m.Resumable(ctx, inst) {
@@ -274,6 +274,11 @@ func (m *Manager) Start(ctx context.Context) error {
 	}()
 	m.log.InfoContext(ctx, "resuming instances", "count", len(resume))
 	return nil
+}
+
+// owns reports whether this host drives the instance (Config.Owns).
+func (m *Manager) owns(instanceID string) bool {
+	return m.cfg.Owns == nil || m.cfg.Owns(instanceID)
 }
 
 // Resumable reports whether inst has a paired device to reconnect with;

@@ -55,3 +55,28 @@ func (o ops) ListLeases(ctx context.Context) ([]storage.Lease, error) {
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (storage.Lease, error) { return scanLease(r) })
 	return out, wrapErr("list leases", err)
 }
+
+// RenewLeases extends the leases still held, in one statement.
+func (o ops) RenewLeases(ctx context.Context, leases []storage.Lease, ttl time.Duration) ([]storage.Lease, error) {
+	if len(leases) > storage.MaxPage {
+		return nil, &storage.InputError{Field: "leases", Reason: "more than MaxPage"}
+	}
+	ids := make([]string, len(leases))
+	owners := make([]string, len(leases))
+	tokens := make([]int64, len(leases))
+	for i, l := range leases {
+		if err := checkLeaseArgs(l.InstanceID, l.Owner, ttl); err != nil {
+			return nil, err
+		}
+		ids[i], owners[i], tokens[i] = l.InstanceID, l.Owner, l.Token
+	}
+	rows, err := o.q.Query(ctx, `UPDATE wahost_leases AS l SET expires_at = $4
+	FROM unnest($1::uuid[], $2::text[], $3::bigint[]) AS k(instance_id, owner, token)
+	WHERE l.instance_id = k.instance_id AND l.owner = k.owner AND l.token = k.token
+	RETURNING `+prefixed("l.", leaseCols), ids, owners, tokens, storage.Timestamp(o.now().Add(ttl)))
+	if err != nil {
+		return nil, wrapErr("renew leases", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (storage.Lease, error) { return scanLease(r) })
+	return out, wrapErr("renew leases", err)
+}

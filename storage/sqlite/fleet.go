@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/wahost/wahost/storage"
@@ -53,4 +54,24 @@ func (o ops) ListLeases(ctx context.Context) ([]storage.Lease, error) {
 	}
 	out, err := collect(rows, scanLease)
 	return out, wrapErr("list leases", err)
+}
+
+// RenewLeases extends the leases still held, one statement each (SQLite
+// has one writer; the statements are prepared once).
+func (o ops) RenewLeases(ctx context.Context, leases []storage.Lease, ttl time.Duration) ([]storage.Lease, error) {
+	if len(leases) > storage.MaxPage {
+		return nil, &storage.InputError{Field: "leases", Reason: "more than MaxPage"}
+	}
+	var out []storage.Lease
+	for _, l := range leases {
+		r, err := o.RenewLease(ctx, l, ttl)
+		if errors.Is(err, storage.ErrLeaseLost) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
 }

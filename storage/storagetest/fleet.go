@@ -55,4 +55,27 @@ func testFleet(t *testing.T, s storage.Store, c *Clock) {
 			t.Fatalf("ListLeases has %+v, want %+v", l, want[l.InstanceID])
 		}
 	}
+
+	// RenewLeases renews the leases still held and leaves out the others.
+	in3 := newInstance(t, s, "fleet-three")
+	l3 := try(s.AcquireLease(ctx, in3.ID, "host-a", time.Second)).must(t)
+	c.Advance(2 * time.Second)
+	try(s.AcquireLease(ctx, in3.ID, "host-b", time.Minute)).must(t) // l3 lapsed and was taken
+	c.Advance(time.Second)
+	renewed := try(f.RenewLeases(ctx, []storage.Lease{l1, l2, l3}, 2*time.Minute)).must(t)
+	if len(renewed) != 2 {
+		t.Fatalf("RenewLeases = %+v, want l1 and l2 renewed", renewed)
+	}
+	for _, r := range renewed {
+		w := want[r.InstanceID]
+		if r.Owner != w.Owner || r.Token != w.Token || !r.ExpiresAt.Equal(c.Now().Add(2*time.Minute)) {
+			t.Fatalf("RenewLeases returned %+v for %+v", r, w)
+		}
+	}
+	if got := try(s.Lease(ctx, l1.InstanceID)).must(t); !got.ExpiresAt.Equal(c.Now().Add(2 * time.Minute)) {
+		t.Fatalf("after RenewLeases, lease = %+v", got)
+	}
+	if got := try(f.RenewLeases(ctx, nil, time.Minute)).must(t); len(got) != 0 {
+		t.Fatalf("RenewLeases(nil) = %+v", got)
+	}
 }
