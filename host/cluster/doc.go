@@ -12,6 +12,10 @@
 // its fair share (instances ÷ live hosts) while another holds less closes
 // some sessions and releases their leases; the host with room takes them.
 //
-// The Coordinator is one component (Start, Stop) with one loop; RunOnce
-// is one iteration, for tests.
+// The Coordinator is one component (Start, Stop). It runs three loops:
+// the renewals (every TTL/3, a page of leases per statement), a watchdog
+// that closes the clients of leases not renewed for three quarters of the
+// TTL, and the balancing pass (heartbeat, acquisitions, hand-offs). They
+// run apart so that a slow pass never delays a renewal. RunOnce is one
+// renewal and one pass, for tests.
 package cluster

@@ -64,7 +64,9 @@ func (c *Coordinator) view(now time.Time, insts []storage.Instance, leases []sto
 	live := map[string]storage.HostInfo{}
 	for _, h := range hosts {
 		live[h.ID] = h
-		v.perHost[h.ID] += 0
+		if _, ok := v.perHost[h.ID]; !ok {
+			v.perHost[h.ID] = 0
+		}
 	}
 	byInstance := make(map[string]storage.Lease, len(leases))
 	for _, l := range leases {
