@@ -33,6 +33,8 @@ func (h *Host) newCluster(cfg *config.Config) error {
 		Driver: fleetDriver{h}, Logger: h.log, Registerer: h.reg,
 	})
 	h.store = fencedStore{Fenced: cluster.Fence(h.store, h.cluster), sessionDB: h.store.SessionDB}
+	// Every line the parts built from here on log names this host.
+	h.log = h.log.With("host_id", h.cluster.HostID())
 	return nil
 }
 

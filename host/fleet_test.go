@@ -131,6 +131,27 @@ func (f *fleetDB) events(t testing.TB) string {
 	return out
 }
 
+// disconnects describes the disconnect history.
+func (f *fleetDB) disconnects(t testing.TB) string {
+	t.Helper()
+	rows, err := f.db.Query(`SELECT instance_id::text, at, kind, code, message, action FROM wahost_disconnects ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id, kind, msg, action string
+		var at time.Time
+		var code int
+		if err := rows.Scan(&id, &at, &kind, &code, &msg, &action); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, fmt.Sprintf("%s %s %s %d %q → %s", at.Format("15:04:05.000"), id, kind, code, msg, action))
+	}
+	return strings.Join(out, "; ")
+}
+
 // fleetHost is one host process of a fleet.
 type fleetHost struct {
 	*child
@@ -375,7 +396,7 @@ func TestFleetTakeover(t *testing.T) {
 	// have recorded the drop (a disconnect row, a disconnect.decided
 	// webhook): there is none, in the whole fleet.
 	if d := f.count(t, `SELECT count(*) FROM wahost_disconnects`); d != 0 {
-		t.Fatalf("%d disconnect rows after the pause, want 0", d)
+		t.Fatalf("%d disconnect rows after the pause, want 0: %s", d, f.disconnects(t))
 	}
 	if d := f.count(t, `SELECT count(*) FROM wahost_outbox WHERE event NOT IN ('connection.update', 'reconnection.success')`); d != 0 {
 		t.Fatalf("%d webhooks other than connection.update and reconnection.success, want 0", d)
@@ -421,7 +442,7 @@ func TestFleetTakeover(t *testing.T) {
 		break
 	}
 	if d := f.count(t, `SELECT count(*) FROM wahost_disconnects`); d != 0 {
-		t.Fatalf("%d disconnect rows after the hand-off, want 0", d)
+		t.Fatalf("%d disconnect rows after the hand-off, want 0: %s", d, f.disconnects(t))
 	}
 }
 
