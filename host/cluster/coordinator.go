@@ -87,7 +87,7 @@ type Coordinator struct {
 	mu        sync.Mutex                  // guards the fields below
 	held      map[string]held             // by instance id
 	fences    map[string]storage.Lease    // the last lease this host had on an instance, held or not
-	released  map[string]time.Time        // handed off at: not taken back for a TTL
+	released  map[string]time.Time        // handed off or lost at: not taken back for a TTL
 	freeSince map[string]time.Time        // first seen without a live lease
 	hosts     map[string]storage.HostInfo // live hosts at the last pass
 	adopting  bool                        // Driver.Adopt is called (after the first pass)

@@ -201,11 +201,16 @@ func (c *Coordinator) renewPage(ctx context.Context, page []held) {
 // their instances, all at once; the leases stay the instances' fences, so
 // nothing more is committed for them.
 func (c *Coordinator) lose(why string, leases ...storage.Lease) {
+	now := c.cfg.Now()
 	c.mu.Lock()
 	var gone []string
 	for _, l := range leases {
 		if cur, ok := c.held[l.InstanceID]; ok && cur.lease.Token == l.Token {
 			delete(c.held, l.InstanceID)
+			// Not taken back for a TTL: whatsmeow may still deliver
+			// the old socket's last events (a 440 read after a pause)
+			// on the client a new connection would reuse.
+			c.released[l.InstanceID] = now
 			gone = append(gone, l.InstanceID)
 		}
 	}
