@@ -252,17 +252,20 @@ func (c *Coordinator) dropAll(ids []string) {
 // whole TTL (its hosts are at their caps, or the share is stale) is taken
 // up to the cap.
 func (c *Coordinator) acquire(ctx context.Context, v view) {
+	c.mu.Lock()
+	base := len(c.held)
+	c.mu.Unlock()
 	var (
 		mu      sync.Mutex // guards adopt, pending
-		adopt   []adoption
-		pending int // acquisitions in flight
+		adopt   []adoption // acquired this pass
+		pending int        // acquisitions in flight
 	)
 	// room reserves a slot for id when this host may take it.
 	room := func(id string) bool {
 		mu.Lock()
 		defer mu.Unlock()
+		n := base + len(adopt) + pending
 		c.mu.Lock()
-		n := len(c.held) + pending
 		_, handedOff := c.released[id]
 		longFree := v.now.Sub(c.freeSince[id]) >= c.cfg.TTL
 		c.mu.Unlock()
