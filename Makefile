@@ -3,13 +3,14 @@
 GO        ?= go
 BIN       ?= bin/wahost
 FUZZTIME  ?= 10s
+SOAK_FLAGS ?= --instances 50 --duration 3m --interval 30s
 # The default policy's module is built reproducibly: same source and Go
 # version, same bytes.
 WASM_FLAGS = -buildmode=c-shared -trimpath -buildvcs=false -ldflags="-s -w -buildid="
 DEFAULT_WASM = policies/builtin/default.wasm
 
 .DEFAULT_GOAL := help
-.PHONY: help build run test vet bench bench-report policies verify check fuzz services toolchains examples screenshots
+.PHONY: help build run test vet bench bench-report policies verify check fuzz services toolchains examples screenshots soak
 
 help: ## Show this help
 	@awk 'BEGIN{FS=":.*## "} /^[a-z][a-z-]*:.*## /{printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -31,6 +32,10 @@ vet: ## Run go vet (normal and test-server builds)
 	$(GO) vet ./...
 	$(GO) vet -tags wahost_testserver ./cmd/wahost/...
 
+soak: ## Run N instances with random drops and print the host's goroutines, heap and RSS (SOAK_FLAGS; not CI)
+	$(GO) build -tags wahost_testserver -o bin/wahost-testserver ./cmd/wahost
+	./bin/wahost-testserver soak $(SOAK_FLAGS)
+
 bench: ## Run the benchmarks (policy runtime, default policy WASM vs native, storage)
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
@@ -49,12 +54,7 @@ verify: ## Fail if the committed default policy module differs from a fresh buil
 	else echo "verify: $(DEFAULT_WASM) is stale: run 'make policies' and commit it" >&2; exit 1; fi
 
 fuzz: ## Run every fuzz target for FUZZTIME (default 10s)
-	@grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u | while read -r dir; do \
-	  for target in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go | cut -d' ' -f2); do \
-	    echo "fuzz: $$dir $$target ($(FUZZTIME))"; \
-	    out=$$($(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$dir 2>&1) || { echo "$$out"; exit 1; }; \
-	  done; \
-	done
+	bash .ci/fuzz $(FUZZTIME)
 
 check: ## Fail on unformatted code, vet findings, an untidy go.mod or a stale module
 	@test -z "$$(gofmt -l .)" || { echo "gofmt would change:"; gofmt -l .; exit 1; }

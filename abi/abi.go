@@ -12,7 +12,7 @@ package abi
 // accepts a module whose major equals Major and whose minor is at most Minor.
 const (
 	Major = 1
-	Minor = 2
+	Minor = 3
 )
 
 // Version is (Major << 16) | Minor, as the WasmABIVersion export returns it.

@@ -23,6 +23,9 @@ func sampleInput() *abi.Input {
 		RetryReceiptsSent: abi.Counts{3, 6}, RetryReceiptsReceived: abi.Counts{1, 1},
 		LastIncomingMS: in.NowMS - 1000, LastReceiptMS: in.NowMS - 2000, LastKeepAliveMS: in.NowMS - 3000, LastSendError: 479,
 	}
+	in.Proxy, in.HasProxy = abi.Proxy{
+		ID: "socks5://10.0.0.8:1080", Pool: "br", PoolSize: 3, Healthy: 2, Down: true, Failures: 2, PoolFailures: 5,
+	}, true
 	return in
 }
 
@@ -98,6 +101,8 @@ func TestDecisionRoundTrip(t *testing.T) {
 		{V: 1, Action: abi.ActionLogout, Cleanup: abi.ScopeAll, End: abi.EndClosed, Rule: "code_table", Reason: "logged out"},
 		{V: 1, Action: abi.ActionLogout, End: abi.EndQRLimit, Reason: "QR code limit reached"},
 		{V: 1, Action: abi.ActionReconnect, DelayMS: 0, Step: 1, QRCount: &n, Reason: "qr drop"},
+		{V: 1, Action: abi.ActionReconnect, DelayMS: 2000, Step: 2, SwitchProxy: abi.SwitchNext, Rule: "proxy_switch", Reason: "switch to next"},
+		{V: 1, Action: abi.ActionReconnect, DelayMS: 2000, Step: 1, SwitchProxy: "http://10.0.0.7:3128", Reason: "switch to one"},
 	}
 	for _, d := range tests {
 		t.Run(d.Reason, func(t *testing.T) {
@@ -137,6 +142,9 @@ func TestParseDecisionFaults(t *testing.T) {
 		{"rule chars", `{"v":1,"action":"logout","rule":"Bad Rule"}`, abi.ErrInvalid, "rule"},
 		{"long reason", `{"v":1,"action":"logout","reason":"` + strings.Repeat("x", 2000) + `"}`, abi.ErrInvalid, "reason"},
 		{"negative qr", `{"v":1,"action":"reconnect","qr_count":-1}`, abi.ErrInvalid, "qr_count"},
+		{"switch on logout", `{"v":1,"action":"logout","switch_proxy":true}`, abi.ErrInvalid, "switch_proxy"},
+		{"switch type", `{"v":1,"action":"reconnect","switch_proxy":1}`, nil, "switch_proxy"},
+		{"long switch", `{"v":1,"action":"reconnect","switch_proxy":"` + strings.Repeat("x", 300) + `"}`, abi.ErrInvalid, "switch_proxy"},
 		{"huge", `{"v":1,"action":"logout","reason":"` + strings.Repeat("x", 70000) + `"}`, abi.ErrInvalid, "more than"},
 	}
 	for _, tt := range tests {

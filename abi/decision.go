@@ -23,6 +23,10 @@ type Decision struct {
 	// End is, for a logout, how the session ends: EndClosed (the default),
 	// EndQRLimit or EndConflict. It selects the webhooks the host sends.
 	End End
+	// SwitchProxy is, for a reconnect (ABI 1.3), the proxy to reconnect
+	// through: SwitchNext for the next healthy proxy of the instance's
+	// pool, a proxy id of the pool for that one, empty to stay.
+	SwitchProxy string
 	// QRCount, when not nil, sets the instance's QR counter (the seed's
 	// rule lowers it after a temporary drop in the QR phase).
 	QRCount *int
@@ -111,6 +115,9 @@ func (d *Decision) AppendJSON(b []byte) []byte {
 	case ActionReconnect:
 		b = appendIntField(b, "delay_ms", d.DelayMS)
 		b = appendIntField(b, "step", int64(d.Step))
+		if d.SwitchProxy != "" {
+			b = appendSwitchProxy(b, d.SwitchProxy)
+		}
 	case ActionLogout:
 		b = append(appendKey(b, "cleanup"), '[')
 		for i, n := range d.Cleanup.Names() {
@@ -186,6 +193,8 @@ func DecodeDecision(data []byte) (Decision, error) {
 			var s string
 			s, err = r.str()
 			d.End = End(s)
+		case "switch_proxy":
+			d.SwitchProxy, err = decodeSwitchProxy(&r)
 		case "qr_count":
 			var n int
 			if n, err = small(r.int()); err == nil {
@@ -216,7 +225,7 @@ func DecodeDecision(data []byte) (Decision, error) {
 
 var decisionFields = map[string]uint16{
 	"v": 1, "action": 2, "delay_ms": 4, "step": 8, "cleanup": 16, "end": 32,
-	"qr_count": 64, "rule": 128, "reason": 256,
+	"qr_count": 64, "rule": 128, "reason": 256, "switch_proxy": 512,
 }
 
 func decodeScope(r *reader) (Scope, error) {
@@ -239,7 +248,7 @@ func decodeScope(r *reader) (Scope, error) {
 }
 
 // Differences names the fields the host acts on — action, delay_ms, step,
-// cleanup, end — where d and o disagree; nil when they would be carried
+// switch_proxy, cleanup, end — where d and o disagree; nil when they would be carried
 // out alike. Shadow evaluation and replay compare decisions with it.
 func (d *Decision) Differences(o *Decision) []string {
 	var out []string
@@ -251,6 +260,9 @@ func (d *Decision) Differences(o *Decision) []string {
 	}
 	if d.Step != o.Step {
 		out = append(out, "step")
+	}
+	if d.SwitchProxy != o.SwitchProxy {
+		out = append(out, "switch_proxy")
 	}
 	if d.Cleanup != o.Cleanup {
 		out = append(out, "cleanup")

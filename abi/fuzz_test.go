@@ -12,6 +12,9 @@ func FuzzDecodeDecision(f *testing.F) {
 	f.Add([]byte(`{"v":1,"action":"logout","cleanup":["session","cache","files"],"end":"qr_limit","qr_count":0}`))
 	f.Add([]byte(`{"v":1.0,"action":"reconnect","delay_ms":2e3,"reason":"\u00e9\ud83d\ude00"}`))
 	f.Add([]byte(`[{"v":1}]`))
+	f.Add([]byte(`{"v":1,"action":"reconnect","delay_ms":2000,"step":2,"switch_proxy":true,"rule":"proxy_switch"}`))
+	f.Add([]byte(`{"v":1,"action":"reconnect","switch_proxy":"http://10.0.0.7:3128","reason":"x"}`))
+	f.Add([]byte(`{"v":1,"action":"logout","switch_proxy":false}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		d, err := abi.ParseDecision(data, abi.Limits{})
 		if err != nil {
@@ -32,6 +35,7 @@ func FuzzDecodeInput(f *testing.F) {
 	f.Add(abi.SelfTestInput(nil).AppendJSON(nil))
 	f.Add(sampleInput().AppendJSON(nil))
 	f.Add([]byte(`{"v":1,"history":[{"at_ms":1,"kind":"x","code":1,"action":"y"}],"settings":{"a":[{}]}}`))
+	f.Add([]byte(`{"proxy":{"id":"http://p:1","pool":"a","pool_size":2,"healthy":1,"down":true,"failures":3,"pool_failures":4,"x":[]},"v":1,"event":{"cause":"proxy_auth"}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var in, lazy abi.Input
 		if err := abi.DecodeInput(data, &in); err != nil {

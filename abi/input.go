@@ -45,6 +45,11 @@ type Input struct {
 	// trafficRaw is the traffic object DecodeInputLazy left undecoded,
 	// nil when there is none pending.
 	trafficRaw []byte
+	// Proxy (ABI 1.3) is the proxy the instance's connections go
+	// through, when HasProxy is set; the host sends it only for an
+	// instance behind a proxy.
+	Proxy    Proxy
+	HasProxy bool
 	// Settings is the policy's settings from the host's config: a JSON
 	// object, {} when none are configured.
 	Settings Settings
@@ -114,7 +119,8 @@ const MaxHistory = 1024
 
 // AppendJSON appends the input document to b: the members of ABI 1.0,
 // history_summary (ABI 1.1) when the history is longer than HistoryTail,
-// traffic (ABI 1.2), and the history last.
+// traffic (ABI 1.2), proxy (ABI 1.3) when HasProxy is set, and the history
+// last.
 func (in *Input) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	b = appendIntField(b, "v", int64(in.V))
@@ -155,6 +161,9 @@ func (in *Input) AppendJSON(b []byte) []byte {
 		b = appendSummary(b, &sum)
 	}
 	b = appendTraffic(b, &in.Traffic)
+	if in.HasProxy {
+		b = appendProxy(b, &in.Proxy)
+	}
 	b = appendKey(b, "settings")
 	if len(in.Settings) == 0 {
 		b = append(b, '{', '}')
@@ -243,6 +252,9 @@ func decodeInput(data []byte, in *Input, alias, lazy bool) error {
 		case "history_summary":
 			err = decodeSummary(&r, &in.Summary)
 			in.HasSummary = true
+		case "proxy":
+			err = decodeProxy(&r, &in.Proxy)
+			in.HasProxy = true
 		case "traffic":
 			switch {
 			case lazy && in.trafficRaw == nil:

@@ -173,8 +173,8 @@ const (
 	CauseTimeout    Cause = "timeout"     // dialing or the handshake timed out
 	CauseHTTPStatus Cause = "http_status" // the websocket upgrade got a non-101 status
 	CauseHandshake  Cause = "handshake"   // the Noise handshake failed
-	// CauseProxyAuth: the proxy refused the credentials (ABI 1.3; older
-	// modules see CauseNone).
+	// CauseProxyAuth: the proxy refused the credentials (ABI 1.3; a
+	// module of an older minor sees CauseNone, see InputForMinor).
 	CauseProxyAuth Cause = "proxy_auth"
 )
 

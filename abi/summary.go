@@ -159,7 +159,8 @@ func appendCounts(b []byte, c [3]int) []byte {
 var entryStart = []byte(`{"at_ms":`)
 
 // InputForMinor returns the input document doc as a module of ABI minor
-// version minor receives it. A module of minor 0 gets doc unchanged, with
+// version minor receives it. A module older than ProxyMinor gets no proxy
+// member, and the cause proxy_auth as "none". A module of minor 0 gets
 // the whole history. A later module gets only the last HistoryTail history
 // entries; history_summary covers the rest. The cut relies on the shape
 // AppendJSON writes (history last, after history_summary, entries that
@@ -167,6 +168,9 @@ var entryStart = []byte(`{"at_ms":`)
 // it; any other document is returned unchanged. The result may share
 // doc's memory.
 func InputForMinor(minor uint16, doc []byte) []byte {
+	if minor < ProxyMinor {
+		doc = withoutProxy(doc)
+	}
 	if minor == 0 || !bytes.HasSuffix(doc, []byte("]}")) {
 		return doc
 	}

@@ -45,6 +45,9 @@ func (d *Decision) Validate(l Limits) error {
 		if d.Cleanup != 0 || d.End != "" {
 			return invalid("cleanup", "only a logout has a cleanup or an end")
 		}
+		if len(d.SwitchProxy) > MaxProxyID {
+			return invalid("switch_proxy", "proxy id "+quoteProxyID(d.SwitchProxy)+" is over "+itoa(MaxProxyID)+" bytes")
+		}
 	case ActionLogout:
 		if d.DelayMS != 0 || d.Step != 0 {
 			return invalid("delay_ms", "a logout has no delay or step")
@@ -64,6 +67,9 @@ func (d *Decision) Validate(l Limits) error {
 		return &FieldError{Field: "action", Err: wrap("", ErrInvalid, ": missing")}
 	default:
 		return &FieldError{Field: "action", Err: wrap("", ErrUnknownAction, " "+strconv.Quote(string(d.Action))+" (want reconnect, logout or keep)")}
+	}
+	if d.SwitchProxy != "" && d.Action != ActionReconnect {
+		return invalid("switch_proxy", "only a reconnect switches the proxy")
 	}
 	if d.QRCount != nil && *d.QRCount < 0 {
 		return invalid("qr_count", itoa(int64(*d.QRCount))+" is negative")

@@ -265,6 +265,7 @@ func (h *Host) open(ctx context.Context) (err error) {
 	if err := h.hooks.Load(ctx); err != nil {
 		return err
 	}
+	h.hooks.WakeOn(h.store)
 	h.purger = purge.New(purge.Config{Queue: h.store, Cache: h.cache, Logger: h.log})
 
 	if err := h.newRollout(ctx, cfg); err != nil {
@@ -324,6 +325,7 @@ func (h *Host) open(ctx context.Context) (err error) {
 		Metrics: executor.NewMetrics(h.reg, h.sched.Len),
 		OnEnd:   h.messages.FailQueued,
 		Traffic: watch,
+		Proxies: policyProxies{h.proxies},
 	})
 	h.exec = exec
 	h.qr = newQRHub(h.clock.Now)

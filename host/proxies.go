@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/wahost/wahost/abi"
 	"github.com/wahost/wahost/host/config"
+	"github.com/wahost/wahost/host/executor"
 	"github.com/wahost/wahost/host/proxy"
 )
 
@@ -31,4 +33,28 @@ func (h *Host) newProxies(cfg *config.Config) error {
 	h.reg.MustRegister(pools.Collector())
 	h.closers = append(h.closers, h.prober.Stop)
 	return nil
+}
+
+// policyProxies is the executor's view of the proxy pools: what the
+// policy sees of an instance's proxy, and the switch a decision asks for.
+type policyProxies struct{ pools *proxy.Pools }
+
+var _ executor.Proxies = policyProxies{}
+
+func (p policyProxies) Proxy(instanceID, setting string) (abi.Proxy, bool) {
+	v, err := p.pools.ViewSetting(instanceID, setting)
+	if err != nil || v.ID == "" {
+		// An unreadable setting was refused when it was set; a pool the
+		// config no longer has leaves the input without a proxy.
+		return abi.Proxy{}, false
+	}
+	return abi.Proxy{
+		ID: v.ID, Pool: v.Pool, PoolSize: v.Size, Healthy: v.Healthy, Down: v.Down,
+		Failures: v.Failures, PoolFailures: v.PoolFailures,
+	}, true
+}
+
+func (p policyProxies) Switch(instanceID, setting, to string) (from, next string, err error) {
+	f, n, err := p.pools.Switch(instanceID, setting, to)
+	return f.ID(), n.ID(), err
 }

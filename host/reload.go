@@ -74,7 +74,19 @@ func (h *Host) reload(ctx context.Context, trigger string) (policy.Reload, error
 		h.announce(ctx, EventPolicyReloadFailed, r)
 		return r, err
 	}
-	r, err := h.policy.Apply(ctx, specOf(cfg), trigger)
+	spec := specOf(cfg)
+	if ro := rolloutSpecOf(cfg); ro != nil {
+		// Checked before anything is swapped: a bad rollout module rejects
+		// the whole reload and leaves the policy in force as it is.
+		canary := policy.Canary{Module: ro.Module, SHA256: ro.SHA256, Settings: ro.Settings}
+		if err := h.policy.CheckCanary(ctx, canary, spec.Settings); err != nil {
+			err = fmt.Errorf("config key policy.rollout.module: %w", err)
+			r := h.policy.Reject(ctx, trigger, err)
+			h.announce(ctx, EventPolicyReloadFailed, r)
+			return r, err
+		}
+	}
+	r, err := h.policy.Apply(ctx, spec, trigger)
 	if err != nil {
 		h.announce(ctx, EventPolicyReloadFailed, r)
 		return r, err
@@ -163,7 +175,7 @@ func watchPaths(cfg *config.Config) []string {
 		return nil
 	}
 	var paths []string
-	mods := []string{cfg.Policy.Module, cfg.Policy.Candidate}
+	mods := []string{cfg.Policy.Module, cfg.Policy.Candidate, cfg.Policy.Rollout.Module}
 	for _, o := range cfg.Policy.Overrides {
 		mods = append(mods, o.Module)
 	}

@@ -90,3 +90,55 @@ func TestReloadByEditingFiles(t *testing.T) {
 		t.Fatalf("after a broken config the policy in force changed: %v", st)
 	}
 }
+
+// TestReloadWithABadRolloutModule: a config that names a good new
+// policy.module and a rollout module that does not load is rejected as a
+// whole: the running module, its generation and the rollout state stay
+// as they were, and the next good reload applies both.
+func TestReloadWithABadRolloutModule(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "wahost.yaml")
+	fixed := filepath.Join("..", "runtime", "testdata", "fixed.wasm")
+	garbage := filepath.Join(dir, "garbage.wasm")
+	if err := os.WriteFile(garbage, []byte("\x00asm garbage"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(conf, []byte("policy:\n  module: builtin:default\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h := startHostConfig(t, wafaketest.NewServer(t, wafake.Config{}), conf)
+	_, before := h.call("GET", "/v1/policy", nil)
+	active := before["active"].(map[string]any)
+
+	bad := "policy:\n  module: " + fixed + "\n  rollout:\n    module: " + garbage + "\n"
+	if err := os.WriteFile(conf, []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, body := h.call("POST", "/v1/policy/reload", nil)
+	if code != http.StatusUnprocessableEntity {
+		t.Fatalf("reload with a bad rollout module = %d %v", code, body)
+	}
+	_, after := h.call("GET", "/v1/policy", nil)
+	now := after["active"].(map[string]any)
+	if now["sha256"] != active["sha256"] || now["generation"] != active["generation"] || now["module"] != active["module"] {
+		t.Fatalf("the rejected reload changed the running policy: before %v, after %v", active, now)
+	}
+	if code, st := h.call("GET", "/v1/policy/rollout", nil); code != http.StatusNotFound {
+		t.Fatalf("GET /v1/policy/rollout after the rejected reload = %d %v", code, st)
+	}
+
+	good := "policy:\n  module: " + fixed + "\n  rollout:\n    module: builtin:default\n"
+	if err := os.WriteFile(conf, []byte(good), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := h.call("POST", "/v1/policy/reload", nil); code != http.StatusOK {
+		t.Fatalf("good reload = %d %v", code, body)
+	}
+	_, after = h.call("GET", "/v1/policy", nil)
+	if now := after["active"].(map[string]any); now["sha256"] == active["sha256"] {
+		t.Fatalf("the good reload kept the old module: %v", now)
+	}
+	if code, st := h.call("GET", "/v1/policy/rollout", nil); code != http.StatusOK || st["status"] != "running" {
+		t.Fatalf("GET /v1/policy/rollout after the good reload = %d %v", code, st)
+	}
+}

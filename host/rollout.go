@@ -8,6 +8,7 @@ import (
 	"github.com/wahost/wahost/abi"
 	"github.com/wahost/wahost/host/config"
 	"github.com/wahost/wahost/host/rollout"
+	"github.com/wahost/wahost/storage"
 )
 
 // EventPolicyRollout announces a rollout's promotion, rollback, hold or
@@ -36,9 +37,10 @@ func (h *Host) newRollout(ctx context.Context, cfg *config.Config) error {
 	h.rollout = rollout.New(rollout.Config{
 		Store: h.store, Policies: h.policy, Clock: h.clock, Logger: h.log, Metrics: rollout.NewMetrics(h.reg),
 		Horizon: func() time.Duration { return h.config().Policy.Rollout.Horizon },
-		Announce: func(ctx context.Context, e rollout.Event) {
-			h.announce(context.WithoutCancel(ctx), EventPolicyRollout, e)
+		Announce: func(ctx context.Context, tx storage.Tx, e rollout.Event) error {
+			return h.hooks.Enqueue(ctx, tx, storage.Instance{ID: HostInstance}, EventPolicyRollout, e)
 		},
+		Announced: h.hooks.Nudge,
 	})
 	if err := h.rollout.Configure(ctx, rolloutSpecOf(cfg)); err != nil {
 		return fmt.Errorf("starting the policy rollout: %w", err)

@@ -29,7 +29,7 @@ func TestLoadRejectsHostileModules(t *testing.T) {
 		{"oversized", StageSelfTest, ErrOutputTooLarge, "65537 bytes"},
 		{"oob", StageSelfTest, ErrOutOfBounds, "outside memory"},
 		{"wrong_major", StageABIVersion, nil, "ABI 2.0"},
-		{"future_minor", StageABIVersion, nil, "ABI 1.3"},
+		{"future_minor", StageABIVersion, nil, "ABI 1.4"},
 		{"missing_export", StageExports, nil, `missing export "wahost_decide"`},
 		{"bad_signature", StageExports, nil, `"wahost_decide" has the wrong signature`},
 		{"init_fails", StageInitialize, ErrTrap, "unreachable"},

@@ -24,7 +24,10 @@
 //
 // A state change, its history row and the webhooks it emits are written in
 // one transaction through [Store.InTx]: a rolled-back change never emits a
-// webhook and a committed one never loses it.
+// webhook and a committed one never loses it. [Store.InGroup] commits many
+// units of work in one transaction where it can, each still kept or
+// dropped whole; [Store.NotifyOutbox] tells the webhook dispatcher of every
+// commit that wrote outbox rows.
 //
 // # Messages
 //

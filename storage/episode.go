@@ -70,8 +70,8 @@ type RolloutState struct {
 	UpdatedAt time.Time
 }
 
-// Outcomes stores episodes and the rollout's state; episode writes that
-// join a unit of work (OpenEpisode, PutEpisode) are on Tx.
+// Outcomes stores episodes and the rollout's state; the writes that join
+// a unit of work (OpenEpisode, PutEpisode, PutRollout) are on Tx.
 type Outcomes interface {
 	// Episodes returns the episodes started at or after since, oldest
 	// first.
@@ -82,6 +82,4 @@ type Outcomes interface {
 	// Rollout returns the rollout state; ErrNotFound when none was
 	// stored.
 	Rollout(ctx context.Context) (RolloutState, error)
-	// PutRollout replaces the rollout state.
-	PutRollout(ctx context.Context, s RolloutState) error
 }

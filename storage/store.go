@@ -66,6 +66,9 @@ type Tx interface {
 	// PutEpisode stores e, a new episode when e.ID is 0, and returns it
 	// with ID set.
 	PutEpisode(ctx context.Context, e Episode) (Episode, error)
+	// PutRollout replaces the rollout state; inside a unit of work, with
+	// the webhook announcing the change.
+	PutRollout(ctx context.Context, s RolloutState) error
 }
 
 // Store is the durable state of a host. Implementations are safe for
@@ -74,6 +77,7 @@ type Store interface {
 	Tx
 	Instances
 	DisconnectLog
+	DecisionReader
 	Outbox
 	Leases
 	PurgeQueue
@@ -88,6 +92,8 @@ type Store interface {
 	// and must not retain tx after returning. InTx does not retry: a
 	// failed unit of work is the caller's to repeat.
 	InTx(ctx context.Context, fn func(tx Tx) error) error
+	Grouper
+	OutboxWatcher
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	// Close releases the store's connections.
@@ -119,6 +125,27 @@ type DisconnectLog interface {
 	// before, oldest first, and returns how many (callers prune in
 	// bounded batches); the episodes that ended before it go with them.
 	PruneDisconnects(ctx context.Context, before time.Time, limit int) (int64, error)
+}
+
+// DecisionReader reads what deciding a disconnect needs of an instance.
+type DecisionReader interface {
+	// DecisionInput returns the instance, its settings (the zero value
+	// when never written) and up to limit of its disconnects at or after
+	// since, newest first, as Instance, Settings and RecentDisconnects
+	// would, in one round trip where the store can.
+	DecisionInput(ctx context.Context, instanceID string, since time.Time, limit int) (DecisionInput, error)
+	// DecisionInputs reads what DecisionInput reads for each of ids, in
+	// one round trip where the store can. errs[i] is ids[i]'s error
+	// (ErrNotFound for an instance that does not exist); a failure of the
+	// whole read is every id's error.
+	DecisionInputs(ctx context.Context, ids []string, since time.Time, limit int) (ins []DecisionInput, errs []error)
+}
+
+// DecisionInput is what DecisionReader returns.
+type DecisionInput struct {
+	Instance Instance
+	Settings InstanceSettings
+	Recent   []Disconnect
 }
 
 // Page sizes of the listing methods.

@@ -81,6 +81,10 @@ type Disconnect struct {
 	// Proxy is the ID (scheme://host:port, no credentials) of the proxy
 	// the connection went through; empty for a direct one.
 	Proxy string
+	// ProxyTo is the ID of the proxy the decision's switch_proxy moved
+	// the instance to before its next connect; empty when it did not
+	// move.
+	ProxyTo string
 
 	// Input is the input document the policy decided on, without its
 	// history (rebuilt from the rows before it), for replay; nil for rows

@@ -32,6 +32,15 @@
 //		}
 //		…
 //	}
+//
+// A module built with this package reports the package's ABI version (see
+// abi.Version): under 1.3 the input of an instance behind a proxy has
+// in.HasProxy set and in.Proxy filled in, and a reconnect may move the
+// instance to another proxy of its pool:
+//
+//	if in.HasProxy && in.Proxy.Failures >= 2 && in.Proxy.Healthy > 1 {
+//		d.SwitchProxy = abi.SwitchNext
+//	}
 package guest
 
 import (

@@ -25,6 +25,10 @@ import (
 // binary is the wahost binary the tests run, built once by TestMain.
 var binary string
 
+// binaryTags are the build tags of binary: the test-server build's tests
+// (faults_test.go) build it with wahost_testserver.
+var binaryTags string
+
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "wahost-bin-")
 	if err != nil {
@@ -34,7 +38,7 @@ func TestMain(m *testing.M) {
 	// Readable by the unprivileged user the data-directory case runs as.
 	_ = os.Chmod(dir, 0o755)
 	binary = filepath.Join(dir, "wahost")
-	build := exec.Command("go", "build", "-o", binary, ".")
+	build := exec.Command("go", "build", "-tags", binaryTags, "-o", binary, ".")
 	build.Stderr = os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building wahost:", err)

@@ -408,8 +408,10 @@ type disconnectView struct {
 	Shadow       json.RawMessage `json:"shadow,omitempty"`
 	ShadowSHA256 string          `json:"shadow_sha256,omitempty"`
 	Input        json.RawMessage `json:"input,omitempty"`
-	// Proxy is the ID of the proxy the dropped connection went through.
-	Proxy string `json:"proxy,omitempty"`
+	// Proxy is the ID of the proxy the dropped connection went through,
+	// ProxyTo the one the decision's switch_proxy moved the instance to.
+	Proxy   string `json:"proxy,omitempty"`
+	ProxyTo string `json:"proxy_to,omitempty"`
 }
 
 func (s *Server) disconnects(w http.ResponseWriter, r *http.Request) error {
@@ -435,7 +437,7 @@ func (s *Server) disconnects(w http.ResponseWriter, r *http.Request) error {
 			ID: d.ID, At: d.At, Kind: d.Kind, Code: d.Code, Raw: d.Raw, Message: d.Message, Cause: d.Cause,
 			Decision: d.Decision, Rule: d.Rule, PolicySHA256: d.PolicySHA256, Fallback: d.Fallback,
 			LatencyUS: d.Latency.Microseconds(), Attempt: d.Attempt, Step: d.Step, JitterSeed: d.JitterSeed,
-			Shadow: d.Shadow, ShadowSHA256: d.ShadowSHA256, Input: d.Input, Proxy: d.Proxy,
+			Shadow: d.Shadow, ShadowSHA256: d.ShadowSHA256, Input: d.Input, Proxy: d.Proxy, ProxyTo: d.ProxyTo,
 		})
 	}
 	body := map[string]any{"instance": inst.Name, "disconnects": out}

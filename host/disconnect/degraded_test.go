@@ -69,3 +69,19 @@ func TestKeepForADisconnectIsInvalid(t *testing.T) {
 		t.Fatalf("outcome %+v", o)
 	}
 }
+
+// A module older than ABI 1.3 saw no proxy: a switch_proxy it returns is
+// not carried out. A module of 1.3 gets its switch.
+func TestSwitchProxyOfAnOlderModuleIsIgnored(t *testing.T) {
+	in := abi.SelfTestInput(nil)
+	in.Proxy, in.HasProxy = abi.Proxy{ID: "http://10.0.0.7:3128", Pool: "p", PoolSize: 2, Healthy: 2}, true
+	p := &versioned{fakePolicy: fakePolicy{out: `{"v":1,"action":"reconnect","step":1,"switch_proxy":true,"reason":"m"}`}, minor: 2}
+	d := disconnect.New(p, disconnect.Options{})
+	if o := d.Decide(context.Background(), in); o.Fallback || o.Decision.SwitchProxy != "" || strings.Contains(string(o.Doc), "switch_proxy") {
+		t.Fatalf("1.2 module's switch carried: %+v %s", o.Decision, o.Doc)
+	}
+	p.minor = abi.ProxyMinor
+	if o := d.Decide(context.Background(), in); o.Fallback || o.Decision.SwitchProxy != abi.SwitchNext {
+		t.Fatalf("1.3 module's switch lost: %+v %s", o.Decision, o.Doc)
+	}
+}

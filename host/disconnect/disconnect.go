@@ -150,6 +150,11 @@ func (d *Decider) DecideWith(ctx context.Context, p Policy, in *abi.Input) Outco
 		if dec, err = abi.ParseDecision(ans.Out, limits); err == nil {
 			err = dec.CheckFor(in.Event.Kind)
 		}
+		if err == nil && dec.SwitchProxy != "" && olderThan(p, abi.ProxyMinor) {
+			// A module older than 1.3 saw no proxy: a switch_proxy of
+			// its own is a field its version does not define.
+			dec.SwitchProxy = ""
+		}
 		if err == nil {
 			out.Decision, out.Doc = dec, dec.AppendJSON(nil)
 		} else {
@@ -170,6 +175,17 @@ func (d *Decider) DecideWith(ctx context.Context, p Policy, in *abi.Input) Outco
 	out.Latency = d.now().Sub(start)
 	d.metrics.observe(&out)
 	return out
+}
+
+// olderThan reports whether p's module implements an ABI minor version
+// below minor.
+func olderThan(p Policy, minor uint16) bool {
+	v, ok := p.(Versioned)
+	if !ok {
+		return false
+	}
+	_, _, m, loaded := v.Module()
+	return loaded && m < minor
 }
 
 // native decides in with the native rules because the module must not be

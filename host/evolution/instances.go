@@ -32,7 +32,7 @@ const (
 var numberPattern = regexp.MustCompile(`^\d+[\.@\w-]+`)
 
 // createDTO is Evolution's InstanceDto as create reads it; the other
-// fields it accepts (proxy, chatwoot, sqs, settings...) are ignored.
+// fields it accepts (chatwoot, sqs, settings...) are ignored.
 type createDTO struct {
 	InstanceName string      `json:"instanceName"`
 	Token        string      `json:"token"`
@@ -49,6 +49,34 @@ type createDTO struct {
 	// their enabled says (EventManager.setInstance).
 	RabbitMQ *sinkDTO `json:"rabbitmq"`
 	NATS     *sinkDTO `json:"nats"`
+	// The instance's proxy, as POST /proxy/set takes it (protocol http,
+	// https or socks5, or "pool" with a pool's name as host).
+	ProxyHost     string `json:"proxyHost"`
+	ProxyPort     string `json:"proxyPort"`
+	ProxyProtocol string `json:"proxyProtocol"`
+	ProxyUsername string `json:"proxyUsername"`
+	ProxyPassword string `json:"proxyPassword"`
+}
+
+// proxySetting is the instance's proxy setting from the create body's
+// proxy fields: "" when proxyHost is empty.
+func (s *Server) proxySetting(b *createDTO) (string, error) {
+	if strings.TrimSpace(b.ProxyHost) == "" {
+		return "", nil
+	}
+	dto := proxyDTO{Host: b.ProxyHost, Port: b.ProxyPort, Protocol: b.ProxyProtocol,
+		Username: b.ProxyUsername, Password: b.ProxyPassword}
+	value, err := dto.setting("")
+	if err != nil {
+		return "", err
+	}
+	if s.cfg.Proxies == nil {
+		return "", badRequest("this host has no proxies configured")
+	}
+	if _, _, err := s.cfg.Proxies.Resolve(value); err != nil {
+		return "", badRequest("proxy: " + err.Error())
+	}
+	return value, nil
 }
 
 // instanceSettings is Evolution's settings object: wahost implements none
@@ -121,6 +149,10 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, _ storage.Instan
 			*sinkOf(sk.kind, &set) = (&sinkDTO{Enabled: &on, Events: sk.dto.Events}).settings()
 		}
 	}
+	var err error
+	if set.Proxy, err = s.proxySetting(&body); err != nil {
+		return err
+	}
 	hash := body.Token
 	if hash == "" {
 		hash = strings.ToUpper(uuid.NewString())
@@ -132,7 +164,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, _ storage.Instan
 
 	ctx := r.Context()
 	var inst storage.Instance
-	err := s.cfg.Store.InTx(ctx, func(tx storage.Tx) error {
+	err = s.cfg.Store.InTx(ctx, func(tx storage.Tx) error {
 		var err error
 		if inst, err = tx.CreateInstance(ctx, storage.Instance{Name: body.InstanceName}); err != nil {
 			return err

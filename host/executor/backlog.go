@@ -23,7 +23,8 @@ type unit struct {
 	after func()
 }
 
-// commit runs fn in a transaction for instance id. When the store is
+// commit runs fn in a transaction for instance id, in a group with the
+// units of work of other instances committing at the same time. When the store is
 // unreachable, or earlier units of the instance still wait for it, the
 // unit joins the instance's backlog, retried in order with bounded
 // back-off until it commits, and deferred is true: the caller carries on
@@ -38,7 +39,7 @@ func (e *Executor) commit(ctx context.Context, id, what string, fn func(context.
 		return true, nil
 	}
 	e.mu.Unlock()
-	err = e.cfg.Store.InTx(ctx, func(tx storage.Tx) error { return fn(ctx, tx) })
+	err = e.group(ctx, id, fn)
 	if err == nil {
 		if after != nil {
 			after()

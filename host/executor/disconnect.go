@@ -56,11 +56,11 @@ func (e *Executor) HandleDisconnect(ctx context.Context, instanceID string, rep 
 	if rep.Event.Cause == "" {
 		rep.Event.Cause = abi.CauseNone
 	}
-	inst, stale, err := e.instance(ctx, instanceID)
+	inst, read, stale, err := e.readInput(ctx, instanceID)
 	if err != nil {
 		return Result{}, fmt.Errorf("disconnect of %s: %w", instanceID, err)
 	}
-	in, override, err := e.input(ctx, inst, rep, stale)
+	in, override, err := e.input(ctx, inst, rep, read, stale)
 	if err != nil {
 		return Result{}, err
 	}
@@ -93,6 +93,7 @@ func (e *Executor) HandleDisconnect(ctx context.Context, instanceID string, rep 
 			shadowDoc, shadowSHA, shadow = e.shadow(ctx, p, in, &out)
 		}
 	}
+	proxyTo := e.switchProxy(ctx, inst, in, d)
 	now := e.cfg.Clock.Now()
 	var due time.Time
 	if d.Action == abi.ActionReconnect {
@@ -133,7 +134,7 @@ func (e *Executor) HandleDisconnect(ctx context.Context, instanceID string, rep 
 		Decision: out.Doc, Action: string(d.Action), Rule: d.Rule, PolicySHA256: out.SHA256,
 		Fallback: out.Fallback, Latency: out.Latency, Attempt: in.Attempt, Step: max(d.Step, 0),
 		JitterSeed: in.JitterSeed, Shadow: shadowDoc, ShadowSHA256: shadowSHA, Input: recordedInput(in),
-		Proxy: rep.Proxy,
+		Proxy: rep.Proxy, ProxyTo: proxyTo,
 	}
 
 	var res Result
@@ -166,7 +167,7 @@ func (e *Executor) HandleDisconnect(ctx context.Context, instanceID string, rep 
 				return err
 			}
 		}
-		return e.announce(ctx, tx, cur, &rep, &out, in.Attempt, state)
+		return e.announce(ctx, tx, cur, &rep, &out, in.Attempt, state, proxyTo)
 	}, e.cfg.Webhooks.Nudge)
 	if err != nil {
 		return res, fmt.Errorf("recording disconnect of %s: %w", inst.Name, err)
@@ -220,29 +221,37 @@ func logLevel(d *abi.Decision) slog.Level {
 	return slog.LevelWarn
 }
 
+// readInput reads the instance a disconnect is for, with its history and
+// settings in one round trip (read). While the store is unreachable it
+// falls back to instance, and read is nil.
+func (e *Executor) readInput(ctx context.Context, id string) (inst storage.Instance, read *storage.DecisionInput, stale bool, err error) {
+	in, err := e.decisionInput(ctx, id)
+	if err == nil {
+		e.remember(in.Instance)
+		return in.Instance, &in, false, nil
+	}
+	if !errors.Is(err, storage.ErrUnavailable) {
+		return inst, nil, false, err
+	}
+	inst, stale, err = e.instance(ctx, id)
+	return inst, nil, stale, err
+}
+
 // input builds the policy's input for one disconnect, and returns the
 // instance's override policy when it has one (nil: the host's policy).
-// With stale, the store is unreachable: the decision is made on the
-// last known state, without history or instance settings.
-func (e *Executor) input(ctx context.Context, inst storage.Instance, rep Report, stale bool) (*abi.Input, disconnect.Policy, error) {
+// read, when set, holds the history and settings already read. With
+// stale, the store is unreachable: the decision is made on the last known
+// state, without history or instance settings.
+func (e *Executor) input(ctx context.Context, inst storage.Instance, rep Report, read *storage.DecisionInput, stale bool) (*abi.Input, disconnect.Policy, error) {
 	now := e.cfg.Clock.Now()
 	var recent []storage.Disconnect
 	var set storage.InstanceSettings
-	if !stale {
+	if read != nil {
+		recent, set = read.Recent, read.Settings
+	} else {
 		var err error
-		if recent, err = e.cfg.Store.RecentDisconnects(ctx, inst.ID, now.Add(-HistoryWindow), abi.MaxHistory); err != nil {
-			if !errors.Is(err, storage.ErrUnavailable) {
-				return nil, nil, fmt.Errorf("reading history of %s: %w", inst.Name, err)
-			}
-			stale = true
-		}
-	}
-	if !stale {
-		var err error
-		if set, err = e.instanceSettings(ctx, inst); err != nil {
-			if !errors.Is(err, storage.ErrUnavailable) {
-				return nil, nil, err
-			}
+		if recent, set, err = e.readHistory(ctx, inst, now, stale); err != nil {
+			return nil, nil, err
 		}
 	}
 	hist := make([]abi.HistoryEntry, 0, len(recent))
@@ -274,6 +283,11 @@ func (e *Executor) input(ctx context.Context, inst storage.Instance, rep Report,
 	if e.cfg.Traffic != nil {
 		tr = e.cfg.Traffic.Snapshot(inst.ID)
 	}
+	var px abi.Proxy
+	var hasProxy bool
+	if e.cfg.Proxies != nil {
+		px, hasProxy = e.cfg.Proxies.Proxy(inst.ID, set.Proxy)
+	}
 	return &abi.Input{
 		V: abi.DocVersion, NowMS: now.UnixMilli(), JitterSeed: e.cfg.Random(),
 		Instance: abi.Instance{
@@ -281,8 +295,29 @@ func (e *Executor) input(ctx context.Context, inst storage.Instance, rep Report,
 			ConnectedMS: rep.ConnectedFor.Milliseconds(),
 		},
 		Event: ev, Attempt: inst.Attempt + 1, Step: inst.Step, History: hist,
-		Settings: settings, Traffic: tr,
+		Settings: settings, Traffic: tr, Proxy: px, HasProxy: hasProxy,
 	}, override, nil
+}
+
+// readHistory reads the history and settings of inst for input, unless
+// stale; a store unreachable meanwhile leaves them out.
+func (e *Executor) readHistory(ctx context.Context, inst storage.Instance, now time.Time, stale bool) (recent []storage.Disconnect, set storage.InstanceSettings, err error) {
+	if !stale {
+		if recent, err = e.cfg.Store.RecentDisconnects(ctx, inst.ID, now.Add(-HistoryWindow), abi.MaxHistory); err != nil {
+			if !errors.Is(err, storage.ErrUnavailable) {
+				return nil, set, fmt.Errorf("reading history of %s: %w", inst.Name, err)
+			}
+			stale = true
+		}
+	}
+	if !stale {
+		if set, err = e.instanceSettings(ctx, inst); err != nil {
+			if !errors.Is(err, storage.ErrUnavailable) {
+				return nil, set, err
+			}
+		}
+	}
+	return recent, set, nil
 }
 
 func (e *Executor) instanceSettings(ctx context.Context, inst storage.Instance) (storage.InstanceSettings, error) {
@@ -305,7 +340,7 @@ func (e *Executor) qrLimit(ctx context.Context, inst storage.Instance) (int, err
 }
 
 // announce enqueues the webhooks of a decision, inside its transaction.
-func (e *Executor) announce(ctx context.Context, tx storage.Tx, inst storage.Instance, rep *Report, o *disconnect.Outcome, attempt int, state string) error {
+func (e *Executor) announce(ctx context.Context, tx storage.Tx, inst storage.Instance, rep *Report, o *disconnect.Outcome, attempt int, state, proxyTo string) error {
 	d, ev := &o.Decision, &rep.Event
 	send := func(event string, payload any) error {
 		return e.cfg.Webhooks.Enqueue(ctx, tx, inst, event, payload)
@@ -313,6 +348,7 @@ func (e *Executor) announce(ctx context.Context, tx storage.Tx, inst storage.Ins
 	if err := send(EventDisconnectDecided, decided{
 		Instance: inst.Name, Kind: ev.Kind, Code: ev.Code, Cause: ev.Cause, Message: ev.Message,
 		Attempt: attempt, Decision: o.Doc, PolicySHA256: o.SHA256, Fallback: o.Fallback, Proxy: rep.Proxy,
+		ProxyTo: proxyTo,
 	}); err != nil {
 		return err
 	}

@@ -130,6 +130,9 @@ type decided struct {
 	// Proxy is the ID (no credentials) of the proxy the connection went
 	// through; absent for a direct one.
 	Proxy string `json:"proxy,omitempty"`
+	// ProxyTo is the ID of the proxy the decision's switch_proxy moved
+	// the instance to for its next connect; absent when it did not move.
+	ProxyTo string `json:"proxyTo,omitempty"`
 }
 
 // disconnectionObject is the instance's disconnectionObject: the event and

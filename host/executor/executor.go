@@ -1,10 +1,12 @@
 // Package executor carries decisions out. For every disconnect it builds
 // the policy's input from the instance's state and history, asks the
-// decider, and then, in this order: one transaction that writes the
+// decider, and then, in this order: one unit of work that writes the
 // instance's state, the disconnect with its decision and the webhooks
 // announcing it (so a rolled-back change never emits a webhook and a
-// committed one never loses it); then the side effects — the reconnect
-// scheduled with its escalation step, or the session closed and cleaned up.
+// committed one never loses it), committed in a group with the units of
+// other instances arriving at the same time (group.go); then the side
+// effects — the reconnect scheduled with its escalation step, or the
+// session closed and cleaned up.
 //
 // It also turns the session's other reports (QR codes, pairing, opening)
 // into state and webhooks, and offers the manual recovery operations the
@@ -107,6 +109,9 @@ type Config struct {
 	// Traffic, if set, gives every input its traffic counters
 	// (host/traffic's Monitor).
 	Traffic Traffic
+	// Proxies, if set, gives the input of an instance behind a proxy its
+	// proxy (ABI 1.3) and carries out switch_proxy.
+	Proxies Proxies
 }
 
 // Traffic gives an instance's traffic counters.
@@ -119,14 +124,18 @@ type Traffic interface {
 type Executor struct {
 	cfg Config
 
-	mu      sync.Mutex // guards opening, ending, known, backlog, fired, runners, stopped and wg.Add
-	opening map[string]reopen
-	ending  map[string]bool
-	known   map[string]storage.Instance // last state read or written, to decide while the store is away
-	backlog map[string][]unit           // units of work waiting for the store, per instance in order
-	fired   []reconnect.Job             // due reconnects waiting for a runner
-	runners int
-	stopped bool
+	mu         sync.Mutex // guards opening, ending, known, backlog, fired, runners, queue, committing, reads, reading, stopped and wg.Add
+	opening    map[string]reopen
+	ending     map[string]bool
+	known      map[string]storage.Instance // last state read or written, to decide while the store is away
+	backlog    map[string][]unit           // units of work waiting for the store, per instance in order
+	fired      []reconnect.Job             // due reconnects waiting for a runner
+	runners    int
+	queue      []*pending     // units of work waiting to be committed in a group
+	committing int            // goroutines committing groups
+	reads      []*readPending // decision inputs waiting to be read in a group
+	reading    int            // goroutines reading groups
+	stopped    bool
 
 	ctx     context.Context // parent of the executor's goroutines; cancelled by Stop
 	cancel  context.CancelFunc

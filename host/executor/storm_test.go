@@ -1,12 +1,17 @@
 package executor_test
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -21,15 +26,18 @@ import (
 	"github.com/wahost/wahost/storage/memcache"
 	"github.com/wahost/wahost/storage/postgres"
 	"github.com/wahost/wahost/storage/purge"
+	"github.com/wahost/wahost/storage/sqlite"
 	"github.com/wahost/wahost/storage/testenv"
 )
 
 // BenchmarkStorm drops every instance at once — 10,000 by default,
 // WAHOST_STORM_N to change — and measures the time until every decision
-// is persisted in PostgreSQL with its webhooks queued in the outbox, then
-// how the scheduler spreads the reconnects. It starts at the executor
-// (classified reports, as the session layer hands them over) and runs the
-// real WASM policy, the executor, PostgreSQL and the webhook outbox.
+// is persisted in PostgreSQL (SQLite with WAHOST_STORM_STORE=sqlite)
+// with its webhooks queued in the outbox, then how the scheduler spreads
+// the reconnects. It starts at the executor (classified reports, as the
+// session layer hands them over: each instance on its own goroutine;
+// WAHOST_STORM_WORKERS bounds them) and runs the real WASM policy, the
+// executor, the store and the webhook outbox.
 //
 //	go test -run '^$' -bench Storm -benchtime 1x ./host/executor/
 func BenchmarkStorm(b *testing.B) {
@@ -40,18 +48,17 @@ func BenchmarkStorm(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	ctx := context.Background()
-	schema := testenv.Name("wahost_storm_")
-	st, err := postgres.Open(ctx, postgres.Config{URL: testenv.PostgresURL(b), Schema: schema, MaxConns: 16})
-	if err != nil {
-		b.Fatal(err)
+	// The session layer hands each instance's drop over on that
+	// instance's own goroutine: in a storm, every one at once.
+	workers := n
+	if s := os.Getenv("WAHOST_STORM_WORKERS"); s != "" {
+		var err error
+		if workers, err = strconv.Atoi(s); err != nil {
+			b.Fatal(err)
+		}
 	}
-	b.Cleanup(func() {
-		db, _, _ := st.SessionDB()
-		_, _ = db.Exec(`DROP SCHEMA "` + schema + `" CASCADE`)
-		_ = db.Close()
-		_ = st.Close()
-	})
+	ctx := context.Background()
+	st := stormStore(b)
 	dir, err := datadir.Open(b.TempDir())
 	if err != nil {
 		b.Fatal(err)
@@ -71,16 +78,26 @@ func BenchmarkStorm(b *testing.B) {
 	})
 
 	ids := make([]string, n)
-	for i := range ids {
-		inst, err := st.CreateInstance(ctx, storage.Instance{Name: "storm-" + strconv.Itoa(i), Status: storage.StatusOpen})
-		if err != nil {
-			b.Fatal(err)
+	for lo := 0; lo < n; lo += 500 {
+		units := make([]storage.Unit, min(500, n-lo))
+		for j := range units {
+			i := lo + j
+			units[j].Fn = func(tx storage.Tx) error {
+				inst, err := tx.CreateInstance(ctx, storage.Instance{Name: "storm-" + strconv.Itoa(i), Status: storage.StatusOpen})
+				ids[i] = inst.ID
+				return err
+			}
 		}
-		ids[i] = inst.ID
+		for _, err := range st.InGroup(ctx, units) {
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
 	}
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
+	pgBefore, hostBefore := serverCPU(b, st), processCPU()
 
 	b.ResetTimer()
 	for range b.N {
@@ -88,7 +105,7 @@ func BenchmarkStorm(b *testing.B) {
 		work := make(chan string)
 		var wg sync.WaitGroup
 		var failed sync.Map
-		for range 64 {
+		for range workers {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -110,6 +127,10 @@ func BenchmarkStorm(b *testing.B) {
 		wg.Wait()
 		elapsed := time.Since(start)
 		failed.Range(func(k, v any) bool { b.Fatalf("%s: %v", k, v); return false })
+		b.ReportMetric((processCPU() - hostBefore).Seconds(), "s-host-cpu")
+		if pgBefore >= 0 {
+			b.ReportMetric((serverCPU(b, st) - pgBefore).Seconds(), "s-pg-cpu")
+		}
 		b.ReportMetric(elapsed.Seconds(), "s-to-persist")
 		b.ReportMetric(float64(n)/elapsed.Seconds(), "decisions/s")
 	}
@@ -151,3 +172,68 @@ func (nopSessions) Connect(context.Context, string) error               { return
 func (nopSessions) Disconnect(string) error                             { return nil }
 func (nopSessions) ResetSession(context.Context, string) (int64, error) { return 0, nil }
 func (nopSessions) Recreate(context.Context, string) error              { return nil }
+
+// stormStore opens the storm's store: PostgreSQL, or the embedded SQLite
+// with WAHOST_STORM_STORE=sqlite.
+func stormStore(b *testing.B) storage.Store {
+	ctx := context.Background()
+	if os.Getenv("WAHOST_STORM_STORE") == "sqlite" {
+		st, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(b.TempDir(), "wahost.db")})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = st.Close() })
+		return st
+	}
+	schema := testenv.Name("wahost_storm_")
+	st, err := postgres.Open(ctx, postgres.Config{URL: testenv.PostgresURL(b), Schema: schema, MaxConns: 16})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		db, _, _ := st.SessionDB()
+		_, _ = db.Exec(`DROP SCHEMA "` + schema + `" CASCADE`)
+		_ = db.Close()
+		_ = st.Close()
+	})
+	return st
+}
+
+// serverCPU is the CPU time the PostgreSQL backends serving st's pool have
+// used so far, read from /proc (the server runs on this machine); -1 on
+// SQLite or where it cannot be read.
+func serverCPU(b *testing.B, st storage.Store) time.Duration {
+	pg, ok := st.(*postgres.Store)
+	if !ok {
+		return -1
+	}
+	pids, err := pg.BackendPIDs(context.Background())
+	if err != nil {
+		b.Logf("PostgreSQL backends: %v", err)
+		return -1
+	}
+	var total time.Duration
+	for _, pid := range pids {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return -1 // not on this machine
+		}
+		// utime and stime, in clock ticks (100 a second on Linux), are the
+		// 12th and 13th fields after the command's closing parenthesis.
+		f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+		for _, s := range f[11:13] {
+			n, _ := strconv.ParseInt(s, 10, 64)
+			total += time.Duration(n) * 10 * time.Millisecond
+		}
+	}
+	return total
+}
+
+// processCPU is the CPU time this process has used so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}

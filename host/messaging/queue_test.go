@@ -5,7 +5,9 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -288,5 +290,70 @@ func TestMediaFetchedOnceWhileWaiting(t *testing.T) {
 	}
 	if n := hits.Load(); n != 1 {
 		t.Fatalf("media fetched %d times, want once", n)
+	}
+}
+
+// heldRecord holds the first send.message's unit of work open until
+// released: the record of the first acknowledged send commits slowly.
+type heldRecord struct {
+	messaging.Webhooks
+	once    sync.Once
+	held    chan struct{} // closed when the first record is being held
+	release chan struct{}
+	freed   sync.Once
+}
+
+func (h *heldRecord) free() { h.freed.Do(func() { close(h.release) }) }
+
+func (h *heldRecord) Enqueue(ctx context.Context, tx storage.Tx, inst storage.Instance, event string, payload any) error {
+	if event == "send.message" {
+		first := false
+		h.once.Do(func() { first = true })
+		if first {
+			close(h.held)
+			<-h.release
+		}
+	}
+	return h.Webhooks.Enqueue(ctx, tx, inst, event, payload)
+}
+
+// TestNextSendDoesNotWaitForTheRecord runs on PostgreSQL only: SQLite has
+// one connection, which the held record would keep.
+func TestNextSendDoesNotWaitForTheRecord(t *testing.T) {
+	t.Parallel()
+	b := backends[1] // PostgreSQL
+	hold := &heldRecord{held: make(chan struct{}), release: make(chan struct{})}
+	e := newEnv(t, b, func(c *messaging.Config) {
+		hold.Webhooks = c.Webhooks
+		c.Webhooks = hold
+	})
+	t.Cleanup(hold.free) // before the service stops
+	one := e.accept(text(peer, "one"), "")
+	two := e.accept(text(peer, "two"), "")
+	if c := e.sess.awaitSend(t); c.Out.ID != one.Message.ID {
+		t.Fatalf("first send %s, want %s", c.Out.ID, one.Message.ID)
+	}
+	<-hold.held
+	// The first send's record is still uncommitted: the second send
+	// goes out all the same.
+	if c := e.sess.awaitSend(t); c.Out.ID != two.Message.ID {
+		t.Fatalf("second send %s, want %s", c.Out.ID, two.Message.ID)
+	}
+	hold.free()
+	e.awaitStatus(two.Message.ID, storage.MessageSent)
+	e.awaitStatus(one.Message.ID, storage.MessageSent)
+	// Each message's webhooks, in order, the first message's first.
+	var got []string
+	for _, ev := range e.events() {
+		id, _ := ev.Data["keyId"].(string)
+		if key, ok := ev.Data["key"].(map[string]any); ok {
+			id, _ = key["id"].(string)
+		}
+		got = append(got, ev.Event+" "+id)
+	}
+	want := []string{"send.message " + one.Message.ID, "messages.update " + one.Message.ID,
+		"send.message " + two.Message.ID, "messages.update " + two.Message.ID}
+	if !slices.Equal(got, want) {
+		t.Fatalf("webhooks %q, want %q", got, want)
 	}
 }

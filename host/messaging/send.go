@@ -17,7 +17,7 @@ import (
 func (s *Service) send(ctx context.Context, w *worker, m storage.Message) (time.Duration, error) {
 	var out message.Outgoing
 	if err := json.Unmarshal(m.Payload, &out); err != nil {
-		return 0, s.fail(ctx, m, ReasonInvalid)
+		return 0, s.failAfter(ctx, w, m, ReasonInvalid)
 	}
 	out.ID, out.To = m.ID, m.Chat
 	var media []byte
@@ -33,13 +33,13 @@ func (s *Service) send(ctx context.Context, w *worker, m storage.Message) (time.
 			data, mime, err := s.fetch(ctx, md.URL)
 			switch {
 			case errors.Is(err, ErrTooLarge):
-				return 0, s.fail(ctx, m, ReasonMediaTooLarge)
+				return 0, s.failAfter(ctx, w, m, ReasonMediaTooLarge)
 			case err != nil:
 				if ctx.Err() != nil {
 					return 0, ctx.Err()
 				}
 				s.cfg.Logger.InfoContext(ctx, "media unreachable", "instance_id", m.InstanceID, "id", m.ID, "error", err)
-				return 0, s.fail(ctx, m, ReasonMediaUnreachable)
+				return 0, s.failAfter(ctx, w, m, ReasonMediaUnreachable)
 			}
 			media = data
 			if md.MIMEType == "" {
@@ -58,10 +58,15 @@ func (s *Service) send(ctx context.Context, w *worker, m storage.Message) (time.
 	now := s.cfg.Clock.Now()
 	var se *message.ServerError
 	var ie *message.InvalidError
-	switch {
-	case err == nil:
+	if err == nil {
 		s.pace(w, now)
-		return 0, s.acknowledged(ctx, m, out, sent)
+		return 0, s.record(w, m, out, sent)
+	}
+	// Whatever this outcome records comes after the record in flight.
+	if serr := s.settle(w); serr != nil {
+		s.cfg.Logger.WarnContext(ctx, "message queue", "instance_id", w.id, "error", serr)
+	}
+	switch {
 	case ctx.Err() != nil:
 		return 0, ctx.Err()
 	case errors.Is(err, message.ErrNotConnected):

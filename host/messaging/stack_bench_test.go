@@ -29,8 +29,12 @@ import (
 // Sizes of the stack benchmark.
 const (
 	stackInstances = 50 // instances paired on the fake server
-	stackPeers     = 10 // whatsmeow devices that send to the instances
-	stackSinks     = 10 // accounts the instances send to
+	// stackPeers is how many whatsmeow devices send to the instances. A
+	// whatsmeow client sends one message at a time, waiting for the
+	// server's acknowledgement, so the peers' number bounds the incoming
+	// rate the benchmark can offer.
+	stackPeers = 25
+	stackSinks = 10 // accounts the instances send to
 	// stackConns is the PostgreSQL pool (database.max_conns), shared by
 	// wahost's store and whatsmeow's: pgxpool's default, 4 on two cores,
 	// leaves 50 sessions queueing for a connection.

@@ -4,14 +4,25 @@ import (
 	"context"
 	"time"
 
+	"github.com/wahost/wahost/host/message"
 	"github.com/wahost/wahost/storage"
 )
 
 // worker sends one instance's queue, one message at a time in Seq order.
 // It lives while the instance has queued messages.
+//
+// The record of an acknowledged send (its status and webhooks) commits
+// while the next message is sent: a send waits for the server, a commit
+// for the disk, and the two need not wait for each other. At most one
+// record is in flight, and the worker settles it before it records
+// anything else, so an instance's webhooks keep their order.
 type worker struct {
 	id   string
 	kick chan struct{}
+	// ackID is the message whose acknowledgement is being recorded, and
+	// ackDone receives the outcome; both are empty when none is.
+	ackID   string
+	ackDone chan error
 	// next is the earliest time the pacing allows the next send.
 	next time.Time
 	// media is the fetched file of the message mediaID, kept while the
@@ -37,6 +48,9 @@ func (s *Service) run(ctx context.Context, w *worker) {
 		}
 		switch {
 		case wait == idle:
+			if w.ackDone != nil {
+				continue // step settles the record in flight first
+			}
 			s.mu.Lock()
 			select {
 			case <-w.kick: // woken while looking: look again
@@ -69,17 +83,24 @@ func (s *Service) step(ctx context.Context, w *worker) (time.Duration, error) {
 	if s.cfg.Owns != nil && !s.cfg.Owns(w.id) {
 		return idle, nil // the driving host sends it; a session opening here wakes the queue again
 	}
-	head, err := s.cfg.Store.QueuedMessages(ctx, w.id, 1)
+	// Two rows: the head may be the message whose record is in flight.
+	head, err := s.cfg.Store.QueuedMessages(ctx, w.id, 2)
 	if err != nil {
 		return 0, err
 	}
+	if len(head) > 0 && head[0].ID == w.ackID {
+		head = head[1:]
+	}
 	if len(head) == 0 {
+		if w.ackDone != nil {
+			return 0, s.settle(w)
+		}
 		return idle, nil
 	}
 	m := head[0]
 	now := s.cfg.Clock.Now()
 	if !m.ExpiresAt.IsZero() && !now.Before(m.ExpiresAt) {
-		return 0, s.fail(ctx, m, ReasonExpired)
+		return 0, s.failAfter(ctx, w, m, ReasonExpired)
 	}
 	due := m.NextAttemptAt
 	if w.next.After(due) {
@@ -93,6 +114,32 @@ func (s *Service) step(ctx context.Context, w *worker) (time.Duration, error) {
 		return wait, err
 	}
 	return until(now, now.Add(wait), m.ExpiresAt), nil
+}
+
+// record records the acknowledged send of m in the background, once the
+// record before it has settled; the worker goes on to its next message.
+// The error returned is the previous record's: that message is still
+// queued and goes out again, with the same id.
+func (s *Service) record(w *worker, m storage.Message, out message.Outgoing, sent message.Sent) error {
+	err := s.settle(w)
+	done := make(chan error, 1)
+	w.ackID, w.ackDone = m.ID, done
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		done <- s.acknowledged(s.ctx, m, out, sent)
+	}()
+	return err
+}
+
+// settle waits for the record in flight, if any, and returns its error.
+func (s *Service) settle(w *worker) error {
+	if w.ackDone == nil {
+		return nil
+	}
+	err := <-w.ackDone
+	w.ackID, w.ackDone = "", nil
+	return err
 }
 
 // until is how long from now to the earlier of at and expires (when set).
@@ -114,6 +161,15 @@ func (s *Service) pace(w *worker, now time.Time) {
 		d += time.Duration(s.cfg.Random() * float64(s.cfg.Jitter))
 	}
 	w.next = now.Add(d)
+}
+
+// failAfter fails m once the record in flight has settled, so its
+// messages.update follows the earlier message's webhooks.
+func (s *Service) failAfter(ctx context.Context, w *worker, m storage.Message, reason string) error {
+	if err := s.settle(w); err != nil {
+		return err
+	}
+	return s.fail(ctx, m, reason)
 }
 
 // fail fails a queued message with reason and reports it, in one unit of

@@ -61,6 +61,36 @@ func (m *Manager) LoadCanary(ctx context.Context, c Canary) (sha string, setting
 	return src.SHA256, settings, nil
 }
 
+// CheckCanary compiles c and self-tests it without swapping anything,
+// so that a reload can reject a bad rollout module before it changes the
+// policy in force. Empty settings are checked as settings, the settings
+// the reload is about to apply. A canary the slot already runs passes.
+func (m *Manager) CheckCanary(ctx context.Context, c Canary, settings abi.Settings) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(c.Settings) > 0 {
+		settings = c.Settings
+	}
+	if len(settings) == 0 {
+		settings = abi.Settings("{}")
+	}
+	if _, err := abi.ParseSettings(settings); err != nil {
+		return fmt.Errorf("rollout settings: %w", err)
+	}
+	src, err := source.Read(c.Module, c.SHA256)
+	if err != nil {
+		return fmt.Errorf("rollout module: %w", err)
+	}
+	if cur := m.canary.Stats().Current; cur != nil && cur.SHA256 == src.SHA256 && m.canarySettings == string(settings) {
+		return nil
+	}
+	mod, err := m.engine.Load(ctx, "rollout:"+c.Module, src.Wasm, source.LoadOptions(settings, m.applied.limits()))
+	if err != nil {
+		return fmt.Errorf("rollout module: %w", err)
+	}
+	return mod.Close(ctx)
+}
+
 // CanaryPolicy returns the canary slot as a policy.
 func (m *Manager) CanaryPolicy() disconnect.Policy { return slotPolicy{m.canary} }
 

@@ -159,6 +159,16 @@ func (h *Health) Record(ep Endpoint, instance string, err error) {
 	}
 }
 
+// Forget drops instance from every proxy's sessions. Its past failures
+// stay in the windows they count in: they happened.
+func (h *Health) Forget(instance string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, p := range h.proxies {
+		delete(p.sessions, instance)
+	}
+}
+
 // anyDown reports whether some proxy is marked down.
 func (h *Health) anyDown() bool {
 	h.mu.Lock()

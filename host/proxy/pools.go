@@ -33,15 +33,16 @@ type Pools struct {
 	setting func(ctx context.Context, instanceID string) (string, error)
 	health  *Health
 
-	mu      sync.Mutex // guards current
+	mu      sync.Mutex // guards current and known
 	current map[string]Endpoint
+	known   map[string]string // each instance's setting as last read
 }
 
 // NewPools checks every URL and the default, and returns the Pools.
 func NewPools(cfg PoolsConfig) (*Pools, error) {
 	p := &Pools{
 		pools: make(map[string][]Endpoint), def: cfg.Default, setting: cfg.Setting, health: cfg.Health,
-		current: make(map[string]Endpoint),
+		current: make(map[string]Endpoint), known: make(map[string]string),
 	}
 	if p.health == nil {
 		p.health = NewHealth(Breaker{}, nil)
@@ -99,15 +100,28 @@ func (p *Pools) Names() []string {
 	return names
 }
 
-// members returns what an instance's connections may go through.
+// members returns what an instance's connections may go through. When
+// its setting cannot be read (the store is away), the one last read is
+// used: a reconnect during a database outage goes where the one before
+// went instead of failing.
 func (p *Pools) members(ctx context.Context, instanceID string) (string, []Endpoint, error) {
 	value := ""
 	if p.setting != nil {
 		v, err := p.setting(ctx, instanceID)
-		if err != nil {
+		p.mu.Lock()
+		last, ok := p.known[instanceID]
+		if err == nil {
+			p.known[instanceID] = v
+		}
+		p.mu.Unlock()
+		switch {
+		case err == nil:
+			value = v
+		case ok:
+			value = last
+		default:
 			return "", nil, fmt.Errorf("reading the proxy setting of %s: %w", instanceID, err)
 		}
-		value = v
 	}
 	if strings.TrimSpace(value) == "" {
 		value = p.def
@@ -199,6 +213,23 @@ func (p *Pools) View(ctx context.Context, instanceID string) (View, error) {
 	if err != nil || len(ms) == 0 {
 		return View{}, err
 	}
+	return p.view(instanceID, pool, ms), nil
+}
+
+// ViewSetting is View for a caller that has read the instance's proxy
+// setting already (setting; empty for proxies.default).
+func (p *Pools) ViewSetting(instanceID, setting string) (View, error) {
+	if strings.TrimSpace(setting) == "" {
+		setting = p.def
+	}
+	pool, ms, err := p.Resolve(setting)
+	if err != nil || len(ms) == 0 {
+		return View{}, err
+	}
+	return p.view(instanceID, pool, ms), nil
+}
+
+func (p *Pools) view(instanceID, pool string, ms []Endpoint) View {
 	p.mu.Lock()
 	cur, ok := p.current[instanceID]
 	p.mu.Unlock()
@@ -216,7 +247,55 @@ func (p *Pools) View(ctx context.Context, instanceID string) (View, error) {
 			v.Failures = mine
 		}
 	}
-	return v, nil
+	return v
+}
+
+// Switch moves the instance off its current proxy before its next
+// connect, as a policy's switch_proxy asks: to the member whose ID is to
+// when that one is healthy and not the current one, else (to empty, or
+// naming no such member) to the next healthy member after the current
+// one. With no other healthy member it stays. setting is the instance's
+// proxy setting (empty for proxies.default). It returns the proxy before
+// and after; they are equal when it stayed, zero for a direct connection.
+func (p *Pools) Switch(instanceID, setting, to string) (from, next Endpoint, err error) {
+	if strings.TrimSpace(setting) == "" {
+		setting = p.def
+	}
+	_, ms, err := p.Resolve(setting)
+	if err != nil || len(ms) == 0 {
+		return Endpoint{}, Endpoint{}, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	from, ok := p.current[instanceID]
+	at := slices.Index(ms, from)
+	if !ok || at < 0 {
+		from, at = ms[0], 0
+	}
+	next = from
+	if i := slices.IndexFunc(ms, func(ep Endpoint) bool { return ep.ID() == to }); i >= 0 && i != at && !p.health.Down(ms[i]) {
+		next = ms[i]
+	} else {
+		for i := 1; i < len(ms); i++ {
+			if c := ms[(at+i)%len(ms)]; !p.health.Down(c) {
+				next = c
+				break
+			}
+		}
+	}
+	p.current[instanceID] = next
+	return from, next, nil
+}
+
+// Forget drops an instance from the pools' and the health's state: a
+// deleted instance no longer holds a proxy, counts among its sessions or
+// weighs on the choice of the least used one.
+func (p *Pools) Forget(instanceID string) {
+	p.mu.Lock()
+	delete(p.current, instanceID)
+	delete(p.known, instanceID)
+	p.mu.Unlock()
+	p.health.Forget(instanceID)
 }
 
 // Statuses returns every configured or used proxy's health, each with

@@ -121,3 +121,47 @@ func TestPoolsConfigErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestPoolsSettingUnreadable: while the store cannot be read, an instance
+// keeps the proxy setting last read for it (a reconnect during a database
+// outage must not fail for want of it); one never read is an error.
+func TestPoolsSettingUnreadable(t *testing.T) {
+	ctx := context.Background()
+	errStore := errors.New("storage unavailable")
+	var down bool
+	pools, err := proxy.NewPools(proxy.PoolsConfig{
+		Pools: map[string][]string{"main": {"socks5://127.0.0.1:1"}},
+		Setting: func(_ context.Context, id string) (string, error) {
+			if down {
+				return "", errStore
+			}
+			return map[string]string{"a": "main", "b": ""}[id], nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"a", "b"} {
+		if _, err := pools.Pick(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	down = true
+	cases := []struct {
+		id   string
+		want proxy.Endpoint
+		err  bool
+	}{
+		{"a", proxy.MustParse("socks5://127.0.0.1:1"), false},
+		{"b", proxy.Endpoint{}, false},
+		{"never-read", proxy.Endpoint{}, true},
+	}
+	for _, c := range cases {
+		t.Run(c.id, func(t *testing.T) {
+			ep, err := pools.Pick(ctx, c.id)
+			if (err != nil) != c.err || !errors.Is(err, errStore) && c.err || ep != c.want {
+				t.Fatalf("Pick(%s) = %v, %v; want %v, error %t", c.id, ep, err, c.want, c.err)
+			}
+		})
+	}
+}

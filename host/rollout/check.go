@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wahost/wahost/host/executor"
+	"github.com/wahost/wahost/host/policy"
 	"github.com/wahost/wahost/storage"
 )
 
@@ -59,8 +60,10 @@ func (c *Controller) CutEpisodes(ctx context.Context) (int64, error) {
 	return n, nil
 }
 
-// Check cuts the episodes past the horizon, then judges the running step
-// once: it rolls back on a regression or a faulting canary, advances a
+// Check writes a state change a failed unit of work left unsaved, takes
+// the stored state when another host on the same store moved the
+// rollout, cuts the episodes past the horizon, then judges the running
+// step once: it rolls back on a regression or a faulting canary, advances a
 // step that passed, promotes after the last, and holds as inconclusive a
 // step that found too few episodes.
 func (c *Controller) Check(ctx context.Context) error {
@@ -70,6 +73,12 @@ func (c *Controller) Check(ctx context.Context) error {
 	now := c.cfg.Clock.Now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if err := c.flushLocked(ctx); err != nil {
+		return err
+	}
+	if err := c.adoptLocked(ctx); err != nil {
+		return err
+	}
 	if c.spec == nil || c.state.Status != StatusRunning {
 		return nil
 	}
@@ -92,11 +101,9 @@ func (c *Controller) Check(ctx context.Context) error {
 		c.state.Status = StatusInconclusive
 		c.state.Reason = fmt.Sprintf("step %d found too few episodes (%d canary, %d stable, %d needed)",
 			c.state.Step+1, canary.Episodes, stable.Episodes, c.spec.Criteria.MinEpisodes)
-		c.saveLocked(ctx)
+		e := c.eventLocked(&v, "")
+		c.saveLocked(ctx, &e)
 		c.cfg.Logger.WarnContext(ctx, "policy rollout held: inconclusive", "reason", c.state.Reason)
-		if c.cfg.Announce != nil {
-			c.cfg.Announce(ctx, c.eventLocked(&v, ""))
-		}
 	case ActionAdvance:
 		// A step of 100 % leaves no stable instance to judge the canary
 		// against: passing the step before it is passing the rollout.
@@ -106,12 +113,46 @@ func (c *Controller) Check(ctx context.Context) error {
 		c.state.Step++
 		c.state.StepStarted = now
 		c.state.Reason = fmt.Sprintf("step %d passed", c.state.Step)
-		c.saveLocked(ctx)
+		c.saveLocked(ctx, nil)
 		c.cfg.Logger.InfoContext(ctx, "policy rollout advanced", "step", c.state.Step+1,
 			"share_pct", c.spec.Steps[c.state.Step])
 	default:
-		c.saveLocked(ctx)
+		c.saveLocked(ctx, nil)
 	}
+	return nil
+}
+
+// adoptLocked takes the stored state of the same rollout when it moved
+// on without this controller: several hosts on one store share one
+// rollout, and whichever judges, pauses or promotes it first moves it for
+// all of them. A promotion made elsewhere is carried out here too.
+func (c *Controller) adoptLocked(ctx context.Context) error {
+	if c.spec == nil || c.dirty {
+		return nil
+	}
+	st, err := c.cfg.Store.Rollout(ctx)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading the rollout: %w", err)
+	}
+	cur := c.state
+	if st.ID != cur.ID || (st.Status == cur.Status && st.Step == cur.Step &&
+		st.StepStarted.Equal(storage.Timestamp(cur.StepStarted))) {
+		return nil
+	}
+	if st.Status == StatusPromoted && cur.Status != StatusPromoted {
+		canary := policy.Canary{Module: c.spec.Module, SHA256: st.SHA256, Settings: c.settings}
+		if err := c.cfg.Policies.Promote(ctx, canary); err != nil {
+			return fmt.Errorf("carrying out a promotion made by another host: %w", err)
+		}
+	}
+	st.Step = min(st.Step, len(c.spec.Steps)-1)
+	c.state = st
+	c.cfg.Metrics.state(c.state, c.spec)
+	c.cfg.Logger.InfoContext(ctx, "policy rollout moved by another host", "status", st.Status,
+		"step", st.Step+1, "reason", st.Reason)
 	return nil
 }
 
@@ -198,7 +239,7 @@ func (c *Controller) Operate(ctx context.Context, op string) (State, error) {
 			break
 		}
 		c.state.Status, c.state.Reason = StatusPaused, "paused by the operator"
-		c.saveLocked(ctx)
+		c.saveLocked(ctx, nil)
 	case "resume":
 		if s != StatusPaused && s != StatusInconclusive {
 			err = fmt.Errorf("resume a rollout that is %s: %w", s, ErrState)
@@ -208,7 +249,7 @@ func (c *Controller) Operate(ctx context.Context, op string) (State, error) {
 			c.state.StepStarted = c.cfg.Clock.Now() // a fresh wait for episodes
 		}
 		c.state.Status, c.state.Reason = StatusRunning, "resumed by the operator"
-		c.saveLocked(ctx)
+		c.saveLocked(ctx, nil)
 	case "promote":
 		if !live(s) {
 			err = fmt.Errorf("promote a rollout that is %s: %w", s, ErrState)
@@ -221,11 +262,9 @@ func (c *Controller) Operate(ctx context.Context, op string) (State, error) {
 			break
 		}
 		c.state.Status, c.state.Reason = StatusAborted, "aborted by the operator"
-		c.saveLocked(ctx)
+		e := c.eventLocked(nil, "")
+		c.saveLocked(ctx, &e)
 		c.cfg.Metrics.finished(StatusAborted, "")
-		if c.cfg.Announce != nil {
-			c.cfg.Announce(ctx, c.eventLocked(nil, ""))
-		}
 	default:
 		err = fmt.Errorf("unknown rollout operation %q: %w", op, ErrState)
 	}

@@ -49,15 +49,27 @@ type Policies interface {
 	Settings() abi.Settings
 }
 
+// Store is what a rollout keeps in the store: its episodes, its state,
+// and the units of work that write the state with its webhook.
+type Store interface {
+	storage.Outcomes
+	InTx(ctx context.Context, fn func(tx storage.Tx) error) error
+}
+
 // Config configures a Controller.
 type Config struct {
-	Store    storage.Outcomes
+	Store    Store
 	Policies Policies
 	Clock    clock.Clock
 	Logger   *slog.Logger
-	// Announce sends a policy.rollout webhook.
-	Announce func(ctx context.Context, e Event)
-	Metrics  *Metrics
+	// Announce queues a policy.rollout webhook in tx, the unit of work
+	// that writes the state change it announces: both are committed, or
+	// neither.
+	Announce func(ctx context.Context, tx storage.Tx, e Event) error
+	// Announced, if set, is called after a unit of work that queued
+	// webhooks commits (to wake the dispatcher).
+	Announced func()
+	Metrics   *Metrics
 	// Horizon returns how long an episode may stay open before it is cut;
 	// nil means an hour.
 	Horizon func() time.Duration
@@ -83,11 +95,16 @@ type Controller struct {
 
 	wake chan struct{} // Configure wakes Run
 
-	mu       sync.Mutex // guards spec, state, settings, faults
+	mu       sync.Mutex // guards spec, state, settings, faults, dirty and unsent
 	spec     *Spec
 	state    storage.RolloutState
 	settings abi.Settings
 	faults   int
+	// dirty is set while state differs from the stored state, unsent
+	// holds the webhooks of those changes: a unit of work that failed is
+	// written again, whole, by the next check.
+	dirty  bool
+	unsent []Event
 }
 
 var _ executor.Rollout = (*Controller)(nil)
@@ -166,7 +183,7 @@ func (c *Controller) Configure(ctx context.Context, spec *Spec) error {
 	if spec == nil {
 		if c.spec != nil && live(c.state.Status) {
 			c.state.Status, c.state.Reason = StatusAborted, "policy.rollout was removed from the config"
-			c.saveLocked(ctx)
+			c.saveLocked(ctx, nil)
 		}
 		c.spec = nil
 		return nil
@@ -198,17 +215,53 @@ func (c *Controller) Configure(ctx context.Context, spec *Spec) error {
 		}
 	}
 	c.spec, c.state, c.settings, c.faults = spec, st, settings, 0
-	c.saveLocked(ctx)
+	c.saveLocked(ctx, nil)
 	return nil
 }
 
-// saveLocked writes the state; a failure is logged, the next change
-// writes it again.
-func (c *Controller) saveLocked(ctx context.Context) {
-	if err := c.cfg.Store.PutRollout(ctx, c.state); err != nil {
-		c.cfg.Logger.WarnContext(ctx, "saving the rollout state", "error", err)
+// saveLocked writes the state, and with it the webhook e if not nil, in
+// one unit of work. A failure is logged and leaves both pending: the next
+// check writes them again, together, so a change is never stored without
+// its webhook nor announced twice.
+func (c *Controller) saveLocked(ctx context.Context, e *Event) {
+	c.dirty = true
+	if e != nil {
+		c.unsent = append(c.unsent, *e)
 	}
 	c.cfg.Metrics.state(c.state, c.spec)
+	if err := c.flushLocked(ctx); err != nil {
+		c.cfg.Logger.WarnContext(ctx, "saving the rollout state; it is saved again at the next check", "error", err)
+	}
+}
+
+// flushLocked writes the pending state and webhooks in one unit of work.
+func (c *Controller) flushLocked(ctx context.Context) error {
+	if !c.dirty {
+		return nil
+	}
+	err := c.cfg.Store.InTx(ctx, func(tx storage.Tx) error {
+		if err := tx.PutRollout(ctx, c.state); err != nil {
+			return err
+		}
+		for _, e := range c.unsent {
+			if c.cfg.Announce == nil {
+				break
+			}
+			if err := c.cfg.Announce(ctx, tx, e); err != nil {
+				return fmt.Errorf("queueing the %s webhook: %w", e.Status, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("saving the rollout state: %w", err)
+	}
+	announced := len(c.unsent) > 0
+	c.dirty, c.unsent = false, nil
+	if announced && c.cfg.Announced != nil {
+		c.cfg.Announced()
+	}
+	return nil
 }
 
 // eventLocked builds the webhook of the current state.
@@ -226,13 +279,11 @@ func (c *Controller) rollbackLocked(ctx context.Context, measure, reason string,
 	if v != nil {
 		c.state.Detail, _ = json.Marshal(v)
 	}
-	c.saveLocked(ctx)
+	e := c.eventLocked(v, measure)
+	c.saveLocked(ctx, &e)
 	c.cfg.Logger.ErrorContext(ctx, "policy rollout rolled back; its instances return to the stable policy",
 		"module", c.state.Module, "sha256", c.state.SHA256, "step", c.state.Step, "measure", measure, "reason", reason)
 	c.cfg.Metrics.finished(StatusRolledBack, measure)
-	if c.cfg.Announce != nil {
-		c.cfg.Announce(ctx, c.eventLocked(v, measure))
-	}
 }
 
 func (c *Controller) promoteLocked(ctx context.Context, reason string) error {
@@ -241,12 +292,10 @@ func (c *Controller) promoteLocked(ctx context.Context, reason string) error {
 		return err
 	}
 	c.state.Status, c.state.Reason = StatusPromoted, reason
-	c.saveLocked(ctx)
+	e := c.eventLocked(nil, "")
+	c.saveLocked(ctx, &e)
 	c.cfg.Logger.InfoContext(ctx, "policy rollout promoted; set policy.module to keep it",
 		"module", c.state.Module, "sha256", c.state.SHA256)
 	c.cfg.Metrics.finished(StatusPromoted, "")
-	if c.cfg.Announce != nil {
-		c.cfg.Announce(ctx, c.eventLocked(nil, ""))
-	}
 	return nil
 }

@@ -99,13 +99,8 @@ func Judge(c Criteria, canary, stable Sample) Verdict {
 		v.Result = VerdictWait
 		return v
 	}
-	alpha := 1 - c.Confidence
 	add := func(measure, method string, z, p float64) {
-		t := Test{Measure: measure, Method: method, Z: z, P: p, Regressed: p < alpha}
-		v.Tests = append(v.Tests, t)
-		if t.Regressed && v.Measure == "" {
-			v.Measure = measure
-		}
+		v.Tests = append(v.Tests, Test{Measure: measure, Method: method, Z: z, P: p})
 	}
 	if len(canary.RecoverySeconds) > 0 && len(stable.RecoverySeconds) > 0 {
 		scaled := make([]float64, len(stable.RecoverySeconds))
@@ -119,6 +114,14 @@ func Judge(c Criteria, canary, stable Sample) Verdict {
 	add("recovered_share", "proportions", rec.Z, rec.P)
 	perm := ProportionGreater(canary.Permanent, canary.Episodes, stable.Permanent, stable.Episodes, c.Tolerance.PermanentEnds)
 	add("permanent_ends", "proportions", perm.Z, perm.P)
+	alpha := 1 - c.Confidence
+	for i := range v.Tests {
+		t := &v.Tests[i]
+		t.Regressed = t.P < alpha
+		if t.Regressed && v.Measure == "" {
+			v.Measure = t.Measure
+		}
+	}
 	v.Result = VerdictPass
 	if v.Measure != "" {
 		v.Result = VerdictRegressed

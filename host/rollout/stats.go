@@ -83,20 +83,19 @@ type Proportions struct {
 }
 
 // ProportionGreater tests whether the share k1/n1 exceeds k2/n2 by more
-// than margin (H0: p1 - p2 <= margin), with the unpooled standard error
-// (the pooled one when both shares are 0 or 1). With an empty side it
-// returns P = 1.
+// than margin (H0: p1 - p2 <= margin), with the pooled standard error.
+// The pooled error counts both sides' spread even when one side has no
+// event at all (the unpooled error then counts only the other side's,
+// and a few ends on one side of a small sample would look significant).
+// With an empty side it returns P = 1.
 func ProportionGreater(k1, n1, k2, n2 int, margin float64) Proportions {
 	if n1 == 0 || n2 == 0 {
 		return Proportions{P: 1}
 	}
 	p1, p2 := float64(k1)/float64(n1), float64(k2)/float64(n2)
 	d := p1 - p2
-	se := math.Sqrt(p1*(1-p1)/float64(n1) + p2*(1-p2)/float64(n2))
-	if se == 0 {
-		p := float64(k1+k2) / float64(n1+n2)
-		se = math.Sqrt(p * (1 - p) * (1/float64(n1) + 1/float64(n2)))
-	}
+	p := float64(k1+k2) / float64(n1+n2)
+	se := math.Sqrt(p * (1 - p) * (1/float64(n1) + 1/float64(n2)))
 	if se == 0 { // both sides all 0 or all 1, alike
 		if d > margin {
 			return Proportions{Diff: d, Z: math.Inf(1), P: 0}

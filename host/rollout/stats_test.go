@@ -58,11 +58,15 @@ func TestProportionGreater(t *testing.T) {
 		margin         float64
 		z, p           float64
 	}{
-		// (0.6−0.4)/sqrt(.24/100+.24/100) = 2.8868.
-		{"clear excess", 60, 100, 40, 100, 0, 2.8868, 0.001946},
-		// The margin absorbs most of it: (0.2−0.15)/0.069282.
-		{"within margin", 60, 100, 40, 100, 0.15, 0.7217, 0.2352},
-		{"lower", 10, 100, 30, 100, 0, -3.6515, 0.99987},
+		// Pooled share 0.5: (0.6−0.4)/sqrt(.25·(1/100+1/100)) = 2.8284.
+		{"clear excess", 60, 100, 40, 100, 0, 2.8284, 0.002339},
+		// The margin absorbs most of it: (0.2−0.15)/0.070711.
+		{"within margin", 60, 100, 40, 100, 0.15, 0.7071, 0.23975},
+		// Pooled share 0.2: −0.2/sqrt(.16·0.02).
+		{"lower", 10, 100, 30, 100, 0, -3.5355, 0.99980},
+		// Three ends of 15 against none of 15: the pooled error (share
+		// 0.1) keeps it short of 95 %: (0.2−0.02)/sqrt(.09·2/15).
+		{"a few against none", 3, 15, 0, 15, 0.02, 1.6432, 0.05017},
 		// All ends on one side, none on the other: pooled error,
 		// p = 10/40, σ = sqrt(.1875·(1/10+1/30)).
 		{"all versus none", 10, 10, 0, 30, 0.05, (1 - 0.05) / math.Sqrt(0.1875*(0.1+1.0/30)), 0},

@@ -232,8 +232,12 @@ func (m *Manager) PairPhone(ctx context.Context, instanceID, phone string) (stri
 }
 
 // Remove stops the instance's session and forgets it; queued events are
-// dropped. Its device rows stay (see ResetSession).
+// dropped, and the proxy picker forgets it. Its device rows stay (see
+// ResetSession).
 func (m *Manager) Remove(ctx context.Context, instanceID string) error {
+	if pk := m.cfg.Proxies; pk != nil {
+		defer pk.Forget(instanceID)
+	}
 	s := m.lookup(instanceID)
 	if s == nil {
 		return nil

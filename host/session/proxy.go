@@ -17,6 +17,8 @@ type ProxyPicker interface {
 	// Outcome records the end of a connect through p: err is nil when
 	// the session logged in, the connect's error otherwise.
 	Outcome(p proxy.Endpoint, instanceID string, err error)
+	// Forget drops a removed instance from the picker's state.
+	Forget(instanceID string)
 }
 
 // applyProxy picks the proxy of the connect about to start and routes the

@@ -34,6 +34,8 @@ func (f *fixedProxy) Outcome(p proxy.Endpoint, _ string, err error) {
 	f.outcomes = append(f.outcomes, err)
 }
 
+func (f *fixedProxy) Forget(string) {}
+
 // TestConnectThroughProxy logs in through real HTTP CONNECT and SOCKS5
 // proxies, with and without credentials: killing the proxy drops the
 // session (the tunnel carried it), and a wrong password fails the

@@ -27,12 +27,13 @@ const maxRecorded = 4096
 // <iq> requests of type get or set are answered at once (see HandleIQ).
 // Its methods are safe for concurrent use.
 type Conn struct {
-	mu         sync.Mutex // guards received, base, changed, iqHandlers and refs
+	mu         sync.Mutex // guards received, base, changed, iqHandlers, refs and end
 	received   []*waBinary.Node
 	base       int           // absolute index of received[0]
 	changed    chan struct{} // closed and replaced whenever a node is recorded
 	iqHandlers map[string]IQHandler
 	refs       []string // QR refs sent by ShowQR
+	end        connEnd  // set when the server ends the connection
 
 	// relayMu orders what the relay writes to this connection: the
 	// offline queue at login before anything relayed later.
@@ -164,6 +165,7 @@ func (c *Conn) Flush(ctx context.Context) error {
 // closure), as the server does after a <failure> or <stream:error>. The
 // client sees a remote close. It is best effort and safe to repeat.
 func (c *Conn) Close() {
+	c.markEnd("")
 	c.ending.Store(true)
 	c.settle()
 	_ = c.ws.Close(websocket.StatusNormalClosure, "")
@@ -172,6 +174,7 @@ func (c *Conn) Close() {
 // Drop ends the connection abruptly, without a close handshake, as a
 // network failure would. It is safe to repeat.
 func (c *Conn) Drop() {
+	c.markEnd("")
 	c.ending.Store(true)
 	c.settle()
 	_ = c.ws.CloseNow()

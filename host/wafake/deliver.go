@@ -147,6 +147,7 @@ func (s *Server) logout(c *Conn) {
 	dev := c.DeviceJID()
 	s.dir.mu.Lock()
 	defer s.dir.mu.Unlock()
+	s.recordEndLocked(c)
 	if s.dir.online[dev] == c {
 		delete(s.dir.online, dev)
 	}
@@ -160,6 +161,13 @@ func (s *Server) Queued(dev types.JID) int {
 	s.dir.mu.Lock()
 	defer s.dir.mu.Unlock()
 	return len(s.dir.pending[dev])
+}
+
+// LoggedIn returns dev's logged-in connection, nil when it has none.
+func (s *Server) LoggedIn(dev types.JID) *Conn {
+	s.dir.mu.Lock()
+	defer s.dir.mu.Unlock()
+	return s.dir.online[dev]
 }
 
 // Online reports whether dev is logged in on a connection the relay

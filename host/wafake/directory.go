@@ -26,6 +26,9 @@ type directory struct {
 	live       map[types.JID]*Conn           // the newest open connection of each device
 	watchers   map[string]map[types.JID]bool // devices that fetched a user's device list, by phone number
 	lastDevice map[string]uint16             // the highest device number paired through the server, by phone number
+	ended      map[types.JID]connEnd         // how each device's latest connection ended
+	rateLimit  RateLimit
+	refusals   int
 	conflicts  int
 	ids        int
 	relayed    relayLog
@@ -39,8 +42,9 @@ type user struct {
 	pictureID string
 }
 
-func newDirectory() directory {
+func newDirectory(limit RateLimit) directory {
 	return directory{
+		rateLimit:  limit,
 		users:      make(map[string]*user),
 		keys:       make(map[types.JID]*deviceKeys),
 		removed:    make(map[types.JID]bool),
@@ -50,6 +54,7 @@ func newDirectory() directory {
 		groups:     make(map[types.JID]*group),
 		media:      make(map[string][]byte),
 		conns:      make(map[types.JID]int),
+		ended:      make(map[types.JID]connEnd),
 		live:       make(map[types.JID]*Conn),
 		watchers:   make(map[string]map[types.JID]bool),
 		lastDevice: make(map[string]uint16),

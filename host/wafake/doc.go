@@ -120,6 +120,11 @@
 // older one with <stream:error><conflict type="replaced"/></stream:error>
 // (events.StreamReplaced); Connections and Conflicts count them.
 //
+// A rate limit (Config.RateLimit, Server.SetRateLimit) refuses a device's
+// login within a cool-down of its previous connection's end (by default
+// with <failure reason="503">, which restarts the cool-down), as WhatsApp
+// turns away clients that reconnect in a tight loop; Refusals counts them.
+//
 // # Network causes
 //
 // RefusingAddr (ECONNREFUSED), NewBlackHole (accepts, never answers:

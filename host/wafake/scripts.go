@@ -58,11 +58,16 @@ func Hold() Script {
 // post-login "passive" IQ (the last request whatsmeow makes before it
 // emits events.Connected) and flushes the answer, so that whatever the
 // next step does, the client's login requests are complete. A device
-// unlinked with Server.RemoveDevice gets Failure(401) instead.
+// unlinked with Server.RemoveDevice gets Failure(401) instead, and a
+// login the rate limit refuses (Config.RateLimit) gets Failure with the
+// limit's code.
 func Success() Script {
 	return func(ctx context.Context, c *Conn) error {
 		if c.srv.Removed(c.DeviceJID()) {
 			return Failure(401, nil)(ctx, c)
+		}
+		if code := c.srv.refusal(c.DeviceJID()); code != 0 {
+			return Failure(code, nil)(ctx, c)
 		}
 		if err := c.Send(ctx, SuccessNode(types.EmptyJID, c.srv.cfg.Now())); err != nil {
 			return err
@@ -112,7 +117,9 @@ func DeviceRemoved() Script { return StreamError("401", ConflictNode("device_rem
 
 func endStream(build func(*Conn) waBinary.Node) Script {
 	return func(ctx context.Context, c *Conn) error {
-		if err := c.Send(ctx, build(c)); err != nil {
+		n := build(c)
+		c.markEnd(endCode(n))
+		if err := c.Send(ctx, n); err != nil {
 			return err
 		}
 		if err := c.Flush(ctx); err != nil && !errors.Is(err, ErrConnClosed) {

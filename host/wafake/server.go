@@ -47,6 +47,10 @@ type Config struct {
 	// enough for tests and saves about a second per new device. Once keys
 	// are stored the count is always the real one.
 	FullInitialUpload bool
+	// RateLimit refuses logins that come too soon after a device's
+	// previous connection ended; the zero value refuses none. See
+	// Server.SetRateLimit to change it while serving.
+	RateLimit RateLimit
 }
 
 // Server is a fake WhatsApp web endpoint on a local TCP port. It accepts the
@@ -110,7 +114,7 @@ func NewServer(cfg Config) (*Server, error) {
 		certChain: chain,
 		serveErr:  make(chan error, 1),
 		wake:      make(chan struct{}),
-		dir:       newDirectory(),
+		dir:       newDirectory(cfg.RateLimit),
 		mediaAuth: newRef(),
 	}
 	s.baseCtx, s.cancel = context.WithCancel(context.Background())

@@ -54,11 +54,20 @@ func loadDefault(cfg runtime.Config) (*runtime.Module, error) {
 //
 //	go test -run '^$' -bench DefaultPolicy ./policies/builtin/
 func BenchmarkDefaultPolicy(b *testing.B) {
-	for _, n := range []int{0, 300} {
+	for _, n := range []int{0, 300, -1} {
 		input := abi.SelfTestInput(nil)
-		input.History = syntheticHistory(input.NowMS, n)
-		doc := input.AppendJSON(nil)
 		name := "history-" + strconv.Itoa(n)
+		if n < 0 {
+			// A failed connect through a pool's proxy, decided with a switch.
+			name = "proxy"
+			input.Event = abi.Event{Kind: abi.KindConnectError, Code: 408, Cause: abi.CauseRefused,
+				Message: "through proxy http://10.0.0.7:3128: the proxy was unreachable (the connection was refused)"}
+			input.Proxy, input.HasProxy = abi.Proxy{ID: "http://10.0.0.7:3128", Pool: "main", PoolSize: 2, Healthy: 2,
+				Failures: 2, PoolFailures: 3}, true
+		} else {
+			input.History = syntheticHistory(input.NowMS, n)
+		}
+		doc := input.AppendJSON(nil)
 		b.Run(name+"/wasm-pooled", func(b *testing.B) { benchModule(b, defaultModule(b), doc) })
 		b.Run(name+"/wasm-uninterruptible", func(b *testing.B) {
 			m, err := loadDefault(runtime.Config{Unmetered: true})

@@ -92,18 +92,24 @@ func clip(b []byte) string {
 // codes lists every code a policy may see, and a few it may not expect.
 var codes = []int{428, 408, 440, 401, 403, 402, 406, 500, 515, 411, 503, 405, 413, 414, 400, 409, 415, 418, 501, 0, 999, -1}
 
-// CasesFor is Cases without the events a module of ABI minor version
-// minor is never asked about (degraded, before 1.2).
+// CasesFor is Cases as a module of ABI minor version minor gets them:
+// without the events it is never asked about (degraded, before 1.2), and
+// without the proxy object and the proxy_auth cause before 1.3.
 func CasesFor(minor uint16, settings abi.Settings) []Case {
 	all := Cases(settings)
-	if minor >= abi.DegradedMinor {
+	if minor >= abi.ProxyMinor {
 		return all
 	}
 	out := all[:0]
 	for _, c := range all {
-		if c.Input.Event.Kind != abi.KindDegraded {
-			out = append(out, c)
+		if c.Input.Event.Kind == abi.KindDegraded && minor < abi.DegradedMinor {
+			continue
 		}
+		c.Input.Proxy, c.Input.HasProxy = abi.Proxy{}, false
+		if c.Input.Event.Cause == abi.CauseProxyAuth {
+			c.Input.Event.Cause = abi.CauseNone
+		}
+		out = append(out, c)
 	}
 	return out
 }
@@ -133,7 +139,8 @@ func Cases(settings abi.Settings) []Case {
 			})
 		}
 	}
-	for _, cause := range []abi.Cause{abi.CauseDNS, abi.CauseRefused, abi.CauseTimeout, abi.CauseHTTPStatus, abi.CauseHandshake, "cause_from_the_future"} {
+	for _, cause := range []abi.Cause{abi.CauseDNS, abi.CauseRefused, abi.CauseTimeout, abi.CauseHTTPStatus, abi.CauseHandshake,
+		abi.CauseProxyAuth, "cause_from_the_future"} {
 		add("connect error cause "+string(cause), func(in *abi.Input) {
 			in.Event.Kind, in.Event.Code, in.Event.Cause = abi.KindConnectError, 408, cause
 		})
@@ -148,6 +155,25 @@ func Cases(settings abi.Settings) []Case {
 					UnackedSends: c, SendErrors: c, RetryReceiptsSent: c, RetryReceiptsReceived: c,
 					LastIncomingMS: in.NowMS - int64(n), LastReceiptMS: in.NowMS - int64(n), LastKeepAliveMS: in.NowMS, LastSendError: n}
 				in.History = append(in.History, abi.HistoryEntry{AtMS: in.NowMS - 60_000, Kind: abi.KindDegraded, Action: abi.ActionReconnect, Step: 2})
+			})
+		}
+	}
+	proxies := []abi.Proxy{
+		{ID: "http://10.0.0.7:3128", Pool: "main", PoolSize: 2, Healthy: 2, Failures: 2, PoolFailures: 2},
+		{ID: "socks5://10.0.0.8:1080", Pool: "main", PoolSize: 2, Healthy: 1, Down: true, Failures: 9, PoolFailures: 9},
+		{ID: "http://10.0.0.9:80", PoolSize: 1, Healthy: 0, Down: true},
+		{ID: "\"}]},\x00", Pool: "\xff", PoolSize: 0, Healthy: 1 << 30, Failures: 1 << 30, PoolFailures: -1},
+	}
+	for i, p := range proxies {
+		for _, k := range []abi.Kind{abi.KindConnectError, abi.KindKeepAliveTimeout, abi.KindDisconnected, abi.KindLoggedOut, abi.KindDegraded} {
+			add(fmt.Sprintf("proxy %d, kind %q", i, k), func(in *abi.Input) {
+				in.Event.Kind, in.Proxy, in.HasProxy = k, p, true
+				if k == abi.KindLoggedOut {
+					in.Event.Code = 401
+				}
+				if k == abi.KindDegraded {
+					in.Event.Signal = abi.SignalUnackedSends
+				}
 			})
 		}
 	}

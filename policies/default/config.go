@@ -60,6 +60,12 @@ type Config struct {
 	DegradedUnackedStep       int64
 	DegradedSilenceStep       int64
 	DegradedDelayMS           int64
+	// An instance behind a proxy pool (ABI 1.3) reconnects through the
+	// next healthy proxy when its own is marked down, or when a network
+	// failure follows ProxySwitchFailures failed connects through it
+	// (0 disables both); never for a code of ProxyKeepCodes.
+	ProxySwitchFailures int64
+	ProxyKeepCodes      []int64
 }
 
 // Defaults returns the seed's values, plus the guards that go beyond it.
@@ -91,6 +97,9 @@ func Defaults() Config {
 		DegradedUnackedStep:       abi.StepReconnect,
 		DegradedSilenceStep:       abi.StepReconnect,
 		DegradedDelayMS:           0,
+
+		ProxySwitchFailures: 2,
+		ProxyKeepCodes:      []int64{401, 403},
 	}
 }
 
@@ -133,6 +142,8 @@ func ParseConfig(s abi.Settings) (Config, error) {
 	num("degraded_unacked_step", &c.DegradedUnackedStep)
 	num("degraded_silence_step", &c.DegradedSilenceStep)
 	num("degraded_delay_ms", &c.DegradedDelayMS)
+	num("proxy_switch_failures", &c.ProxySwitchFailures)
+	ints("proxy_keep_codes", &c.ProxyKeepCodes)
 	if err := errors.Join(errs...); err != nil {
 		return c, err
 	}
@@ -168,6 +179,8 @@ func (c *Config) check() error {
 		return errors.New("delay settings must not be negative")
 	case c.JitterPct < 0 || c.JitterPct > 100:
 		return errors.New(`setting "jitter_pct": ` + strconv.FormatInt(c.JitterPct, 10) + ` is outside [0, 100]`)
+	case c.ProxySwitchFailures < 0:
+		return errors.New(`setting "proxy_switch_failures": ` + strconv.FormatInt(c.ProxySwitchFailures, 10) + ` is negative`)
 	case c.MaxAttempts < 1:
 		return errors.New(`setting "max_attempts": ` + strconv.FormatInt(c.MaxAttempts, 10) + `, want at least 1`)
 	}

@@ -67,7 +67,18 @@ func (e *settingsError) Unwrap() error { return e.err }
 //     error that never reached WhatsApp backs off instead).
 //  8. backoff: reconnect after base(code) × 2^(attempt−1), capped, plus
 //     jitter, with the escalation step for this attempt.
+//
+// A reconnect of an instance behind a proxy may then move it to another
+// proxy of its pool (ABI 1.3; see withProxy).
 func Decide(in *abi.Input, c *Config) abi.Decision {
+	d := decide(in, c)
+	if in.HasProxy {
+		d = withProxy(in, c, d)
+	}
+	return d
+}
+
+func decide(in *abi.Input, c *Config) abi.Decision {
 	ev := &in.Event
 	if ev.Kind == abi.KindDegraded {
 		return decideDegraded(in, c)

@@ -10,6 +10,7 @@
 package replay
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -233,16 +234,22 @@ func printCounts(w io.Writer, title string, m map[string]int) {
 // ForMinor wraps decide, the decisions of a module of ABI minor version
 // minor, as the host asks it: an event the module's version does not know
 // (a degraded event before ABI 1.2) is decided by the default policy's
-// native rules instead, with a reason that says so.
+// native rules instead, with a reason that says so, and a switch_proxy
+// from a module older than ABI 1.3 is dropped, as the host ignores it.
 func ForMinor(minor uint16, decide Decide) Decide {
-	if minor >= abi.DegradedMinor {
+	if minor >= abi.ProxyMinor {
 		return decide
+	}
+	if minor >= abi.DegradedMinor {
+		return func(ctx context.Context, input []byte) ([]byte, error) {
+			return withoutSwitch(decide(ctx, input))
+		}
 	}
 	var native defaultpolicy.Policy
 	return func(ctx context.Context, input []byte) ([]byte, error) {
 		var in abi.Input
 		if err := abi.DecodeInput(input, &in); err != nil || in.Event.Kind != abi.KindDegraded {
-			return decide(ctx, input)
+			return withoutSwitch(decide(ctx, input))
 		}
 		d := native.Fallback(&in)
 		d.Reason = "the module implements ABI 1." + strconv.Itoa(int(minor)) + ", which has no degraded event: the native rules decided: " + d.Reason
@@ -251,4 +258,19 @@ func ForMinor(minor uint16, decide Decide) Decide {
 		}
 		return d.AppendJSON(nil), nil
 	}
+}
+
+// withoutSwitch drops the switch_proxy of a decision document, which a
+// module older than ABI 1.3 may not ask for; any other output is
+// returned as it is.
+func withoutSwitch(out []byte, err error) ([]byte, error) {
+	if err != nil || !bytes.Contains(out, []byte(`"switch_proxy"`)) {
+		return out, err
+	}
+	d, derr := abi.DecodeDecision(out)
+	if derr != nil || d.SwitchProxy == "" {
+		return out, err
+	}
+	d.SwitchProxy = ""
+	return d.AppendJSON(nil), nil
 }

@@ -248,3 +248,22 @@ func TestReplayDegraded(t *testing.T) {
 		t.Fatalf("replay for ABI 1.1: %+v, asked %d, %v", sum, asked, err)
 	}
 }
+
+// A module older than ABI 1.3 is not obeyed when it asks to switch the
+// proxy, in a replay as in the host; a module of 1.3 is.
+func TestForMinorDropsAnOlderSwitch(t *testing.T) {
+	ctx := context.Background()
+	asks := func(context.Context, []byte) ([]byte, error) {
+		return []byte(`{"v":1,"action":"reconnect","delay_ms":5,"step":1,"switch_proxy":true,"reason":"m"}`), nil
+	}
+	in := abi.SelfTestInput(nil).AppendJSON(nil)
+	for minor, want := range map[uint16]bool{0: false, 2: false, abi.ProxyMinor: true} {
+		out, err := replay.ForMinor(minor, asks)(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(string(out), `"switch_proxy":true`); got != want {
+			t.Errorf("minor %d: %s", minor, out)
+		}
+	}
+}

@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/wahost/wahost/abi"
@@ -56,17 +57,20 @@ type Case struct {
 
 // Expect lists decision fields to check; fields left out are not checked.
 type Expect struct {
-	Action         *string   `json:"action"`
-	DelayMS        *int64    `json:"delay_ms"`
-	DelayMinMS     *int64    `json:"delay_min_ms"`
-	DelayMaxMS     *int64    `json:"delay_max_ms"`
-	Step           *int      `json:"step"`
-	Cleanup        *[]string `json:"cleanup"`
-	End            *string   `json:"end"`
-	QRCount        *int      `json:"qr_count"`
-	NoQRCount      bool      `json:"no_qr_count"`
-	Rule           *string   `json:"rule"`
-	ReasonContains *string   `json:"reason_contains"`
+	Action     *string   `json:"action"`
+	DelayMS    *int64    `json:"delay_ms"`
+	DelayMinMS *int64    `json:"delay_min_ms"`
+	DelayMaxMS *int64    `json:"delay_max_ms"`
+	Step       *int      `json:"step"`
+	Cleanup    *[]string `json:"cleanup"`
+	End        *string   `json:"end"`
+	QRCount    *int      `json:"qr_count"`
+	NoQRCount  bool      `json:"no_qr_count"`
+	// SwitchProxy is the decision's switch_proxy: "next" for true, a
+	// proxy id, or "" for none.
+	SwitchProxy    *string `json:"switch_proxy"`
+	Rule           *string `json:"rule"`
+	ReasonContains *string `json:"reason_contains"`
 	// Error expects the policy to refuse the input with an error message
 	// containing this text.
 	Error *string `json:"error"`
@@ -165,6 +169,9 @@ func check(e Expect, out []byte, derr error, limits abi.Limits) []string {
 	}
 	if e.Step != nil && d.Step != *e.Step {
 		mismatch("step", d.Step, *e.Step)
+	}
+	if e.SwitchProxy != nil && d.SwitchProxy != *e.SwitchProxy {
+		mismatch("switch_proxy", strconv.Quote(d.SwitchProxy), strconv.Quote(*e.SwitchProxy))
 	}
 	if e.Cleanup != nil {
 		want := slices.Clone(*e.Cleanup)

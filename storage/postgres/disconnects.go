@@ -10,7 +10,7 @@ import (
 )
 
 const disconnectCols = `id, instance_id::text, at, kind, code, raw, message, cause, decision, action, rule,
-	policy_sha256, fallback, latency_ns, attempt, step, jitter_seed, shadow, shadow_sha256, input, proxy`
+	policy_sha256, fallback, latency_ns, attempt, step, jitter_seed, shadow, shadow_sha256, input, proxy, proxy_to`
 
 func scanDisconnect(row pgx.Row) (storage.Disconnect, error) {
 	var d storage.Disconnect
@@ -18,7 +18,7 @@ func scanDisconnect(row pgx.Row) (storage.Disconnect, error) {
 	var latency, seed int64
 	err := row.Scan(&d.ID, &d.InstanceID, &d.At, &d.Kind, &d.Code, &d.Raw, &d.Message, &d.Cause,
 		&decision, &d.Action, &d.Rule, &d.PolicySHA256, &d.Fallback, &latency, &d.Attempt, &d.Step,
-		&seed, &shadow, &d.ShadowSHA256, &input, &d.Proxy)
+		&seed, &shadow, &d.ShadowSHA256, &input, &d.Proxy, &d.ProxyTo)
 	if err != nil {
 		return storage.Disconnect{}, err
 	}
@@ -42,14 +42,19 @@ func (o ops) RecordDisconnect(ctx context.Context, d storage.Disconnect) (storag
 	if err := d.Validate(); err != nil {
 		return storage.Disconnect{}, err
 	}
+	if o.grp.instance(d.InstanceID) != nil { // locked by the group: the row will insert
+		if out, ok := o.grp.recordDisconnect(d); ok {
+			return out, nil
+		}
+	}
 	out, err := scanDisconnect(o.q.QueryRow(ctx, `INSERT INTO wahost_disconnects (
 		instance_id, at, kind, code, raw, message, cause, decision, action, rule,
-		policy_sha256, fallback, latency_ns, attempt, step, jitter_seed, shadow, shadow_sha256, input, proxy)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+		policy_sha256, fallback, latency_ns, attempt, step, jitter_seed, shadow, shadow_sha256, input, proxy, proxy_to)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
 	RETURNING `+disconnectCols,
 		d.InstanceID, storage.Timestamp(d.At), d.Kind, d.Code, d.Raw, d.Message, d.Cause,
 		jsonArg(d.Decision), d.Action, d.Rule, d.PolicySHA256, d.Fallback, int64(d.Latency),
-		d.Attempt, d.Step, int64(d.JitterSeed), jsonArg(d.Shadow), d.ShadowSHA256, jsonArg(d.Input), d.Proxy))
+		d.Attempt, d.Step, int64(d.JitterSeed), jsonArg(d.Shadow), d.ShadowSHA256, jsonArg(d.Input), d.Proxy, d.ProxyTo))
 	return out, wrapErr("record disconnect of instance "+d.InstanceID, err)
 }
 
@@ -59,10 +64,13 @@ func (o ops) RecentDisconnects(ctx context.Context, instanceID string, since tim
 	if err := storage.ValidateID("instance id", instanceID); err != nil {
 		return nil, err
 	}
-	return o.disconnects(ctx, "recent disconnects", `SELECT `+disconnectCols+` FROM wahost_disconnects
-	WHERE instance_id = $1 AND at >= $2 ORDER BY at DESC, id DESC LIMIT $3`,
-		instanceID, storage.Timestamp(since), clampLimit(limit))
+	return o.disconnects(ctx, "recent disconnects", recentQuery, instanceID, storage.Timestamp(since), clampLimit(limit))
 }
+
+// recentQuery reads up to $3 disconnects of instance $1 at or after $2,
+// newest first.
+const recentQuery = `SELECT ` + disconnectCols + ` FROM wahost_disconnects
+	WHERE instance_id = $1 AND at >= $2 ORDER BY at DESC, id DESC LIMIT $3`
 
 // ListDisconnects pages through an instance's history, newest first.
 func (o ops) ListDisconnects(ctx context.Context, instanceID string, before int64, limit int) ([]storage.Disconnect, error) {

@@ -31,6 +31,14 @@ func (o ops) OpenEpisode(ctx context.Context, instanceID string) (storage.Episod
 	if err := storage.ValidateID("instance id", instanceID); err != nil {
 		return storage.Episode{}, err
 	}
+	if gi := o.grp.instance(instanceID); gi != nil {
+		if gi.open == nil {
+			return storage.Episode{}, fmt.Errorf("postgres: open episode of %s: %w", instanceID, storage.ErrNotFound)
+		}
+		ep := *gi.open
+		ep.EndedAt = utc(ep.EndedAt)
+		return ep, nil
+	}
 	e, err := scanEpisode(o.q.QueryRow(ctx, `SELECT `+episodeCols+` FROM wahost_episodes
 	WHERE instance_id = $1 AND outcome = ''`, instanceID))
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -43,6 +51,12 @@ func (o ops) OpenEpisode(ctx context.Context, instanceID string) (storage.Episod
 func (o ops) PutEpisode(ctx context.Context, e storage.Episode) (storage.Episode, error) {
 	if err := storage.ValidateID("instance id", e.InstanceID); err != nil {
 		return storage.Episode{}, err
+	}
+	if gi := o.grp.instance(e.InstanceID); gi != nil {
+		if out, ok := o.grp.putEpisode(gi, e); ok {
+			return out, nil
+		}
+		o.grp.forget(e.InstanceID) // the statement below changes its episodes
 	}
 	args := []any{e.InstanceID, storage.Timestamp(e.StartedAt), utc(e.EndedAt), e.Outcome, e.EndKind, e.EndRule,
 		e.Attempts, e.MaxStep, e.NeededQR, e.Fallbacks, e.Loops440, e.PolicySHA256, e.Policy,
@@ -78,6 +92,7 @@ func (o ops) Episodes(ctx context.Context, since time.Time) ([]storage.Episode, 
 
 // CutEpisodes ends the open episodes started before startedBefore.
 func (o ops) CutEpisodes(ctx context.Context, startedBefore, at time.Time) (int64, error) {
+	o.grp.forget("")
 	tag, err := o.q.Exec(ctx, `UPDATE wahost_episodes SET outcome = $1, ended_at = $2
 	WHERE outcome = '' AND started_at < $3`, storage.EpisodeCut, storage.Timestamp(at), storage.Timestamp(startedBefore))
 	if err != nil {

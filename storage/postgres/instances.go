@@ -42,7 +42,10 @@ func (o ops) Instance(ctx context.Context, id string) (storage.Instance, error) 
 	if err := storage.ValidateID("instance id", id); err != nil {
 		return storage.Instance{}, err
 	}
-	q := "SELECT " + instanceCols + " FROM wahost_instances WHERE id = $1"
+	if gi := o.grp.instance(id); gi != nil {
+		return cloneInstance(gi.row), nil // locked by the group
+	}
+	q := instanceQuery
 	if o.inTx {
 		q += " FOR UPDATE"
 	}
@@ -52,6 +55,9 @@ func (o ops) Instance(ctx context.Context, id string) (storage.Instance, error) 
 	}
 	return in, wrapErr("get instance", err)
 }
+
+// instanceQuery reads instance $1.
+const instanceQuery = "SELECT " + instanceCols + " FROM wahost_instances WHERE id = $1"
 
 // InstanceByName returns the instance with the given name.
 func (o ops) InstanceByName(ctx context.Context, name string) (storage.Instance, error) {
@@ -112,6 +118,9 @@ func (o ops) UpdateInstance(ctx context.Context, in storage.Instance) (storage.I
 	if err := in.ValidateState(); err != nil {
 		return storage.Instance{}, err
 	}
+	if gi := o.grp.instance(in.ID); gi != nil {
+		return o.grp.updateInstance(gi, in, o.stamp()), nil
+	}
 	out, err := scanInstance(o.q.QueryRow(ctx, `UPDATE wahost_instances SET
 		status = $2, owner_jid = $3, profile_name = $4, profile_picture_url = $5,
 		qr_count = $6, attempt = $7, step = $8, updated_at = $9,
@@ -134,6 +143,7 @@ func (o ops) DeleteInstance(ctx context.Context, id string) error {
 	if err := storage.ValidateID("instance id", id); err != nil {
 		return err
 	}
+	o.grp.forget(id)
 	tag, err := o.q.Exec(ctx, "DELETE FROM wahost_instances WHERE id = $1", id)
 	if err != nil {
 		return wrapErr("delete instance", err)

@@ -27,6 +27,18 @@ type ops struct {
 	// stream collects the ids of the stream entries a unit of work
 	// enqueued, for assignSeqs; nil outside one.
 	stream *[]string
+	// outbox, when set, collects the webhooks and stream entries enqueued
+	// in a group's transaction; insertOutbox writes them all in one
+	// statement before the commit.
+	outbox *[]storage.OutboxEvent
+	// hook is told about outbox rows: by wrote's commit inside a unit of
+	// work (wrote set), at once outside one.
+	hook  *storage.OutboxHook
+	wrote *bool
+	// grp, in a group's transaction, holds the rows read ahead for its
+	// units and their writes not yet sent; q then sends those before any
+	// statement. See grouped.
+	grp *grouped
 }
 
 var _ storage.Tx = ops{}

@@ -42,6 +42,14 @@ func collectEvents(rows pgx.Rows) ([]storage.OutboxEvent, error) {
 
 // Enqueue adds a webhook to the outbox.
 func (o ops) Enqueue(ctx context.Context, ev storage.OutboxEvent) (storage.OutboxEvent, error) {
+	out, err := o.enqueue(ctx, ev)
+	if err == nil {
+		o.hook.Enqueued(o.wrote)
+	}
+	return out, err
+}
+
+func (o ops) enqueue(ctx context.Context, ev storage.OutboxEvent) (storage.OutboxEvent, error) {
 	if err := ev.Validate(); err != nil {
 		return storage.OutboxEvent{}, err
 	}
@@ -52,6 +60,9 @@ func (o ops) Enqueue(ctx context.Context, ev storage.OutboxEvent) (storage.Outbo
 	next := now
 	if !ev.NextAttemptAt.IsZero() {
 		next = storage.Timestamp(ev.NextAttemptAt)
+	}
+	if o.outbox != nil {
+		return o.deferEnqueue(ev, now, next), nil
 	}
 	if ev.Stream {
 		return o.enqueueStream(ctx, ev, now)

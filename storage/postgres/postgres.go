@@ -38,6 +38,7 @@ type Config struct {
 type Store struct {
 	ops  // runs each call on the pool, in its own transaction
 	pool *pgxpool.Pool
+	hook *storage.OutboxHook
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -73,7 +74,8 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if now == nil {
 		now = time.Now
 	}
-	s := &Store{ops: ops{q: pool, now: now}, pool: pool}
+	hook := new(storage.OutboxHook)
+	s := &Store{ops: ops{q: pool, now: now, hook: hook}, pool: pool, hook: hook}
 	if err := s.migrate(ctx, cfg.Schema); err != nil {
 		pool.Close()
 		return nil, err
@@ -100,7 +102,14 @@ func (s *Store) SessionDB() (*sql.DB, string, error) {
 }
 
 // InTx runs fn in one transaction; see storage.Store.
-func (s *Store) InTx(ctx context.Context, fn func(tx storage.Tx) error) (err error) {
+func (s *Store) InTx(ctx context.Context, fn func(tx storage.Tx) error) error {
+	return s.inTx(ctx, fn, nil, false)
+}
+
+// inTx runs fn in one transaction. With group, fn runs units: the
+// webhooks fn enqueues are inserted together at the end (see ops.outbox),
+// and the instances units name are read ahead (see grouped).
+func (s *Store) inTx(ctx context.Context, fn func(tx storage.Tx) error, units []storage.Unit, group bool) (err error) {
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return wrapErr("begin", err)
@@ -115,7 +124,34 @@ func (s *Store) InTx(ctx context.Context, fn func(tx storage.Tx) error) (err err
 		}
 	}()
 	var stream []string
-	if err := fn(ops{q: tx, now: s.now, inTx: true, stream: &stream}); err != nil {
+	var wrote bool
+	o := ops{q: tx, now: s.now, inTx: true, stream: &stream, hook: s.hook, wrote: &wrote}
+	var outbox []storage.OutboxEvent
+	var g *grouped
+	if group {
+		o.outbox = &outbox
+		if g, err = prepareGroup(ctx, tx, units); err != nil {
+			return err
+		}
+		if g != nil {
+			o.q, o.grp = flushing{tx: tx, g: g}, g
+		}
+	}
+	if err := fn(o); err != nil {
+		return err
+	}
+	if g != nil {
+		// The group's rows and its outbox's in one round trip.
+		err = g.flush(ctx, tx, func(b *pgx.Batch) {
+			if len(outbox) > 0 {
+				q, args := outboxInsert(outbox)
+				b.Queue(q, args...)
+			}
+		})
+	} else {
+		err = insertOutbox(ctx, tx, outbox)
+	}
+	if err != nil {
 		return err
 	}
 	if err := assignSeqs(ctx, tx, stream); err != nil {
@@ -127,8 +163,14 @@ func (s *Store) InTx(ctx context.Context, fn func(tx storage.Tx) error) (err err
 		}
 		return wrapErr("commit", err)
 	}
+	if wrote {
+		s.hook.Committed()
+	}
 	return nil
 }
+
+// NotifyOutbox implements storage.OutboxWatcher.
+func (s *Store) NotifyOutbox(fn func()) { s.hook.NotifyOutbox(fn) }
 
 // PoolStats describes the pgx pool now.
 func (s *Store) PoolStats() storage.PoolStats {
@@ -137,4 +179,40 @@ func (s *Store) PoolStats() storage.PoolStats {
 		Max: st.MaxConns(), Total: st.TotalConns(), Acquired: st.AcquiredConns(), Idle: st.IdleConns(),
 		Waited: st.EmptyAcquireCount(),
 	}
+}
+
+// InGroup commits units together; see storage.Grouper. A group runs in
+// one transaction, without a savepoint per unit: each would cost a round
+// trip or two, and past 64 written-to savepoints every other session's
+// snapshots must look their transaction ids up on disk. A failed unit
+// instead makes the group run again around it (storage.RunGroup). The
+// webhooks of a group's units are inserted by one statement before the
+// commit.
+func (s *Store) InGroup(ctx context.Context, units []storage.Unit) []error {
+	group := func(ctx context.Context, units []storage.Unit, fn func(tx storage.Tx) error) error {
+		return s.inTx(ctx, fn, units, true)
+	}
+	return storage.RunGroup(ctx, group, s.InTx, units)
+}
+
+// BackendPIDs returns the server process ids of every connection the pool
+// has open, opening it to its size first; benchmarks read the server's
+// CPU time from them.
+func (s *Store) BackendPIDs(ctx context.Context) ([]uint32, error) {
+	var conns []*pgxpool.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Release()
+		}
+	}()
+	var pids []uint32
+	for range s.pool.Config().MaxConns {
+		c, err := s.pool.Acquire(ctx)
+		if err != nil {
+			return nil, wrapErr("acquire", err)
+		}
+		conns = append(conns, c)
+		pids = append(pids, c.Conn().PgConn().PID())
+	}
+	return pids, nil
 }

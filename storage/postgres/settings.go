@@ -15,19 +15,33 @@ func (o ops) Settings(ctx context.Context, instanceID string) (storage.InstanceS
 	if err := storage.ValidateID("instance id", instanceID); err != nil {
 		return storage.InstanceSettings{}, err
 	}
-	var s storage.InstanceSettings
-	var updated *time.Time
-	var sinks []byte
-	err := o.q.QueryRow(ctx, `SELECT COALESCE(s.webhook_url, ''), COALESCE(s.webhook_events, '{}'),
+	s, err := scanSettings(o.q.QueryRow(ctx, settingsQuery, instanceID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return storage.InstanceSettings{}, storage.NotFound("instance", instanceID)
+	}
+	return s, err
+}
+
+// settingsQuery reads the settings of instance $1: a row of defaults
+// when they were never written, none when the instance does not exist.
+const settingsQuery = `SELECT COALESCE(s.webhook_url, ''), COALESCE(s.webhook_events, '{}'),
 		COALESCE(s.webhook_by_events, false), COALESCE(s.policy_override, ''), COALESCE(s.qr_limit, 0),
 		s.updated_at, COALESCE(s.webhook_headers, '{}'::jsonb), COALESCE(s.webhook_base64, false), COALESCE(s.webhook_disabled, false),
 		COALESCE(s.token_sha256, ''), COALESCE(s.token, ''), COALESCE(s.proxy, ''), COALESCE(s.sinks, '{}'::jsonb)
 	FROM wahost_instances i LEFT JOIN wahost_instance_settings s ON s.instance_id = i.id
-	WHERE i.id = $1`, instanceID).Scan(
+	WHERE i.id = $1`
+
+// scanSettings reads a row of settingsQuery; pgx.ErrNoRows passes
+// through unwrapped.
+func scanSettings(row pgx.Row) (storage.InstanceSettings, error) {
+	var s storage.InstanceSettings
+	var updated *time.Time
+	var sinks []byte
+	err := row.Scan(
 		&s.WebhookURL, &s.WebhookEvents, &s.WebhookByEvents, &s.PolicyOverride, &s.QRLimit, &updated,
 		&s.WebhookHeaders, &s.WebhookBase64, &s.WebhookDisabled, &s.TokenSHA256, &s.Token, &s.Proxy, &sinks)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return storage.InstanceSettings{}, storage.NotFound("instance", instanceID)
+		return storage.InstanceSettings{}, err
 	}
 	if err != nil {
 		return storage.InstanceSettings{}, wrapErr("get settings", err)

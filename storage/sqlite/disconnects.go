@@ -9,7 +9,7 @@ import (
 )
 
 const disconnectCols = `id, instance_id, at, kind, code, raw, message, cause, decision, action, rule,
-	policy_sha256, fallback, latency_ns, attempt, step, jitter_seed, shadow, shadow_sha256, input, proxy`
+	policy_sha256, fallback, latency_ns, attempt, step, jitter_seed, shadow, shadow_sha256, input, proxy, proxy_to`
 
 func scanDisconnect(row scanner) (storage.Disconnect, error) {
 	var d storage.Disconnect
@@ -17,7 +17,7 @@ func scanDisconnect(row scanner) (storage.Disconnect, error) {
 	var decision, shadow, input sql.NullString
 	err := row.Scan(&d.ID, &d.InstanceID, &at, &d.Kind, &d.Code, &d.Raw, &d.Message, &d.Cause,
 		&decision, &d.Action, &d.Rule, &d.PolicySHA256, &d.Fallback, &latency, &d.Attempt, &d.Step,
-		&seed, &shadow, &d.ShadowSHA256, &input, &d.Proxy)
+		&seed, &shadow, &d.ShadowSHA256, &input, &d.Proxy, &d.ProxyTo)
 	if err != nil {
 		return storage.Disconnect{}, err
 	}
@@ -35,12 +35,12 @@ func (o ops) RecordDisconnect(ctx context.Context, d storage.Disconnect) (storag
 	}
 	out, err := scanDisconnect(o.w.queryRow(ctx, `INSERT INTO wahost_disconnects (
 		instance_id, at, kind, code, raw, message, cause, decision, action, rule,
-		policy_sha256, fallback, latency_ns, attempt, step, jitter_seed, shadow, shadow_sha256, input, proxy)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		policy_sha256, fallback, latency_ns, attempt, step, jitter_seed, shadow, shadow_sha256, input, proxy, proxy_to)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 	RETURNING `+disconnectCols,
 		d.InstanceID, micros(d.At), d.Kind, d.Code, d.Raw, d.Message, d.Cause,
 		jsonArg(d.Decision), d.Action, d.Rule, d.PolicySHA256, d.Fallback, int64(d.Latency),
-		d.Attempt, d.Step, int64(d.JitterSeed), jsonArg(d.Shadow), d.ShadowSHA256, jsonArg(d.Input), d.Proxy))
+		d.Attempt, d.Step, int64(d.JitterSeed), jsonArg(d.Shadow), d.ShadowSHA256, jsonArg(d.Input), d.Proxy, d.ProxyTo))
 	return out, wrapErr("record disconnect of instance "+d.InstanceID, err)
 }
 

@@ -14,6 +14,10 @@ import (
 type ops struct {
 	w, r querier
 	now  func() time.Time
+	// hook is told about outbox rows: by wrote's commit inside a unit of
+	// work (wrote set), at once outside one.
+	hook  *storage.OutboxHook
+	wrote *bool
 }
 
 var _ storage.Tx = ops{}

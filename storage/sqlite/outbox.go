@@ -32,6 +32,14 @@ func scanEvent(row scanner) (storage.OutboxEvent, error) {
 
 // Enqueue adds a webhook to the outbox.
 func (o ops) Enqueue(ctx context.Context, ev storage.OutboxEvent) (storage.OutboxEvent, error) {
+	out, err := o.enqueue(ctx, ev)
+	if err == nil {
+		o.hook.Enqueued(o.wrote)
+	}
+	return out, err
+}
+
+func (o ops) enqueue(ctx context.Context, ev storage.OutboxEvent) (storage.OutboxEvent, error) {
 	if err := ev.Validate(); err != nil {
 		return storage.OutboxEvent{}, err
 	}

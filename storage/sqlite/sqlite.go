@@ -48,6 +48,7 @@ type Store struct {
 	rstmts *stmtCache
 	path   string
 	busy   time.Duration
+	hook   *storage.OutboxHook
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -92,7 +93,8 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	s.reader.SetMaxOpenConns(readers)
 	s.wstmts, s.rstmts = newStmtCache(s.writer), newStmtCache(s.reader)
-	s.ops = ops{w: poolQuerier{s.wstmts}, r: poolQuerier{s.rstmts}, now: now}
+	s.hook = new(storage.OutboxHook)
+	s.ops = ops{w: poolQuerier{s.wstmts}, r: poolQuerier{s.rstmts}, now: now, hook: s.hook}
 	return s, nil
 }
 
@@ -143,12 +145,25 @@ func (s *Store) InTx(ctx context.Context, fn func(tx storage.Tx) error) (err err
 		}
 	}()
 	tq := &txQuerier{tx: tx, c: s.wstmts, bound: make(map[string]*sql.Stmt)}
-	if err := fn(ops{w: tq, r: tq, now: s.now}); err != nil {
+	var wrote bool
+	if err := fn(ops{w: tq, r: tq, now: s.now, hook: s.hook, wrote: &wrote}); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return wrapErr("commit", err)
 	}
+	if wrote {
+		s.hook.Committed()
+	}
 	s.wstmts.warm(ctx)
 	return nil
+}
+
+// NotifyOutbox implements storage.OutboxWatcher.
+func (s *Store) NotifyOutbox(fn func()) { s.hook.NotifyOutbox(fn) }
+
+// InGroup commits units together in one IMMEDIATE transaction; see
+// storage.Grouper and storage.RunGroup.
+func (s *Store) InGroup(ctx context.Context, units []storage.Unit) []error {
+	return storage.RunGroup(ctx, storage.Together(s.InTx), s.InTx, units)
 }

@@ -33,6 +33,7 @@ func sampleDisconnect(instanceID string, at time.Time, code int) storage.Disconn
 		ShadowSHA256: strings.Repeat("0f", 32),
 		Input:        json.RawMessage(`{"v":1, "now_ms":1767225600000, "event":{"kind":"stream_error","code":515}}`),
 		Proxy:        "socks5://10.0.0.7:1080",
+		ProxyTo:      "http://10.0.0.8:3128",
 	}
 }
 

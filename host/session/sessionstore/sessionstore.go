@@ -55,6 +55,16 @@ func Open(ctx context.Context, src Source, log waLog.Logger) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
+	// whatsmeow's LID map is one cache for every device of the container,
+	// behind one lock. Until it is filled, every lookup of a number with no
+	// LID known (most numbers a bot writes to) queries the database while
+	// holding that lock for writing, so all sessions' sends queue behind one
+	// another's queries. Filled once here, the cache answers those lookups
+	// from memory; whatsmeow writes every mapping it learns through it.
+	if err := s.container.LIDMap.FillCache(ctx); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("sessionstore: load LID map: %w", err)
+	}
 	return s, nil
 }
 

@@ -72,10 +72,13 @@ func (w testWriter) Write(p []byte) (int, error) {
 
 // NewContainer opens a whatsmeow SQL store on a fresh SQLite file in
 // t.TempDir() (modernc driver, foreign keys on) and closes it at cleanup.
+// The file is not synced: these devices are the other side of a test, the
+// phones of the people wahost's sessions talk to, and a device's store
+// outlives no crash of the test.
 func NewContainer(t testing.TB) *sqlstore.Container {
 	t.Helper()
 	dsn := "file:" + filepath.Join(t.TempDir(), "whatsmeow.db") +
-		"?_pragma=foreign_keys(1)&_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)"
+		"?_pragma=foreign_keys(1)&_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(OFF)"
 	c, err := sqlstore.New(context.Background(), "sqlite", dsn, nil)
 	if err != nil {
 		t.Fatalf("opening whatsmeow store: %v", err)

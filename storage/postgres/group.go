@@ -1,0 +1,478 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/wahost/wahost/storage"
+)
+
+// A storm's group of units of work enqueues a few webhooks per unit: one
+// INSERT each would be most of the group's round trips. Inside a group's
+// transaction they are collected instead and inserted by one statement,
+// just before the commit, which also numbers the stream entries (see
+// assignSeqs for why that comes last). The event a deferred Enqueue
+// returns is the row as it will be stored, but for the stream entry's Seq
+// (as inside any unit of work).
+
+// deferEnqueue collects ev for insertOutbox and returns it as it will be
+// stored.
+func (o ops) deferEnqueue(ev storage.OutboxEvent, now, next time.Time) storage.OutboxEvent {
+	ev.CreatedAt, ev.NextAttemptAt, ev.Attempts = now, next, 0
+	ev.DeliveredAt, ev.FailedAt, ev.LastError, ev.ClaimedBy, ev.Seq = nil, nil, "", "", 0
+	if ev.Stream {
+		at := now
+		ev.NextAttemptAt, ev.DeliveredAt, ev.Destination = now, &at, ""
+	}
+	*o.outbox = append(*o.outbox, ev)
+	return ev
+}
+
+// insertOutbox inserts the events a group's units enqueued, numbering the
+// stream entries among them in the order they were enqueued.
+func insertOutbox(ctx context.Context, tx pgx.Tx, evs []storage.OutboxEvent) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	q, args := outboxInsert(evs)
+	_, err := tx.Exec(ctx, q, args...)
+	return wrapErr("enqueue webhooks", err)
+}
+
+// outboxInsert is the statement insertOutbox runs for evs, not empty.
+func outboxInsert(evs []storage.OutboxEvent) (string, []any) {
+	n := len(evs)
+	ids, instances, events, payloads := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	created, next, delivered := make([]time.Time, n), make([]time.Time, n), make([]*time.Time, n)
+	ranks, dests := make([]*int64, n), make([]string, n)
+	var streamed int64
+	for i, ev := range evs {
+		ids[i], instances[i], events[i], payloads[i] = ev.ID, ev.InstanceID, ev.Event, string(ev.Payload)
+		created[i], next[i], delivered[i], dests[i] = ev.CreatedAt, ev.NextAttemptAt, ev.DeliveredAt, ev.Destination
+		if ev.Stream {
+			streamed++
+			r := streamed
+			ranks[i] = &r
+		}
+	}
+	const rows = `unnest($1::uuid[], $2::uuid[], $3::text[], $4::json[], $5::timestamptz[], $6::timestamptz[],
+		$7::timestamptz[], $8::bigint[], $9::text[]) AS u(id, instance_id, event, payload, created_at, next_attempt_at,
+		delivered_at, rank, destination)`
+	const insert = `INSERT INTO wahost_outbox
+		(id, instance_id, event, payload, created_at, next_attempt_at, delivered_at, seq, destination)`
+	args := []any{ids, instances, events, payloads, created, next, delivered, ranks, dests}
+	q := insert + ` SELECT u.id, u.instance_id, u.event, u.payload, u.created_at, u.next_attempt_at, u.delivered_at,
+		NULL, u.destination FROM ` + rows
+	if streamed > 0 {
+		q = `WITH c AS (UPDATE wahost_event_seq SET last = last + $10 RETURNING last) ` + insert + `
+		SELECT u.id, u.instance_id, u.event, u.payload, u.created_at, u.next_attempt_at, u.delivered_at,
+			c.last - $10 + u.rank, u.destination FROM c, ` + rows
+		args = append(args, streamed)
+	}
+	return q, args
+}
+
+// A storm's unit of work reads its instance, writes it back, appends a
+// history row and reads and writes the instance's episode: five round
+// trips each, one after the other, for what a group could do in a few.
+// So a group's transaction reads and locks, in one round trip before any
+// unit runs, the rows of the instances its units act for
+// (storage.Unit.Instance) with their open episodes, and takes ids for the
+// history rows and episodes they will insert. The units then read and
+// write those rows (Instance, UpdateInstance, RecordDisconnect,
+// OpenEpisode, PutEpisode) in memory, each call returning the row as it
+// will be stored, and the writes go out set-based, one statement per
+// table, pipelined with the outbox's before the commit. Any other
+// statement of a unit first sends what is pending (flush), so it sees
+// every write made before it; a call the overlay cannot answer exactly
+// runs as a statement of its own and takes its instance out of the
+// overlay.
+//
+// A write that fails when sent fails the group: storage.RunGroup runs its
+// units again, and a unit run alone takes the direct path, which reports
+// the failure as its own.
+type grouped struct {
+	inst map[string]*groupInstance // the overlay, by instance id
+	// ids taken for the history rows and the episodes the units insert.
+	disconnectIDs, episodeIDs []int64
+
+	// Writes not yet sent.
+	instances []storage.Instance // final rows, one per instance
+	updated   map[string]int     // index in instances by id
+	history   []storage.Disconnect
+	episodes  []pendingEpisode
+	epIndex   map[int64]int // index in episodes by id
+}
+
+// groupInstance is one instance of the overlay.
+type groupInstance struct {
+	row  storage.Instance
+	open *storage.Episode // its open episode; nil when none
+}
+
+type pendingEpisode struct {
+	ep     storage.Episode
+	insert bool // not stored yet
+}
+
+// prepareGroup locks the instances units act for and reads them with
+// their open episodes; nil when no unit names one.
+func prepareGroup(ctx context.Context, tx pgx.Tx, units []storage.Unit) (*grouped, error) {
+	ids := make([]string, 0, len(units))
+	for _, u := range units {
+		if u.Instance != "" && storage.ValidateID("instance id", u.Instance) == nil {
+			ids = append(ids, u.Instance)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	n := len(units)
+	b := &pgx.Batch{}
+	// Rows are locked in id order, as every group takes them.
+	b.Queue("SELECT "+instanceCols+" FROM wahost_instances WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE", ids)
+	b.Queue("SELECT "+episodeCols+" FROM wahost_episodes WHERE instance_id = ANY($1::uuid[]) AND outcome = ''", ids)
+	b.Queue("SELECT nextval(pg_get_serial_sequence('wahost_disconnects', 'id')) FROM generate_series(1, $1::int)", n)
+	b.Queue("SELECT nextval(pg_get_serial_sequence('wahost_episodes', 'id')) FROM generate_series(1, $1::int)", n)
+	br := tx.SendBatch(ctx, b)
+	defer br.Close()
+	g := &grouped{inst: make(map[string]*groupInstance, len(ids)), updated: map[string]int{}, epIndex: map[int64]int{}}
+	rows, _ := br.Query()
+	insts, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (storage.Instance, error) { return scanInstance(r) })
+	if err != nil {
+		return nil, wrapErr("lock the group's instances", err)
+	}
+	for _, in := range insts {
+		g.inst[in.ID] = &groupInstance{row: in}
+	}
+	rows, _ = br.Query()
+	eps, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (storage.Episode, error) { return scanEpisode(r) })
+	if err != nil {
+		return nil, wrapErr("read the group's episodes", err)
+	}
+	for _, ep := range eps {
+		if gi := g.inst[ep.InstanceID]; gi != nil {
+			gi.open = &ep
+		}
+	}
+	for _, dst := range []*[]int64{&g.disconnectIDs, &g.episodeIDs} {
+		rows, _ = br.Query()
+		if *dst, err = pgx.CollectRows(rows, pgx.RowTo[int64]); err != nil {
+			return nil, wrapErr("take ids", err)
+		}
+	}
+	return g, wrapErr("prepare group", br.Close())
+}
+
+// instance returns the overlay's instance id, or nil.
+func (g *grouped) instance(id string) *groupInstance {
+	if g == nil {
+		return nil
+	}
+	return g.inst[id]
+}
+
+// forget takes instance id out of the overlay: a statement of its own
+// changes it. With id empty, every instance.
+func (g *grouped) forget(id string) {
+	if g == nil {
+		return
+	}
+	if id == "" {
+		clear(g.inst)
+		return
+	}
+	delete(g.inst, id)
+}
+
+// updateInstance returns the instance row UpdateInstance would store for
+// in, and keeps it to send.
+func (g *grouped) updateInstance(gi *groupInstance, in storage.Instance, now time.Time) storage.Instance {
+	out := gi.row // name and created_at are not updated
+	out.Status, out.OwnerJID, out.ProfileName, out.ProfilePictureURL = in.Status, in.OwnerJID, in.ProfileName, in.ProfilePictureURL
+	out.QRCount, out.Attempt, out.Step, out.UpdatedAt = in.QRCount, in.Attempt, in.Step, now
+	out.DisconnectionAt, out.DisconnectionReasonCode = utc(in.DisconnectionAt), in.DisconnectionReasonCode
+	out.DisconnectionObject = nil
+	if len(in.DisconnectionObject) > 0 {
+		out.DisconnectionObject = slices.Clone(in.DisconnectionObject)
+	}
+	out.Reconnect = nil
+	if in.Reconnect != nil {
+		out.Reconnect = &storage.PendingReconnect{Due: storage.Timestamp(in.Reconnect.Due), Step: max(in.Reconnect.Step, 0)}
+	}
+	gi.row = out
+	if i, ok := g.updated[out.ID]; ok {
+		g.instances[i] = out
+	} else {
+		g.updated[out.ID] = len(g.instances)
+		g.instances = append(g.instances, out)
+	}
+	return cloneInstance(out)
+}
+
+// recordDisconnect returns the history row RecordDisconnect would store
+// for d, and keeps it to send; false when no id is left.
+func (g *grouped) recordDisconnect(d storage.Disconnect) (storage.Disconnect, bool) {
+	if len(g.disconnectIDs) == 0 {
+		return d, false
+	}
+	d.ID, g.disconnectIDs = g.disconnectIDs[0], g.disconnectIDs[1:]
+	d.At = storage.Timestamp(d.At)
+	d.Decision, d.Shadow, d.Input = jsonCopy(d.Decision), jsonCopy(d.Shadow), jsonCopy(d.Input)
+	g.history = append(g.history, d)
+	return d, true
+}
+
+// putEpisode returns the episode PutEpisode would store for e, and keeps
+// it to send; false when the overlay cannot tell (the direct path then
+// reports what the store says).
+func (g *grouped) putEpisode(gi *groupInstance, e storage.Episode) (storage.Episode, bool) {
+	e.StartedAt, e.EndedAt = storage.Timestamp(e.StartedAt), utc(e.EndedAt)
+	if e.Outcome == "" && gi.open != nil && gi.open.ID != e.ID {
+		return e, false // a second open episode fails; the direct path says how
+	}
+	i, pending := g.epIndex[e.ID]
+	switch {
+	case e.ID == 0:
+		if len(g.episodeIDs) == 0 {
+			return e, false
+		}
+		e.ID, g.episodeIDs = g.episodeIDs[0], g.episodeIDs[1:]
+		i = len(g.episodes)
+		g.episodes = append(g.episodes, pendingEpisode{insert: true})
+		g.epIndex[e.ID] = i
+	case pending && g.episodes[i].ep.InstanceID == e.InstanceID:
+	case gi.open != nil && gi.open.ID == e.ID && e.InstanceID == gi.open.InstanceID:
+		i = len(g.episodes)
+		g.episodes = append(g.episodes, pendingEpisode{})
+		g.epIndex[e.ID] = i
+	default:
+		return e, false
+	}
+	switch {
+	case e.Outcome == "":
+		open := e
+		gi.open = &open
+	case gi.open != nil && gi.open.ID == e.ID:
+		gi.open = nil
+	}
+	g.episodes[i].ep = e
+	return e, true
+}
+
+// flush sends the writes kept so far, one statement per table, and then
+// the queued extra statement, if any, in one round trip.
+func (g *grouped) flush(ctx context.Context, tx pgx.Tx, extra func(b *pgx.Batch)) error {
+	b := &pgx.Batch{}
+	// want is the rows each statement must touch; -1 for any.
+	var want []int
+	if n := len(g.instances); n > 0 {
+		want = append(want, n)
+		queueInstances(b, g.instances)
+	}
+	if len(g.history) > 0 {
+		want = append(want, len(g.history))
+		queueHistory(b, g.history)
+	}
+	var ins, upd []storage.Episode
+	for _, p := range g.episodes {
+		if p.insert {
+			ins = append(ins, p.ep)
+		} else {
+			upd = append(upd, p.ep)
+		}
+	}
+	// Updates first: one may end the open episode an insert replaces.
+	if len(upd) > 0 {
+		want = append(want, len(upd))
+		queueEpisodes(b, upd, false)
+	}
+	if len(ins) > 0 {
+		want = append(want, len(ins))
+		queueEpisodes(b, ins, true)
+	}
+	if extra != nil {
+		extra(b)
+	}
+	for len(want) < b.Len() {
+		want = append(want, -1)
+	}
+	g.instances, g.history, g.episodes = g.instances[:0], g.history[:0], g.episodes[:0]
+	clear(g.updated)
+	clear(g.epIndex)
+	if b.Len() == 0 {
+		return nil
+	}
+	br := tx.SendBatch(ctx, b)
+	defer br.Close()
+	for i := range b.Len() {
+		tag, err := br.Exec()
+		if err != nil {
+			return wrapErr("write the group's rows", err)
+		}
+		// A row another statement of the group removed fails the group.
+		if want[i] >= 0 && tag.RowsAffected() != int64(want[i]) {
+			return fmt.Errorf("postgres: write the group's rows: %d of %d rows: %w", tag.RowsAffected(), want[i], storage.ErrNotFound)
+		}
+	}
+	return wrapErr("write the group's rows", br.Close())
+}
+
+// queueInstances queues the update of rows, one per instance.
+func queueInstances(b *pgx.Batch, rows []storage.Instance) {
+	n := len(rows)
+	ids, status, owner, profile, picture := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	qr, attempt, step, rstep, code := make([]int, n), make([]int, n), make([]int, n), make([]int, n), make([]int, n)
+	updated, at, due := make([]time.Time, n), make([]*time.Time, n), make([]*time.Time, n)
+	obj := make([]*string, n)
+	for i, in := range rows {
+		ids[i], status[i], owner[i], profile[i], picture[i] = in.ID, string(in.Status), in.OwnerJID, in.ProfileName, in.ProfilePictureURL
+		qr[i], attempt[i], step[i], code[i] = in.QRCount, in.Attempt, in.Step, in.DisconnectionReasonCode
+		updated[i], at[i], due[i], rstep[i] = in.UpdatedAt, in.DisconnectionAt, reconnectDue(in.Reconnect), reconnectStep(in.Reconnect)
+		obj[i] = jsonText(in.DisconnectionObject)
+	}
+	b.Queue(`UPDATE wahost_instances i SET status = u.status, owner_jid = u.owner_jid, profile_name = u.profile_name,
+		profile_picture_url = u.profile_picture_url, qr_count = u.qr_count, attempt = u.attempt, step = u.step,
+		updated_at = u.updated_at, disconnection_at = u.disconnection_at, disconnection_reason_code = u.code,
+		disconnection_object = u.obj, reconnect_due = u.due, reconnect_step = u.rstep
+	FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[], $8::int[],
+		$9::timestamptz[], $10::timestamptz[], $11::int[], $12::json[], $13::timestamptz[], $14::int[])
+		AS u(id, status, owner_jid, profile_name, profile_picture_url, qr_count, attempt, step, updated_at,
+		disconnection_at, code, obj, due, rstep)
+	WHERE i.id = u.id`,
+		ids, status, owner, profile, picture, qr, attempt, step, updated, at, code, obj, due, rstep)
+}
+
+// queueHistory queues the insert of rows, their ids taken.
+func queueHistory(b *pgx.Batch, rows []storage.Disconnect) {
+	n := len(rows)
+	ids, latency, seed := make([]int64, n), make([]int64, n), make([]int64, n)
+	inst, kind, raw, msg, cause, action, rule, sha, shadowSHA, proxy, proxyTo := make([]string, n), make([]string, n),
+		make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n),
+		make([]string, n), make([]string, n), make([]string, n)
+	at := make([]time.Time, n)
+	code, attempt, step := make([]int, n), make([]int, n), make([]int, n)
+	fallback := make([]bool, n)
+	decision, shadow, input := make([]*string, n), make([]*string, n), make([]*string, n)
+	for i, d := range rows {
+		ids[i], inst[i], at[i], kind[i], code[i], raw[i], msg[i], cause[i] = d.ID, d.InstanceID, d.At, d.Kind, d.Code, d.Raw, d.Message, d.Cause
+		decision[i], action[i], rule[i], sha[i], fallback[i] = jsonText(d.Decision), d.Action, d.Rule, d.PolicySHA256, d.Fallback
+		latency[i], attempt[i], step[i], seed[i] = int64(d.Latency), d.Attempt, d.Step, int64(d.JitterSeed)
+		shadow[i], shadowSHA[i], input[i], proxy[i], proxyTo[i] = jsonText(d.Shadow), d.ShadowSHA256, jsonText(d.Input), d.Proxy, d.ProxyTo
+	}
+	b.Queue(`INSERT INTO wahost_disconnects (id, instance_id, at, kind, code, raw, message, cause, decision, action,
+		rule, policy_sha256, fallback, latency_ns, attempt, step, jitter_seed, shadow, shadow_sha256, input, proxy, proxy_to)
+	OVERRIDING SYSTEM VALUE
+	SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::timestamptz[], $4::text[], $5::int[], $6::text[], $7::text[],
+		$8::text[], $9::json[], $10::text[], $11::text[], $12::text[], $13::bool[], $14::bigint[], $15::int[], $16::int[],
+		$17::bigint[], $18::json[], $19::text[], $20::json[], $21::text[], $22::text[])`,
+		ids, inst, at, kind, code, raw, msg, cause, decision, action, rule, sha, fallback, latency, attempt, step, seed,
+		shadow, shadowSHA, input, proxy, proxyTo)
+}
+
+// queueEpisodes queues the insert (with their ids taken) or the update of
+// eps.
+func queueEpisodes(b *pgx.Batch, eps []storage.Episode, insert bool) {
+	n := len(eps)
+	ids, gen := make([]int64, n), make([]int64, n)
+	inst, outcome, endKind, endRule, sha, policy, arm := make([]string, n), make([]string, n), make([]string, n),
+		make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	started, ended := make([]time.Time, n), make([]*time.Time, n)
+	attempts, maxStep, fallbacks, loops := make([]int, n), make([]int, n), make([]int, n), make([]int, n)
+	qr, mixed := make([]bool, n), make([]bool, n)
+	for i, e := range eps {
+		ids[i], inst[i], started[i], ended[i], outcome[i], endKind[i], endRule[i] = e.ID, e.InstanceID, e.StartedAt, e.EndedAt, e.Outcome, e.EndKind, e.EndRule
+		attempts[i], maxStep[i], qr[i], fallbacks[i], loops[i] = e.Attempts, e.MaxStep, e.NeededQR, e.Fallbacks, e.Loops440
+		sha[i], policy[i], gen[i], arm[i], mixed[i] = e.PolicySHA256, e.Policy, int64(e.Generation), e.Arm, e.Mixed
+	}
+	const rows = `unnest($1::bigint[], $2::uuid[], $3::timestamptz[], $4::timestamptz[], $5::text[], $6::text[],
+		$7::text[], $8::int[], $9::int[], $10::bool[], $11::int[], $12::int[], $13::text[], $14::text[], $15::bigint[],
+		$16::text[], $17::bool[])`
+	args := []any{ids, inst, started, ended, outcome, endKind, endRule, attempts, maxStep, qr, fallbacks, loops, sha,
+		policy, gen, arm, mixed}
+	if insert {
+		b.Queue(`INSERT INTO wahost_episodes (id, instance_id, started_at, ended_at, outcome, end_kind, end_rule,
+			attempts, max_step, needed_qr, fallbacks, loops_440, policy_sha256, policy, generation, arm, mixed)
+		OVERRIDING SYSTEM VALUE SELECT * FROM `+rows, args...)
+		return
+	}
+	b.Queue(`UPDATE wahost_episodes e SET instance_id = u.instance_id, started_at = u.started_at,
+		ended_at = u.ended_at, outcome = u.outcome, end_kind = u.end_kind, end_rule = u.end_rule,
+		attempts = u.attempts, max_step = u.max_step, needed_qr = u.needed_qr, fallbacks = u.fallbacks,
+		loops_440 = u.loops_440, policy_sha256 = u.policy_sha256, policy = u.policy, generation = u.generation,
+		arm = u.arm, mixed = u.mixed
+	FROM `+rows+` AS u(id, instance_id, started_at, ended_at, outcome, end_kind, end_rule, attempts, max_step,
+		needed_qr, fallbacks, loops_440, policy_sha256, policy, generation, arm, mixed)
+	WHERE e.id = u.id`, args...)
+}
+
+// jsonText passes an empty document as SQL NULL, as jsonArg does.
+func jsonText(b []byte) *string {
+	if len(b) == 0 {
+		return nil
+	}
+	s := string(b)
+	return &s
+}
+
+// jsonCopy returns a copy of b as the store returns it: nil when empty.
+func jsonCopy(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return slices.Clone(b)
+}
+
+// cloneInstance returns a copy of in that shares nothing with it.
+func cloneInstance(in storage.Instance) storage.Instance {
+	if in.DisconnectionAt != nil {
+		at := *in.DisconnectionAt
+		in.DisconnectionAt = &at
+	}
+	if in.Reconnect != nil {
+		r := *in.Reconnect
+		in.Reconnect = &r
+	}
+	in.DisconnectionObject = jsonCopy(in.DisconnectionObject)
+	return in
+}
+
+// flushing is a group transaction's querier: it sends the writes the
+// overlay kept before any statement, so the statement sees them.
+type flushing struct {
+	tx pgx.Tx
+	g  *grouped
+}
+
+func (f flushing) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	if err := f.g.flush(ctx, f.tx, nil); err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	return f.tx.Exec(ctx, sql, args...)
+}
+
+func (f flushing) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	if err := f.g.flush(ctx, f.tx, nil); err != nil {
+		return nil, err
+	}
+	return f.tx.Query(ctx, sql, args...)
+}
+
+func (f flushing) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	if err := f.g.flush(ctx, f.tx, nil); err != nil {
+		return errRow{err}
+	}
+	return f.tx.QueryRow(ctx, sql, args...)
+}
+
+// errRow is a row that failed before its statement was sent.
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
