@@ -204,6 +204,25 @@ func TestFleet(t *testing.T) {
 	if rows, err := s.ListDisconnects(ctx, l.InstanceID, 0, 10); err != nil || len(rows) != 0 {
 		t.Fatalf("history after a fenced write = %v, %v; want nothing", rows, err)
 	}
+	// In a group, the fenced unit fails alone and the others commit.
+	other := cLeases[1]
+	owner := a
+	if b.Holds(other.InstanceID) {
+		owner = b
+	}
+	record := func(id string) storage.Unit {
+		return storage.Unit{Instance: id, Fn: func(tx storage.Tx) error {
+			_, err := tx.RecordDisconnect(ctx, storage.Disconnect{InstanceID: id, At: clk.Now(), Kind: "stream_error"})
+			return err
+		}}
+	}
+	errs := cluster.Fence(s, c).InGroup(ctx, []storage.Unit{record(l.InstanceID)})
+	if !errors.Is(errs[0], storage.ErrLeaseLost) {
+		t.Fatalf("a grouped write by the host that lost the lease: %v, want ErrLeaseLost", errs[0])
+	}
+	if errs := cluster.Fence(s, owner).InGroup(ctx, []storage.Unit{record(other.InstanceID)}); errs[0] != nil {
+		t.Fatalf("a grouped write by the lease holder: %v", errs[0])
+	}
 	if err := c.RunOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +230,7 @@ func TestFleet(t *testing.T) {
 		t.Fatalf("host-c closed %d instances after losing their leases, want %d", dropped, len(cLeases))
 	}
 	// The owner's own writes pass the fence.
-	owner := a
+	owner = a
 	if b.Holds(l.InstanceID) {
 		owner = b
 	}

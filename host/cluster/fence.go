@@ -42,6 +42,33 @@ func (f *Fenced) InTx(ctx context.Context, fn func(tx storage.Tx) error) error {
 	})
 }
 
+// InGroup commits units together, each fenced as a unit of work of its
+// own: a unit that writes for an instance whose lease this host lost
+// fails alone, with nothing of it kept; the others commit.
+func (f *Fenced) InGroup(ctx context.Context, units []storage.Unit) []error {
+	fenced := make([]storage.Unit, len(units))
+	for i, u := range units {
+		fn := u.Fn
+		u.Fn = func(tx storage.Tx) error { return fn(&fencedTx{Tx: tx, fencer: f.fencer}) }
+		if u.Instance != "" {
+			if l, ok := f.fencer.Fence(u.Instance); ok {
+				own := u.Fence
+				u.Fence = func(tx storage.Tx) error {
+					if err := tx.CheckLease(ctx, l); err != nil {
+						return fmt.Errorf("instance %s: %w", u.Instance, err)
+					}
+					if own != nil {
+						return own(tx)
+					}
+					return nil
+				}
+			}
+		}
+		fenced[i] = u
+	}
+	return f.Store.InGroup(ctx, fenced)
+}
+
 // fencedTx checks the lease of each instance before its first write.
 type fencedTx struct {
 	storage.Tx
