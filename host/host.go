@@ -36,6 +36,7 @@ import (
 	"github.com/wahost/wahost/abi"
 	"github.com/wahost/wahost/host/api"
 	"github.com/wahost/wahost/host/clock"
+	"github.com/wahost/wahost/host/cluster"
 	"github.com/wahost/wahost/host/config"
 	"github.com/wahost/wahost/host/console"
 	"github.com/wahost/wahost/host/disconnect"
@@ -119,6 +120,7 @@ type Host struct {
 	api         *api.Server
 	evolution   *evolution.Server // Evolution API v2's routes, beside api's
 	proxies     *proxy.Pools
+	cluster     *cluster.Coordinator // nil outside a fleet
 	prober      *proxy.Prober
 	qr          *qrHub
 	apiKey      string
@@ -191,6 +193,15 @@ func (h *Host) open(ctx context.Context) (err error) {
 	if h.dir, err = datadir.Open(cfg.DataDir); err != nil {
 		return &config.KeyError{Key: "data_dir", Err: err}
 	}
+	if cfg.Database.URL == "" && !opts.Check {
+		// SQLite is one host: a second process on the directory would
+		// drive the same devices.
+		unlock, err := h.dir.Lock()
+		if err != nil {
+			return &config.KeyError{Key: "data_dir", Err: err}
+		}
+		h.closers = append(h.closers, func(context.Context) error { return unlock() })
+	}
 	driver := backend.DriverSQLite
 	if cfg.Database.URL != "" {
 		driver = backend.DriverPostgres
@@ -203,6 +214,9 @@ func (h *Host) open(ctx context.Context) (err error) {
 	h.closers = append(h.closers, func(context.Context) error { return h.store.Close() })
 	h.depErrors = newDependencyErrors(h.reg)
 	h.reg.MustRegister(newBacklogCollector(h.store, h.depErrors))
+	if err := h.newCluster(cfg); err != nil {
+		return err
+	}
 	if h.cache, err = backend.OpenCache(backend.CacheConfig{
 		RedisAddr: cfg.Cache.RedisAddr, RedisUsername: cfg.Cache.RedisUsername,
 		RedisPassword: cfg.Cache.RedisPassword, RedisDB: cfg.Cache.RedisDB, Prefix: cfg.Cache.Prefix,
@@ -261,7 +275,11 @@ func (h *Host) open(ctx context.Context) (err error) {
 	var exec *executor.Executor
 	h.sched = reconnect.New(reconnect.Config{
 		Rate: cfg.Reconnect.Rate, Burst: cfg.Reconnect.Burst, Clock: h.clock,
-		Fire: func(j reconnect.Job) { exec.Fire(j) },
+		Fire: func(j reconnect.Job) {
+			if h.owns(j.InstanceID) { // another host of the fleet reconnects it
+				exec.Fire(j)
+			}
+		},
 	})
 	sessionClock := opts.SessionClock
 	if sessionClock == nil {
@@ -287,6 +305,7 @@ func (h *Host) open(ctx context.Context) (err error) {
 		MediaHTTPClient: opts.WhatsAppClient, Traffic: traffic{h}, Cache: h.cache,
 		SendTimeout: min(cfg.Messages.SendTimeout, cfg.Traffic.AckTimeout),
 		HistorySync: cfg.Messages.HistorySync, HistoryLimit: cfg.Messages.HistoryLimit, Watch: watch,
+		Owns: h.owns,
 	})
 	watch.SetRaiser(h.sessions)
 	h.closers = append(h.closers, func(context.Context) error { return h.sessions.Close() })
@@ -322,7 +341,7 @@ func (h *Host) open(ctx context.Context) (err error) {
 		Gatherer: h.reg, Proxies: h.proxies,
 		APIKey: h.apiKey, MaxBody: cfg.HTTP.MaxBody, Logger: h.log,
 		Commits: h.hooks.Committed, Replay: h.policy, Rollout: h.rollout,
-		Messages: h.messages, MaxMedia: cfg.Messages.MaxMedia,
+		Messages: h.messages, MaxMedia: cfg.Messages.MaxMedia, Fleet: fleetView{h},
 	}); err != nil {
 		return err
 	}
@@ -357,7 +376,7 @@ func (h *Host) Run(ctx context.Context) error {
 	defer cancel()
 	errc := make(chan error, 8)
 	srv := &http.Server{
-		Handler: console.Wrap(h.evolution.Wrap(h.api)), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
+		Handler: h.forwarding(console.Wrap(h.evolution.Wrap(h.api))), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
 		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(h.log.Handler(), slog.LevelWarn),
 	}
@@ -433,6 +452,14 @@ func (h *Host) components(errc chan<- error) []part {
 	}
 	steps = append(steps,
 		part{"purger", h.purger},
+	)
+	if h.cluster != nil {
+		// Before the reconnects and the sessions, which drive only the
+		// instances it leases; stopped after them, so that the leases
+		// are released once the sessions are closed.
+		steps = append(steps, part{"cluster", starting{h.cluster, whenReachable("joining the fleet", h.cluster.Start)}})
+	}
+	steps = append(steps,
 		part{"executor", stopOnly(h.exec.Stop)},
 		part{"reconnect scheduler", starting{h.sched, func(ctx context.Context) error {
 			if err := h.sched.Start(ctx); err != nil {

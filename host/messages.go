@@ -15,7 +15,7 @@ import (
 func (h *Host) newMessaging(cfg *config.Config) (*messaging.Service, error) {
 	m := cfg.Messages
 	return messaging.New(messaging.Config{
-		Store: h.store, Session: h.sessions, Webhooks: h.hooks,
+		Store: h.store, Session: h.sessions, Webhooks: h.hooks, Owns: h.owns,
 		Rate: m.Rate, Jitter: m.Jitter, TTL: m.TTL, MaxMedia: m.MaxMedia, MediaTimeout: m.MediaTimeout,
 		SendTimeout: m.SendTimeout, RetryDelay: m.RetryDelay, HistoryLimit: m.HistoryLimit,
 		Base64: h.webhookBase64, Clock: h.clock, Logger: h.log.With("component", "messaging"), Registerer: h.reg,

@@ -150,6 +150,7 @@ func restartKeys(old, cur *config.Config) []string {
 	add(old.Cache != cur.Cache, "cache")
 	add(old.Session != cur.Session, "session")
 	add(old.Reconnect != cur.Reconnect, "reconnect")
+	add(old.Cluster != cur.Cluster, "cluster")
 	add(!reflect.DeepEqual(old.Traffic, cur.Traffic), "traffic")
 	add(!reflect.DeepEqual(old.Proxies, cur.Proxies), "proxies")
 	add(!reflect.DeepEqual(old.Events, cur.Events), "events")

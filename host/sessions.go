@@ -43,7 +43,8 @@ func apiError(err error) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, session.ErrAlreadyConnected), errors.Is(err, session.ErrNotConnected),
-		errors.Is(err, session.ErrPaired), errors.Is(err, session.ErrInterrupted), errors.Is(err, session.ErrClosed):
+		errors.Is(err, session.ErrPaired), errors.Is(err, session.ErrInterrupted), errors.Is(err, session.ErrClosed),
+		errors.Is(err, session.ErrNotOwner):
 		return &api.StateError{Err: err}
 	case errors.Is(err, session.ErrNoHandler), errors.Is(err, context.Canceled):
 		return err

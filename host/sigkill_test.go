@@ -58,6 +58,9 @@ func runChild(flagsJSON string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
 	opts := host.Options{Flags: flags, Stdout: io.Discard, Logger: slog.New(slog.DiscardHandler)}
+	if os.Getenv("WAHOST_DEBUG_CHILD") != "" {
+		opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
 	if addr := os.Getenv(childWAEnv); addr != "" {
 		wafake.InstallRootKey()
 		opts.WhatsAppClient, opts.ProbeAddr = wafake.HTTPClientTo(addr, 20*time.Second), addr
@@ -81,14 +84,14 @@ type child struct {
 	base string
 }
 
-func startChild(t *testing.T, flags map[string]any) *child {
+func startChild(t testing.TB, flags map[string]any) *child {
 	t.Helper()
 	return startChildOn(t, flags, "")
 }
 
 // startChildOn starts a host whose sessions dial the fake WhatsApp server
 // at waAddr (none when empty).
-func startChildOn(t *testing.T, flags map[string]any, waAddr string) *child {
+func startChildOn(t testing.TB, flags map[string]any, waAddr string) *child {
 	t.Helper()
 	raw, err := json.Marshal(flags)
 	if err != nil {
@@ -115,7 +118,7 @@ func startChildOn(t *testing.T, flags map[string]any, waAddr string) *child {
 }
 
 // call sends an API request and returns the status and the raw body.
-func (c *child) call(t *testing.T, method, path, body string) (int, []byte) {
+func (c *child) call(t testing.TB, method, path, body string) (int, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(method, c.base+path, strings.NewReader(body))
 	if err != nil {

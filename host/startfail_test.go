@@ -87,3 +87,35 @@ func TestNewFailsWithoutPanicking(t *testing.T) {
 		})
 	}
 }
+
+// TestSecondHostOnOneDataDir: SQLite serves one host, so a second one on
+// the same data directory fails at start with one line naming the key, a
+// configuration error (exit code 2); once the first stops, it starts.
+func TestSecondHostOnOneDataDir(t *testing.T) {
+	flags := map[string]any{
+		"data_dir": t.TempDir(), "http.addr": "127.0.0.1:0", "http.api_key": apiKey,
+		"policy.cache_dir": testenv.CompileCacheDir(),
+	}
+	opts := host.Options{Flags: flags, Stdout: io.Discard, Logger: slog.New(slog.DiscardHandler)}
+	first, err := host.New(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := host.New(context.Background(), opts)
+	if err == nil {
+		_ = second.Close(context.Background())
+		t.Fatal("a second host on the same data directory started")
+	}
+	if !host.IsConfigError(err) || !strings.Contains(err.Error(), "data_dir") ||
+		!strings.Contains(err.Error(), "in use by another wahost process") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("second start: %v; want one line naming data_dir, a configuration error", err)
+	}
+	if err := first.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	again, err := host.New(context.Background(), opts)
+	if err != nil {
+		t.Fatalf("start after the first host stopped: %v", err)
+	}
+	_ = again.Close(context.Background())
+}

@@ -142,6 +142,9 @@ type Config struct {
 	Replay Replayer
 	// Rollout is the policy rollout; nil answers its routes with 404.
 	Rollout Rollout
+	// Fleet serves GET /v1/cluster; nil answers that this host is not
+	// in a fleet.
+	Fleet Fleet
 	// EventPoll is how often an idle event stream reads the store anyway,
 	// for events committed by other hosts. Default 2s.
 	EventPoll time.Duration
@@ -215,6 +218,7 @@ func New(cfg Config) (*Server, error) {
 	s.privateLimit("POST /v1/policy/replay", maxReplayModule, s.policyReplay)
 	s.private("GET /v1/instances/{name}/webhooks", s.instanceWebhooks)
 	s.private("GET /v1/proxies", s.listProxies)
+	s.private("GET /v1/cluster", s.cluster)
 	s.messageRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no route %s %s; see /openapi.yaml", r.Method, r.URL.Path))

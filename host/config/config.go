@@ -40,6 +40,7 @@ type Config struct {
 	Events    Events    `koanf:"events"`
 	Traffic   Traffic   `koanf:"traffic"`
 	Proxies   Proxies   `koanf:"proxies"`
+	Cluster   Cluster   `koanf:"cluster"`
 }
 
 // Events configures the message brokers events are published to besides
@@ -248,6 +249,7 @@ func Default() Config {
 			KeepAliveLimit: 5 * time.Minute,
 		},
 		Reconnect: Reconnect{Rate: 50, Burst: 100},
+		Cluster:   Cluster{LeaseTTL: 15 * time.Second, Forward: true},
 		Messages: Messages{
 			Rate: 1, Jitter: time.Second, TTL: 24 * time.Hour, MaxMedia: 16 << 20, MediaTimeout: 30 * time.Second,
 			SendTimeout: time.Minute, RetryDelay: 30 * time.Second, Retention: 7 * 24 * time.Hour, HistoryLimit: 1000,
@@ -591,6 +593,7 @@ func (c *Config) Validate() error {
 		bad("reconnect.burst", "%d, want at least 1", c.Reconnect.Burst)
 	}
 	c.Messages.validate(bad)
+	c.Cluster.validate(c.Database.URL, bad)
 	c.Traffic.validate(bad)
 	c.Proxies.validate(bad)
 	if u := c.Events.RabbitMQ.URL; u != "" && !strings.HasPrefix(u, "amqp://") && !strings.HasPrefix(u, "amqps://") {

@@ -28,6 +28,10 @@ type Config struct {
 	Store    storage.Store
 	Session  message.Session
 	Webhooks Webhooks
+	// Owns, if set, says whether this host drives an instance (a fleet's
+	// lease): the queue of an instance another host drives waits, untouched,
+	// for that host to send it. nil owns every instance.
+	Owns func(instanceID string) bool
 	// Rate is the messages per second one instance sends at most; 0 or
 	// less does not pace.
 	Rate float64

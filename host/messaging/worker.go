@@ -80,6 +80,9 @@ func (s *Service) run(ctx context.Context, w *worker) {
 // returns how long to wait before the next step: 0 for at once, idle when
 // the queue is empty.
 func (s *Service) step(ctx context.Context, w *worker) (time.Duration, error) {
+	if s.cfg.Owns != nil && !s.cfg.Owns(w.id) {
+		return idle, nil // the driving host sends it; a session opening here wakes the queue again
+	}
 	// Two rows: the head may be the message whose record is in flight.
 	head, err := s.cfg.Store.QueuedMessages(ctx, w.id, 2)
 	if err != nil {

@@ -25,6 +25,9 @@ func (m *Manager) Connect(ctx context.Context, instanceID string) error {
 	if m.handler == nil {
 		return ErrNoHandler
 	}
+	if !m.owns(instanceID) {
+		return fmt.Errorf("connect of %s: %w", instanceID, ErrNotOwner)
+	}
 	s, err := m.session(instanceID)
 	if err != nil {
 		return fmt.Errorf("connect of %s: %w", instanceID, err)
@@ -53,6 +56,9 @@ func (m *Manager) Connect(ctx context.Context, instanceID string) error {
 
 // connect opens a connection; it runs on the queue.
 func (s *session) connect(ctx context.Context) error {
+	if !s.m.owns(s.id) {
+		return ErrNotOwner // the lease went while the connect waited its turn
+	}
 	s.opMu.Lock()
 	cli, err := s.clientFor(ctx, false)
 	if err != nil {

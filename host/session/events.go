@@ -53,6 +53,14 @@ func (s *session) currentLocked(cl *client) *conn {
 }
 
 func (s *session) connected(ctx context.Context, cl *client, jid types.JID, push string) {
+	if !s.m.owns(s.id) {
+		// The lease went while the login ran: another host drives the
+		// instance now, and two connections of a device would be
+		// replaced by WhatsApp.
+		s.log.InfoContext(ctx, "closing a login that finished after the instance moved to another host", "jid", jid)
+		s.stop()
+		return
+	}
 	s.mu.Lock()
 	c := s.currentLocked(cl)
 	if c == nil || c.reported {

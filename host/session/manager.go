@@ -128,6 +128,10 @@ type Config struct {
 	// with HTTPClient's timeout. A test server's build tunnels to the fake
 	// server's address instead of WhatsApp's.
 	ProxyClient func(proxy.Endpoint) *http.Client
+	// Owns, if set, says whether this host drives an instance (it holds
+	// the instance's lease in a fleet): Start resumes, and Connect opens,
+	// only the instances it owns. nil owns every instance.
+	Owns func(instanceID string) bool
 }
 
 // Errors callers branch on.
@@ -145,6 +149,8 @@ var (
 	// ErrInterrupted: the host disconnected the instance while its
 	// connect was in progress.
 	ErrInterrupted = errors.New("session: disconnected while connecting")
+	// ErrNotOwner: another host of the fleet drives the instance.
+	ErrNotOwner = errors.New("session: another host drives this instance")
 	// ErrNoHandler: SetHandler was not called.
 	ErrNoHandler = errors.New("session: no handler set")
 )
@@ -237,18 +243,12 @@ func (m *Manager) Start(ctx context.Context) error {
 		if inst.Reconnect != nil {
 			continue // a decided reconnect: the executor resumes it at its time
 		}
-		dev, err := m.findDevice(ctx, inst)
-		if err != nil {
-			m.log.WarnContext(ctx, "not resuming instance: its device cannot be read",
-				"instance", inst.Name, "instance_id", inst.ID, "error", err)
-			continue
+		if !m.owns(inst.ID) {
+			continue // another host's
 		}
-		if dev == nil {
-			m.log.InfoContext(ctx, "not resuming instance: it has no paired device",
-				"instance", inst.Name, "instance_id", inst.ID, "status", inst.Status)
-			continue
+		if m.Resumable(ctx, inst) {
+			resume = append(resume, inst.ID)
 		}
-		resume = append(resume, inst.ID)
 	}
 	if len(resume) == 0 {
 		return nil
@@ -274,6 +274,28 @@ func (m *Manager) Start(ctx context.Context) error {
 	}()
 	m.log.InfoContext(ctx, "resuming instances", "count", len(resume))
 	return nil
+}
+
+// owns reports whether this host drives the instance (Config.Owns).
+func (m *Manager) owns(instanceID string) bool {
+	return m.cfg.Owns == nil || m.cfg.Owns(instanceID)
+}
+
+// Resumable reports whether inst has a paired device to reconnect with;
+// it logs why not.
+func (m *Manager) Resumable(ctx context.Context, inst storage.Instance) bool {
+	dev, err := m.findDevice(ctx, inst)
+	if err != nil {
+		m.log.WarnContext(ctx, "not resuming instance: its device cannot be read",
+			"instance", inst.Name, "instance_id", inst.ID, "error", err)
+		return false
+	}
+	if dev == nil {
+		m.log.InfoContext(ctx, "not resuming instance: it has no paired device",
+			"instance", inst.Name, "instance_id", inst.ID, "status", inst.Status)
+		return false
+	}
+	return true
 }
 
 // Stop is Close bounded by ctx: the sessions are told to end at once,

@@ -75,6 +75,7 @@ func RunStore(t *testing.T, open OpenStore) {
 		{"EventStream", testEventStream},
 		{"Leases", testLeases},
 		{"LeaseFencing", testLeaseFencing},
+		{"Fleet", testFleet},
 		{"Purges", testPurges},
 		{"Messages", testMessages},
 		{"MessageErrors", testMessageErrors},
