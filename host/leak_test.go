@@ -46,14 +46,15 @@ func goroutines() []goroutine {
 	return out
 }
 
-// asyncEnd reports whether g serves one end of a connection that has
-// been closed and ends on its own shortly after: whatsmeow's websocket
-// pumps (they are not joined by Disconnect) and net/http's per-connection
-// loops, client and server side, which see the close when their read
-// returns.
+// asyncEnd reports whether g ends on its own shortly after what started
+// it was closed: whatsmeow's websocket pumps (they are not joined by
+// Disconnect), net/http's per-connection loops, client and server side,
+// which see the close when their read returns, and pgxpool's health
+// check, which Pool.Close signals but does not wait for.
 func asyncEnd(g goroutine) bool {
 	for _, f := range []string{"go.mau.fi/whatsmeow/socket.", "github.com/coder/websocket.",
-		"net/http.(*persistConn).", "net/http.(*conn).serve"} {
+		"net/http.(*persistConn).", "net/http.(*conn).serve",
+		"github.com/jackc/pgx/v5/pgxpool.(*Pool).backgroundHealthCheck"} {
 		if strings.Contains(g.stack, f) {
 			return true
 		}

@@ -49,6 +49,9 @@ func (s *Service) send(ctx context.Context, w *worker, m storage.Message) (time.
 		}
 		md.Data = nil
 	}
+	// The pace counts from the start of a send: sends start no more often
+	// than messages.rate allows, however long the server takes to answer.
+	start := s.cfg.Clock.Now()
 	sctx, cancel := context.WithTimeout(ctx, s.cfg.SendTimeout)
 	sent, err := s.cfg.Session.Send(sctx, m.InstanceID, out, media)
 	cancel()
@@ -59,7 +62,7 @@ func (s *Service) send(ctx context.Context, w *worker, m storage.Message) (time.
 	var se *message.ServerError
 	var ie *message.InvalidError
 	if err == nil {
-		s.pace(w, now)
+		s.pace(w, start)
 		return 0, s.record(w, m, out, sent)
 	}
 	// Whatever this outcome records comes after the record in flight.
@@ -73,19 +76,19 @@ func (s *Service) send(ctx context.Context, w *worker, m storage.Message) (time.
 		// Not an attempt: the message waits for the session.
 		return s.cfg.RetryDelay, nil
 	case errors.Is(err, message.ErrNotOnWhatsApp):
-		s.pace(w, now)
+		s.pace(w, start)
 		return 0, s.fail(ctx, m, ReasonNotOnWhatsApp)
 	case errors.Is(err, message.ErrMediaUnreachable):
 		return 0, s.fail(ctx, m, ReasonMediaUnreachable)
 	case errors.As(err, &se):
-		s.pace(w, now)
+		s.pace(w, start)
 		return 0, s.fail(ctx, m, fmt.Sprintf("%s:%d", ReasonServerError, se.Code))
 	case errors.As(err, &ie):
 		return 0, s.fail(ctx, m, ReasonInvalid+": "+ie.Reason)
 	}
 	// No acknowledgement, or a failure on the way: send again later, with
 	// the same id (the server keeps one message per id).
-	s.pace(w, now)
+	s.pace(w, start)
 	next := now.Add(s.cfg.RetryDelay)
 	if err := s.cfg.Store.RetryMessage(ctx, m.InstanceID, m.ID, next, err.Error()); err != nil {
 		return 0, err

@@ -151,8 +151,8 @@ func until(now, at, expires time.Time) time.Duration {
 }
 
 // pace sets the earliest time of the worker's next send: the rate's
-// interval and a random jitter after now.
-func (s *Service) pace(w *worker, now time.Time) {
+// interval and a random jitter after the start of the last one.
+func (s *Service) pace(w *worker, start time.Time) {
 	var d time.Duration
 	if s.cfg.Rate > 0 {
 		d = time.Duration(float64(time.Second) / s.cfg.Rate)
@@ -160,7 +160,7 @@ func (s *Service) pace(w *worker, now time.Time) {
 	if s.cfg.Jitter > 0 {
 		d += time.Duration(s.cfg.Random() * float64(s.cfg.Jitter))
 	}
-	w.next = now.Add(d)
+	w.next = start.Add(d)
 }
 
 // failAfter fails m once the record in flight has settled, so its
