@@ -41,7 +41,7 @@ bench: ## Run the benchmarks (policy runtime, default policy WASM vs native, sto
 
 bench-report: toolchains ## Measure the performance figures in one run and write docs/performance.md
 	bash examples/policies/build.sh
-	$(GO) build -o bin/wahost-bench ./cmd/wahost
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/wahost-bench ./cmd/wahost
 	./bin/wahost-bench policy bench --report docs/performance.md --examples examples/policies/build --duration 3s
 
 policies: ## Rebuild the embedded default policy module from policies/default
