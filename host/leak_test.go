@@ -50,11 +50,12 @@ func goroutines() []goroutine {
 // it was closed: whatsmeow's websocket pumps (they are not joined by
 // Disconnect), net/http's per-connection loops, client and server side,
 // which see the close when their read returns, and pgxpool's health
-// check, which Pool.Close signals but does not wait for.
+// check and puddle's connection attempts, which Pool.Close signals but does
+// not wait for.
 func asyncEnd(g goroutine) bool {
 	for _, f := range []string{"go.mau.fi/whatsmeow/socket.", "github.com/coder/websocket.",
 		"net/http.(*persistConn).", "net/http.(*conn).serve",
-		"github.com/jackc/pgx/v5/pgxpool.(*Pool).backgroundHealthCheck"} {
+		"github.com/jackc/pgx/v5/pgxpool.(*Pool).backgroundHealthCheck", "github.com/jackc/puddle/v2."} {
 		if strings.Contains(g.stack, f) {
 			return true
 		}
