@@ -328,8 +328,18 @@ func TestNextSendDoesNotWaitForTheRecord(t *testing.T) {
 		c.Webhooks = hold
 	})
 	t.Cleanup(hold.free) // before the service stops
+	// Both are accepted before the first send completes: an accept waits
+	// for the instance's row, which the held record keeps locked.
+	sending := make(chan struct{})
+	var opened sync.Once
+	t.Cleanup(func() { opened.Do(func() { close(sending) }) })
+	e.sess.setResult(func(out message.Outgoing, _ []byte) (message.Sent, error) {
+		<-sending
+		return message.Sent{ID: out.ID, Timestamp: t0}, nil
+	})
 	one := e.accept(text(peer, "one"), "")
 	two := e.accept(text(peer, "two"), "")
+	opened.Do(func() { close(sending) })
 	if c := e.sess.awaitSend(t); c.Out.ID != one.Message.ID {
 		t.Fatalf("first send %s, want %s", c.Out.ID, one.Message.ID)
 	}
