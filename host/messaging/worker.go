@@ -47,10 +47,7 @@ func (s *Service) run(ctx context.Context, w *worker) {
 			wait = s.cfg.RetryDelay
 		}
 		switch {
-		case wait == idle:
-			if w.ackDone != nil {
-				continue // step settles the record in flight first
-			}
+		case wait == idle: // step settled any record in flight first
 			s.mu.Lock()
 			select {
 			case <-w.kick: // woken while looking: look again
