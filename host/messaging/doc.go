@@ -21,23 +21,20 @@
 //
 // The units of work that write webhooks — a send's acknowledgement
 // (status sent, send.message, messages.update), an incoming message and
-// its webhook, a receipt's updates — go through one committer
-// (commit.go). Units that arrive while a commit is under way are
-// committed together in the next transaction, at most Config.Batch of
-// them: the acknowledgements of several instances' sends that complete
-// together, the incoming messages of several sessions. Each unit stays
-// atomic (its status and its webhooks in one transaction), its caller
-// hears nothing until that transaction has committed — so a session
-// acknowledges an incoming message to WhatsApp only after the batch holding
-// it committed — and a failed batch is retried unit by unit, so one bad
-// unit fails alone. On PostgreSQL every unit that writes webhooks also
-// numbers them on one counter row (the event stream's seq), which
-// serialises those commits; one commit per batch instead of one per
-// message is what lifts the throughput. An accept writes no webhook and
-// commits alone: batched with units that wait for that counter it waited
-// too, and sends were slower. Several batches run at once (commitLeaders)
-// because a unit's statements are round trips that concurrent
-// transactions overlap; small batches (DefaultBatch) keep one batch's
+// its webhook, a receipt's updates — go through one storage.Committer.
+// Units that arrive while a commit is under way are committed together in
+// the next group, at most Config.Batch of them: the acknowledgements of
+// several instances' sends that complete together, the incoming messages
+// of several sessions. Each unit stays atomic (its status and its webhooks
+// in one unit of work), its caller hears nothing until it has committed —
+// so a session acknowledges an incoming message to WhatsApp only after the
+// group holding it committed — and a unit that fails fails alone. One
+// commit per group instead of one per message is what lifts the
+// throughput: a commit waits for the disk. An accept writes no webhook and
+// commits alone, so that it answers as soon as its own row is down.
+// Several groups run at once (storage.DefaultLeaders) because a unit's
+// statements are round trips that concurrent transactions overlap; small
+// groups (DefaultBatch) keep one group's
 // round trips from queueing the others. BenchmarkStack measures it.
 //
 // # Metrics

@@ -29,7 +29,7 @@ func (s *Service) HandleIncoming(ctx context.Context, instanceID string, in mess
 	}
 	event, data := s.incomingEvent(ctx, inst, in, doc)
 	var dup bool
-	err = s.commits.do(ctx, func(tx storage.Tx) error {
+	err = s.commits.Do(ctx, storage.Unit{Fn: func(tx storage.Tx) error {
 		dup = false
 		_, err := tx.InsertMessage(ctx, incomingRow(inst.ID, in, stored))
 		if errors.Is(err, storage.ErrDuplicateMessage) {
@@ -40,7 +40,7 @@ func (s *Service) HandleIncoming(ctx context.Context, instanceID string, in mess
 			return err
 		}
 		return s.cfg.Webhooks.Enqueue(ctx, tx, inst, event, data)
-	})
+	}})
 	if err != nil {
 		return fmt.Errorf("storing incoming message %s: %w", in.Key.ID, err)
 	}
@@ -105,7 +105,7 @@ func (s *Service) HandleReceipt(ctx context.Context, instanceID string, r messag
 		return nil
 	}
 	changedAny := false
-	err := s.commits.do(ctx, func(tx storage.Tx) error {
+	err := s.commits.Do(ctx, storage.Unit{Fn: func(tx storage.Tx) error {
 		changedAny = false
 		inst, err := tx.Instance(ctx, instanceID)
 		if err != nil {
@@ -131,7 +131,7 @@ func (s *Service) HandleReceipt(ctx context.Context, instanceID string, r messag
 			}
 		}
 		return nil
-	})
+	}})
 	if err != nil {
 		return fmt.Errorf("recording receipt: %w", err)
 	}

@@ -108,7 +108,7 @@ func (s *Service) acknowledged(ctx context.Context, m storage.Message, out messa
 	// The send happened: record it even when the worker is being stopped.
 	ctx = context.WithoutCancel(ctx)
 	recorded := false
-	err := s.commits.do(ctx, func(tx storage.Tx) error {
+	err := s.commits.Do(ctx, storage.Unit{Fn: func(tx storage.Tx) error {
 		recorded = false
 		inst, err := tx.Instance(ctx, m.InstanceID)
 		if err != nil {
@@ -127,7 +127,7 @@ func (s *Service) acknowledged(ctx context.Context, m storage.Message, out messa
 			return nil // its messages.update went out with the receipt
 		}
 		return s.enqueueUpdate(ctx, tx, inst, cur)
-	})
+	}})
 	if err != nil {
 		return fmt.Errorf("recording the send of %s: %w", m.ID, err)
 	}

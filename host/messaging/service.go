@@ -24,6 +24,10 @@ type Webhooks interface {
 }
 
 // Config configures a Service. Store, Session and Webhooks are required.
+// DefaultBatch is the most units of work one group commit carries when
+// Config.Batch is 0.
+const DefaultBatch = 8
+
 type Config struct {
 	Store    storage.Store
 	Session  message.Session
@@ -79,7 +83,7 @@ type Config struct {
 // Service is the messaging service. It implements message.Traffic.
 type Service struct {
 	cfg     Config
-	commits *committer
+	commits *storage.Committer
 	metrics *metrics
 
 	mu       sync.Mutex // guards workers, accepts, stopped, started
@@ -130,7 +134,7 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &Service{cfg: cfg, commits: &committer{store: cfg.Store, max: cfg.Batch},
+	s := &Service{cfg: cfg, commits: &storage.Committer{Store: cfg.Store, Max: cfg.Batch},
 		workers: make(map[string]*worker), accepts: make(map[string]*sync.Mutex)}
 	m, err := newMetrics(cfg.Registerer, s.queuedInstances)
 	if err != nil {

@@ -29,20 +29,24 @@ import (
 // p99-ms) and from its start (p99-uow-ms, which adds the wait for
 // SQLite's single writer).
 //
-// The live variants enqueue as fast as SQLite commits; the paced ones
+// The live variants enqueue as fast as the store commits, the units of work
+// that arrive together committed in groups (storage.Committer, as the
+// executor and the messaging service commit theirs); live-alone commits
+// each in a transaction of its own. The paced ones
 // offer a steady rate below that, for the latency of a host that is not
 // saturated; the backlog ones enqueue every event first, in units of work
 // of 500, and measure the dispatcher alone draining them.
 func BenchmarkDeliver(b *testing.B) {
 	for _, db := range []string{"sqlite", "postgres"} {
 		for _, workers := range []int{4, 16} {
-			b.Run(fmt.Sprintf("%s/live/workers=%d", db, workers), func(b *testing.B) { benchDeliver(b, db, workers, 0, false) })
+			b.Run(fmt.Sprintf("%s/live/workers=%d", db, workers), func(b *testing.B) { benchDeliver(b, db, workers, 0, false, true) })
 		}
+		b.Run(db+"/live-alone/workers=4", func(b *testing.B) { benchDeliver(b, db, 4, 0, false, false) })
 		for _, rate := range []int{500, 1500} {
-			b.Run(fmt.Sprintf("%s/paced/rate=%d/workers=4", db, rate), func(b *testing.B) { benchDeliver(b, db, 4, rate, false) })
+			b.Run(fmt.Sprintf("%s/paced/rate=%d/workers=4", db, rate), func(b *testing.B) { benchDeliver(b, db, 4, rate, false, true) })
 		}
 		for _, workers := range []int{4, 16} {
-			b.Run(fmt.Sprintf("%s/backlog/workers=%d", db, workers), func(b *testing.B) { benchDeliver(b, db, workers, 0, true) })
+			b.Run(fmt.Sprintf("%s/backlog/workers=%d", db, workers), func(b *testing.B) { benchDeliver(b, db, workers, 0, true, true) })
 		}
 	}
 }
@@ -73,8 +77,9 @@ func benchStore(b *testing.B, db string) storage.Store {
 }
 
 // benchDeliver delivers b.N events with the given number of workers; rate,
-// when not 0, paces the enqueuers to that many events per second.
-func benchDeliver(b *testing.B, db string, workers, rate int, backlog bool) {
+// when not 0, paces the enqueuers to that many events per second; grouped
+// commits the enqueuers' units of work through a storage.Committer.
+func benchDeliver(b *testing.B, db string, workers, rate int, backlog, grouped bool) {
 	const (
 		instances = 64
 		enqueuers = 8
@@ -150,6 +155,7 @@ func benchDeliver(b *testing.B, db string, workers, rate int, backlog bool) {
 	if backlog {
 		next.Store(int64(n)) // all enqueued already
 	}
+	commits := &storage.Committer{Store: store, Max: 16, Leaders: 2}
 	var wg sync.WaitGroup
 	for range enqueuers {
 		wg.Go(func() {
@@ -162,9 +168,16 @@ func benchDeliver(b *testing.B, db string, workers, rate int, backlog bool) {
 					time.Sleep(time.Until(begin.Add(time.Duration(i) * time.Second / time.Duration(rate))))
 				}
 				started[i].Store(time.Now().UnixNano())
-				err := store.InTx(ctx, func(tx storage.Tx) error {
-					return d.Enqueue(ctx, tx, insts[i%instances], "connection.update", seqData{Seq: i})
-				})
+				inst := insts[i%instances]
+				unit := storage.Unit{Fn: func(tx storage.Tx) error {
+					return d.Enqueue(ctx, tx, inst, "connection.update", seqData{Seq: i})
+				}}
+				var err error
+				if grouped {
+					err = commits.Do(ctx, unit)
+				} else {
+					err = store.InTx(ctx, unit.Fn)
+				}
 				if err != nil {
 					b.Error(err)
 					return

@@ -5,61 +5,58 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/wahost/wahost/storage"
 )
 
 // A stream entry's seq must follow commit order: a reader that has seen
 // seq n must never later find a committed entry below n. A sequence would
 // number entries when they are inserted, and two units of work can commit
-// in the other order. So an entry is inserted without a seq; just before
-// the commit its unit of work takes the next numbers from wahost_event_seq,
-// whose row lock it then holds until the commit ends: the next unit of
-// work that wrote entries waits for it there, as the last thing it does.
+// in the other order; numbering them at the commit from a one-row counter
+// made every commit that wrote events wait for the one before it. So a
+// unit of work inserts its entries with a pending key instead (a negative
+// seq, see outboxInsert), and wahost_number_events numbers the committed
+// ones afterwards: the readers of the stream run it before they read
+// (EventsAfter, EventBounds), and so does pruning, so that no entry is
+// pruned before it had a number. Migration 0012 says why the order holds.
 
-// enqueueStream stores a stream entry: inside a unit of work without its
-// seq, numbered by assignSeqs before the commit; alone, numbered in the
-// same statement.
+// pendingBatch bounds the entries one numbering run takes.
+const pendingBatch = 10000
+
+// enqueueStream stores and numbers a stream entry enqueued outside a unit
+// of work (inside one, it is inserted at the end with a pending key: see
+// outboxInsert).
 func (o ops) enqueueStream(ctx context.Context, ev storage.OutboxEvent, now time.Time) (storage.OutboxEvent, error) {
-	const insert = `INSERT INTO wahost_outbox
-		(id, instance_id, event, payload, created_at, next_attempt_at, delivered_at, seq)`
-	if o.stream != nil {
-		out, err := scanEvent(o.q.QueryRow(ctx, insert+` VALUES ($1, $2, $3, $4, $5, $5, $5, NULL)
-		RETURNING `+outboxCols, ev.ID, ev.InstanceID, ev.Event, string(ev.Payload), now))
-		if err != nil {
-			return out, wrapErr("enqueue "+ev.Event, err)
-		}
-		*o.stream = append(*o.stream, out.ID)
-		out.Stream = true
-		return out, nil
-	}
 	out, err := scanEvent(o.q.QueryRow(ctx, `WITH n AS (UPDATE wahost_event_seq SET last = last + 1 RETURNING last)
-	`+insert+` SELECT $1, $2, $3, $4, $5, $5, $5, n.last FROM n RETURNING `+outboxCols,
+	INSERT INTO wahost_outbox (id, instance_id, event, payload, created_at, next_attempt_at, delivered_at, seq)
+	SELECT $1, $2, $3, $4, $5, $5, $5, n.last FROM n RETURNING `+outboxCols,
 		ev.ID, ev.InstanceID, ev.Event, string(ev.Payload), now))
 	return out, wrapErr("enqueue "+ev.Event, err)
 }
 
-// assignSeqs numbers the stream entries of a unit of work in the order
-// they were enqueued; run it last, right before the commit.
-func assignSeqs(ctx context.Context, tx pgx.Tx, ids []string) error {
-	if len(ids) == 0 {
+// numberPending numbers the committed stream entries that have a pending
+// key, in runs of pendingBatch, all of them when all is set; inside a
+// unit of work it does nothing, since the counter's lock would be held
+// to that unit's commit.
+func (o ops) numberPending(ctx context.Context, all bool) error {
+	if o.inTx {
 		return nil
 	}
-	tag, err := tx.Exec(ctx, `WITH c AS (UPDATE wahost_event_seq SET last = last + $1 RETURNING last)
-	UPDATE wahost_outbox o SET seq = c.last - $1 + u.n
-	FROM c, unnest($2::uuid[]) WITH ORDINALITY AS u(id, n) WHERE o.id = u.id`, len(ids), ids)
-	if err != nil {
-		return wrapErr("number events", err)
+	for {
+		var n int64
+		if err := o.q.QueryRow(ctx, "SELECT wahost_number_events($1)", pendingBatch).Scan(&n); err != nil {
+			return wrapErr("number events", err)
+		}
+		if !all || n < pendingBatch {
+			return nil
+		}
 	}
-	if tag.RowsAffected() != int64(len(ids)) {
-		return fmt.Errorf("postgres: number events: %d of %d entries found", tag.RowsAffected(), len(ids))
-	}
-	return nil
 }
 
 // EventsAfter returns stream entries above after, in seq order.
 func (o ops) EventsAfter(ctx context.Context, after int64, f storage.EventFilter, limit int) ([]storage.OutboxEvent, error) {
+	if err := o.numberPending(ctx, false); err != nil {
+		return nil, err
+	}
 	q := "SELECT " + outboxCols + " FROM wahost_outbox WHERE seq > $1"
 	args := []any{after, clampLimit(limit)}
 	if f.InstanceID != "" {
@@ -83,7 +80,11 @@ func (o ops) EventsAfter(ctx context.Context, after int64, f storage.EventFilter
 
 // EventBounds returns the lowest and highest seq stored.
 func (o ops) EventBounds(ctx context.Context) (first, last int64, err error) {
-	err = o.q.QueryRow(ctx, "SELECT coalesce(min(seq), 0), coalesce(max(seq), 0) FROM wahost_outbox").Scan(&first, &last)
+	if err := o.numberPending(ctx, false); err != nil {
+		return 0, 0, err
+	}
+	err = o.q.QueryRow(ctx, `SELECT coalesce(min(seq), 0), coalesce(max(seq), 0) FROM wahost_outbox
+	WHERE seq > 0`).Scan(&first, &last)
 	return first, last, wrapErr("event bounds", err)
 }
 

@@ -12,13 +12,13 @@ import (
 	"github.com/wahost/wahost/storage"
 )
 
-// A storm's group of units of work enqueues a few webhooks per unit: one
-// INSERT each would be most of the group's round trips. Inside a group's
-// transaction they are collected instead and inserted by one statement,
-// just before the commit, which also numbers the stream entries (see
-// assignSeqs for why that comes last). The event a deferred Enqueue
-// returns is the row as it will be stored, but for the stream entry's Seq
-// (as inside any unit of work).
+// A unit of work enqueues a few webhooks, a storm's group a few per unit:
+// one INSERT each would be most of their round trips. Inside a unit of
+// work they are collected instead and inserted by one statement, just
+// before the commit, the stream entries among them with pending keys (see
+// events.go). The event a deferred Enqueue returns is the row as it
+// will be stored, but for the stream entry's Seq (as inside any unit of
+// work).
 
 // deferEnqueue collects ev for insertOutbox and returns it as it will be
 // stored.
@@ -33,8 +33,8 @@ func (o ops) deferEnqueue(ev storage.OutboxEvent, now, next time.Time) storage.O
 	return ev
 }
 
-// insertOutbox inserts the events a group's units enqueued, numbering the
-// stream entries among them in the order they were enqueued.
+// insertOutbox inserts the events a group's units enqueued, giving the
+// stream entries among them pending keys in the order they were enqueued.
 func insertOutbox(ctx context.Context, tx pgx.Tx, evs []storage.OutboxEvent) error {
 	if len(evs) == 0 {
 		return nil
@@ -44,7 +44,11 @@ func insertOutbox(ctx context.Context, tx pgx.Tx, evs []storage.OutboxEvent) err
 	return wrapErr("enqueue webhooks", err)
 }
 
-// outboxInsert is the statement insertOutbox runs for evs, not empty.
+// outboxInsert is the statement insertOutbox runs for evs, not empty. A
+// stream entry's pending key is -(n * 2^20 + rank): n one value of
+// wahost_event_pending for the statement, rank its place among the
+// statement's entries, so that ordering pending keys by seq DESC gives the
+// order the entries were enqueued in.
 func outboxInsert(evs []storage.OutboxEvent) (string, []any) {
 	n := len(evs)
 	ids, instances, events, payloads := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -69,10 +73,10 @@ func outboxInsert(evs []storage.OutboxEvent) (string, []any) {
 	q := insert + ` SELECT u.id, u.instance_id, u.event, u.payload, u.created_at, u.next_attempt_at, u.delivered_at,
 		NULL, u.destination FROM ` + rows
 	if streamed > 0 {
-		q = `WITH c AS (UPDATE wahost_event_seq SET last = last + $10 RETURNING last) ` + insert + `
+		// One value of the sequence for the whole statement: a CTE runs once.
+		q = `WITH p AS (SELECT nextval('wahost_event_pending') AS n) ` + insert + `
 		SELECT u.id, u.instance_id, u.event, u.payload, u.created_at, u.next_attempt_at, u.delivered_at,
-			c.last - $10 + u.rank, u.destination FROM c, ` + rows
-		args = append(args, streamed)
+			CASE WHEN u.rank IS NOT NULL THEN -(p.n * 1048576 + u.rank) END, u.destination FROM p, ` + rows
 	}
 	return q, args
 }

@@ -24,12 +24,9 @@ type ops struct {
 	q    querier
 	now  func() time.Time
 	inTx bool
-	// stream collects the ids of the stream entries a unit of work
-	// enqueued, for assignSeqs; nil outside one.
-	stream *[]string
-	// outbox, when set, collects the webhooks and stream entries enqueued
-	// in a group's transaction; insertOutbox writes them all in one
-	// statement before the commit.
+	// outbox, inside a unit of work, collects the webhooks and stream
+	// entries it enqueues; they are all inserted by one statement before
+	// the commit (outboxInsert).
 	outbox *[]storage.OutboxEvent
 	// hook is told about outbox rows: by wrote's commit inside a unit of
 	// work (wrote set), at once outside one.

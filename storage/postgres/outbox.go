@@ -25,9 +25,8 @@ func scanEvent(row pgx.Row) (storage.OutboxEvent, error) {
 	}
 	e.Payload = payload
 	if seq != nil {
-		e.Seq = *seq
+		e.Seq, e.Stream = max(*seq, 0), true // a pending key reads as 0
 	}
-	e.Stream = e.Seq > 0
 	e.CreatedAt = storage.Timestamp(e.CreatedAt)
 	e.NextAttemptAt = storage.Timestamp(e.NextAttemptAt)
 	e.DeliveredAt, e.FailedAt = utc(e.DeliveredAt), utc(e.FailedAt)
@@ -270,14 +269,19 @@ func (o ops) FailedEvents(ctx context.Context, instanceID string, limit int) ([]
 
 // PruneDelivered deletes events delivered before before, except the
 // stream entry with the highest seq, so EventBounds always tells a reader
-// how far the stream went.
+// how far the stream went. It numbers the pending stream entries first: an
+// entry pruned without a number would leave a reader resuming before it
+// no gap to see.
 func (o ops) PruneDelivered(ctx context.Context, before time.Time, limit int) (int64, error) {
 	if err := storage.ValidateLimit(limit); err != nil {
 		return 0, err
 	}
+	if err := o.numberPending(ctx, true); err != nil {
+		return 0, err
+	}
 	tag, err := o.q.Exec(ctx, `DELETE FROM wahost_outbox WHERE id IN (
 		SELECT id FROM wahost_outbox WHERE delivered_at < $1
-		AND (seq IS NULL OR seq < (SELECT max(seq) FROM wahost_outbox))
+		AND (seq IS NULL OR seq > 0 AND seq < (SELECT max(seq) FROM wahost_outbox))
 		ORDER BY delivered_at LIMIT $2)`, storage.Timestamp(before), limit)
 	if err != nil {
 		return 0, wrapErr("prune outbox", err)

@@ -9,9 +9,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 
@@ -106,30 +108,35 @@ func (s *Store) InTx(ctx context.Context, fn func(tx storage.Tx) error) error {
 	return s.inTx(ctx, fn, nil, false)
 }
 
-// inTx runs fn in one transaction. With group, fn runs units: the
-// webhooks fn enqueues are inserted together at the end (see ops.outbox),
-// and the instances units name are read ahead (see grouped).
+// inTx runs fn in one transaction. The webhooks fn enqueues are inserted
+// together at the end (see ops.outbox). The transaction begins with fn's
+// first statement (lazyTx): a unit of work that only enqueues webhooks —
+// an API call's event, a connection update — is one INSERT, atomic on its
+// own, and one round trip instead of four. With group, fn runs units, and
+// the instances they name are read ahead (see grouped).
 func (s *Store) inTx(ctx context.Context, fn func(tx storage.Tx) error, units []storage.Unit, group bool) (err error) {
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return wrapErr("begin", err)
-	}
+	lt := &lazyTx{pool: s.pool}
 	defer func() {
+		if lt.tx == nil {
+			return
+		}
 		if p := recover(); p != nil {
-			_ = tx.Rollback(context.WithoutCancel(ctx))
+			_ = lt.tx.Rollback(context.WithoutCancel(ctx))
 			panic(p)
 		}
 		if err != nil {
-			_ = tx.Rollback(context.WithoutCancel(ctx))
+			_ = lt.tx.Rollback(context.WithoutCancel(ctx))
 		}
 	}()
-	var stream []string
 	var wrote bool
-	o := ops{q: tx, now: s.now, inTx: true, stream: &stream, hook: s.hook, wrote: &wrote}
 	var outbox []storage.OutboxEvent
+	o := ops{q: lt, now: s.now, inTx: true, hook: s.hook, wrote: &wrote, outbox: &outbox}
 	var g *grouped
-	if group {
-		o.outbox = &outbox
+	if group && slices.ContainsFunc(units, func(u storage.Unit) bool { return u.Instance != "" }) {
+		tx, err := lt.begin(ctx)
+		if err != nil {
+			return wrapErr("begin", err)
+		}
 		if g, err = prepareGroup(ctx, tx, units); err != nil {
 			return err
 		}
@@ -140,33 +147,82 @@ func (s *Store) inTx(ctx context.Context, fn func(tx storage.Tx) error, units []
 	if err := fn(o); err != nil {
 		return err
 	}
-	if g != nil {
-		// The group's rows and its outbox's in one round trip.
-		err = g.flush(ctx, tx, func(b *pgx.Batch) {
-			if len(outbox) > 0 {
-				q, args := outboxInsert(outbox)
-				b.Queue(q, args...)
+	if lt.tx == nil {
+		// Nothing but webhooks: one statement, its own transaction.
+		if len(outbox) > 0 {
+			q, args := outboxInsert(outbox)
+			if _, err := s.pool.Exec(ctx, q, args...); err != nil {
+				return wrapErr("enqueue webhooks", err)
 			}
-		})
-	} else {
-		err = insertOutbox(ctx, tx, outbox)
-	}
-	if err != nil {
-		return err
-	}
-	if err := assignSeqs(ctx, tx, stream); err != nil {
-		return err
-	}
-	if err := tx.Commit(ctx); err != nil {
-		if errors.Is(err, pgx.ErrTxClosed) {
-			return fmt.Errorf("postgres: commit: %w", err)
 		}
-		return wrapErr("commit", err)
+	} else {
+		tx := lt.tx
+		if g != nil {
+			// The group's rows and its outbox's in one round trip.
+			err = g.flush(ctx, tx, func(b *pgx.Batch) {
+				if len(outbox) > 0 {
+					q, args := outboxInsert(outbox)
+					b.Queue(q, args...)
+				}
+			})
+		} else {
+			err = insertOutbox(ctx, tx, outbox)
+		}
+		if err != nil {
+			return err
+		}
+		if err := tx.Commit(ctx); err != nil {
+			if errors.Is(err, pgx.ErrTxClosed) {
+				return fmt.Errorf("postgres: commit: %w", err)
+			}
+			return wrapErr("commit", err)
+		}
 	}
 	if wrote {
 		s.hook.Committed()
 	}
 	return nil
+}
+
+// lazyTx is a unit of work's transaction, begun by its first statement.
+type lazyTx struct {
+	pool *pgxpool.Pool
+	tx   pgx.Tx // nil until begun
+}
+
+func (l *lazyTx) begin(ctx context.Context) (pgx.Tx, error) {
+	if l.tx == nil {
+		tx, err := l.pool.Begin(ctx)
+		if err != nil {
+			return nil, err
+		}
+		l.tx = tx
+	}
+	return l.tx, nil
+}
+
+func (l *lazyTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	tx, err := l.begin(ctx)
+	if err != nil {
+		return pgconn.CommandTag{}, fmt.Errorf("begin: %w", err)
+	}
+	return tx.Exec(ctx, sql, args...)
+}
+
+func (l *lazyTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	tx, err := l.begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	return tx.Query(ctx, sql, args...)
+}
+
+func (l *lazyTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	tx, err := l.begin(ctx)
+	if err != nil {
+		return errRow{fmt.Errorf("begin: %w", err)}
+	}
+	return tx.QueryRow(ctx, sql, args...)
 }
 
 // NotifyOutbox implements storage.OutboxWatcher.
