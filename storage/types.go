@@ -110,8 +110,12 @@ type OutboxEvent struct {
 
 	// Stream asks Enqueue for the event's stream entry instead of a
 	// delivery: it is stored delivered (no worker claims it) and gets a
-	// Seq. Read back, it reports Seq > 0.
+	// Seq. Read back from the stream (EventsAfter), it reports Seq > 0.
 	Stream bool
+	// Encoded says Payload was written by a JSON encoder of this process,
+	// as package webhook writes every envelope: Enqueue checks its size
+	// but does not parse it again. Never set it for bytes from outside.
+	Encoded bool
 	// Seq is a stream entry's position in the event stream: it increases
 	// in commit order, so a reader that saw Seq n has seen every committed
 	// entry below n (see EventLog). 0 on deliveries.

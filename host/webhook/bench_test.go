@@ -155,7 +155,7 @@ func benchDeliver(b *testing.B, db string, workers, rate int, backlog, grouped b
 	if backlog {
 		next.Store(int64(n)) // all enqueued already
 	}
-	commits := &storage.Committer{Store: store, Max: 16, Leaders: 2}
+	commits := &storage.Committer{Store: store, Max: 16}
 	var wg sync.WaitGroup
 	for range enqueuers {
 		wg.Go(func() {

@@ -66,22 +66,17 @@ func (d *Dispatcher) Enqueue(ctx context.Context, tx storage.Tx, inst storage.In
 	}
 	// The event stream's entry: the same envelope, without a destination
 	// or credentials, whether or not any webhook wants the event.
-	body, err := encode(env)
-	if err != nil {
-		return fmt.Errorf("webhook: enqueue %s for instance %s: encode envelope: %w", name, inst.Name, err)
-	}
-	if _, err := tx.Enqueue(ctx, storage.OutboxEvent{InstanceID: inst.ID, Event: name, Payload: body, Stream: true}); err != nil {
+	body := env.appendJSON(make([]byte, 0, envelopeSize(&env)))
+	if _, err := tx.Enqueue(ctx, storage.OutboxEvent{InstanceID: inst.ID, Event: name, Payload: body, Stream: true, Encoded: true}); err != nil {
 		return fmt.Errorf("webhook: enqueue %s for instance %s to the event stream: %w", name, inst.Name, err)
 	}
 	env.APIKey = apiKey
 	if len(sinks) > 0 {
-		body, err := encode(sinkEnvelope{Event: env.Event, Instance: env.Instance, Data: env.Data,
-			ServerURL: env.ServerURL, DateTime: env.DateTime, Sender: env.Sender, APIKey: env.APIKey})
-		if err != nil {
-			return fmt.Errorf("webhook: enqueue %s for instance %s: encode envelope: %w", name, inst.Name, err)
-		}
+		sink := sinkEnvelope{Event: env.Event, Instance: env.Instance, Data: env.Data,
+			ServerURL: env.ServerURL, DateTime: env.DateTime, Sender: env.Sender, APIKey: env.APIKey}
+		body := sink.appendJSON(make([]byte, 0, envelopeSize(&env)))
 		for i, dst := range sinks {
-			ev := storage.OutboxEvent{InstanceID: inst.ID, Event: name, Payload: body, Destination: dst}
+			ev := storage.OutboxEvent{InstanceID: inst.ID, Event: name, Payload: body, Destination: dst, Encoded: true}
 			if hold := holds[len(urls)+i]; hold.After(now) {
 				ev.NextAttemptAt = hold.Add(time.Microsecond)
 			}
@@ -93,11 +88,8 @@ func (d *Dispatcher) Enqueue(ctx context.Context, tx storage.Tx, inst storage.In
 	}
 	for i, u := range urls {
 		env.Destination = u
-		body, err := encode(env)
-		if err != nil {
-			return fmt.Errorf("webhook: enqueue %s for instance %s: encode envelope: %w", name, inst.Name, err)
-		}
-		ev := storage.OutboxEvent{InstanceID: inst.ID, Event: name, Payload: body}
+		body := env.appendJSON(make([]byte, 0, envelopeSize(&env)))
+		ev := storage.OutboxEvent{InstanceID: inst.ID, Event: name, Payload: body, Encoded: true}
 		if holds[i].After(now) {
 			// An earlier event to this destination waits for a retry:
 			// this one must not be claimed before it.
@@ -116,12 +108,20 @@ func marshalData(payload any) (json.RawMessage, error) {
 		if len(raw) == 0 {
 			return json.RawMessage("null"), nil
 		}
-		if !json.Valid(raw) {
+		// Compacted, as encoding/json embeds a json.RawMessage.
+		var b bytes.Buffer
+		if err := json.Compact(&b, raw); err != nil {
 			return nil, fmt.Errorf("payload is not valid JSON")
 		}
-		return raw, nil
+		return b.Bytes(), nil
 	}
 	return encode(payload)
+}
+
+// envelopeSize is room for env's JSON but for escapes.
+func envelopeSize(env *Envelope) int {
+	return 128 + len(env.Event) + len(env.Instance) + len(env.Data) + len(env.DateTime) + len(env.Sender) +
+		len(env.ServerURL) + len(env.APIKey) + len(env.Destination)
 }
 
 // encode marshals v as JSON.stringify would: without escaping <, > and &,
