@@ -51,12 +51,12 @@ func insertOutbox(ctx context.Context, tx pgx.Tx, evs []storage.OutboxEvent) err
 // order the entries were enqueued in.
 func outboxInsert(evs []storage.OutboxEvent) (string, []any) {
 	n := len(evs)
-	ids, instances, events, payloads := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	ids, instances, events, payloads := make([]string, n), make([]string, n), make([]string, n), make([][]byte, n)
 	created, next, delivered := make([]time.Time, n), make([]time.Time, n), make([]*time.Time, n)
 	ranks, dests := make([]*int64, n), make([]string, n)
 	var streamed int64
 	for i, ev := range evs {
-		ids[i], instances[i], events[i], payloads[i] = ev.ID, ev.InstanceID, ev.Event, string(ev.Payload)
+		ids[i], instances[i], events[i], payloads[i] = ev.ID, ev.InstanceID, ev.Event, ev.Payload
 		created[i], next[i], delivered[i], dests[i] = ev.CreatedAt, ev.NextAttemptAt, ev.DeliveredAt, ev.Destination
 		if ev.Stream {
 			streamed++
