@@ -66,6 +66,9 @@ type Publisher struct {
 	connected  prometheus.Gauge
 	streamErr  atomic.Pointer[error] // the stream declaration's failure, if any
 	streamOK   atomic.Bool           // the stream was declared on this connection
+	// losses counts the connections lost: what was written to a lost
+	// connection may never have reached the server.
+	losses atomic.Uint64
 }
 
 // StreamReady reports whether the stream was declared since the last
@@ -126,6 +129,7 @@ func (p *Publisher) Start(ctx context.Context) error {
 		nats.ConnectHandler(func(*nats.Conn) { p.up(ctx) }),
 		nats.ReconnectHandler(func(*nats.Conn) { p.reconnects.Inc(); p.up(ctx) }),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			p.losses.Add(1)
 			p.connected.Set(0)
 			p.log.Warn("nats: lost the server; reconnecting", "err", err)
 		}),
@@ -220,7 +224,11 @@ func (p *Publisher) Subject(m webhook.Message) string {
 }
 
 // Publish publishes msgs asynchronously, in order, then waits for every
-// acknowledgement of the stream.
+// acknowledgement of the stream. When the connection is lost during the
+// batch, the messages not written yet fail (to be retried) instead of
+// going out on the next connection: the ones written before may have been
+// lost with the old one, and a later message must not reach the stream
+// before them.
 func (p *Publisher) Publish(ctx context.Context, msgs []webhook.Message) []error {
 	errs := make([]error, len(msgs))
 	js, nc := p.js.Load(), p.nc.Load()
@@ -231,7 +239,12 @@ func (p *Publisher) Publish(ctx context.Context, msgs []webhook.Message) []error
 		return errs
 	}
 	acks := make([]jetstream.PubAckFuture, len(msgs))
+	losses := p.losses.Load()
 	for i, m := range msgs {
+		if p.losses.Load() != losses {
+			errs[i] = errors.New("nats: the connection was lost during the batch; resent in order")
+			continue
+		}
 		if !m.Global && m.Instance == "" {
 			errs[i] = fmt.Errorf("%w: a per-instance message without an instance", webhook.ErrRefused)
 			continue
