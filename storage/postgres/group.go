@@ -143,8 +143,11 @@ func prepareGroup(ctx context.Context, tx pgx.Tx, units []storage.Unit) (*groupe
 	// Rows are locked in id order, as every group takes them.
 	b.Queue("SELECT "+instanceCols+" FROM wahost_instances WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE", ids)
 	b.Queue("SELECT "+episodeCols+" FROM wahost_episodes WHERE instance_id = ANY($1::uuid[]) AND outcome = ''", ids)
-	b.Queue("SELECT nextval(pg_get_serial_sequence('wahost_disconnects', 'id')) FROM generate_series(1, $1::int)", n)
-	b.Queue("SELECT nextval(pg_get_serial_sequence('wahost_episodes', 'id')) FROM generate_series(1, $1::int)", n)
+	// The sequence is looked up once, not once per id.
+	const takeIDs = `WITH s AS MATERIALIZED (SELECT pg_get_serial_sequence($2, 'id')::regclass AS seq)
+		SELECT nextval(s.seq) FROM s, generate_series(1, $1::int)`
+	b.Queue(takeIDs, n, "wahost_disconnects")
+	b.Queue(takeIDs, n, "wahost_episodes")
 	br := tx.SendBatch(ctx, b)
 	defer br.Close()
 	g := &grouped{inst: make(map[string]*groupInstance, len(ids)), updated: map[string]int{}, epIndex: map[int64]int{}}
