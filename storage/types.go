@@ -90,6 +90,10 @@ type Disconnect struct {
 	// history (rebuilt from the rows before it), for replay; nil for rows
 	// recorded without it.
 	Input json.RawMessage
+	// Encoded says Decision and Input were written by this process's
+	// encoders (the executor's): RecordDisconnect checks their size but
+	// does not parse them again. Never set it for bytes from outside.
+	Encoded bool
 }
 
 // OutboxEvent is one webhook waiting for delivery. The ID is the

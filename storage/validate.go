@@ -75,9 +75,9 @@ func (d Disconnect) Validate() error {
 		checkText("raw", d.Raw, MaxRawBytes),
 		checkText("message", d.Message, MaxTextBytes),
 		checkText("cause", d.Cause, MaxTextBytes),
-		checkJSON("decision", d.Decision, MaxJSONBytes, true),
+		checkEncoded("decision", d.Decision, MaxJSONBytes, d.Encoded),
 		checkJSON("shadow", d.Shadow, MaxJSONBytes, true),
-		checkJSON("input", d.Input, MaxJSONBytes, true),
+		checkEncoded("input", d.Input, MaxJSONBytes, d.Encoded),
 		checkSHA("policy_sha256", d.PolicySHA256),
 		checkSHA("shadow_sha256", d.ShadowSHA256),
 		checkCount("attempt", d.Attempt),
@@ -276,6 +276,15 @@ func checkPayload(b json.RawMessage, encoded bool) error {
 		return nil
 	}
 	return checkJSON("payload", b, MaxPayloadBytes, false)
+}
+
+// checkEncoded checks an optional JSON document; an encoded one only for
+// its size.
+func checkEncoded(field string, b json.RawMessage, limit int, encoded bool) error {
+	if encoded && len(b) <= limit {
+		return nil
+	}
+	return checkJSON(field, b, limit, true)
 }
 
 func checkJSON(field string, b json.RawMessage, limit int, nilOK bool) error {

@@ -134,7 +134,7 @@ func (e *Executor) HandleDisconnect(ctx context.Context, instanceID string, rep 
 		Decision: out.Doc, Action: string(d.Action), Rule: d.Rule, PolicySHA256: out.SHA256,
 		Fallback: out.Fallback, Latency: out.Latency, Attempt: in.Attempt, Step: max(d.Step, 0),
 		JitterSeed: in.JitterSeed, Shadow: shadowDoc, ShadowSHA256: shadowSHA, Input: recordedInput(in),
-		Proxy: rep.Proxy, ProxyTo: proxyTo,
+		Proxy: rep.Proxy, ProxyTo: proxyTo, Encoded: true,
 	}
 
 	var res Result
