@@ -120,9 +120,11 @@ type OutboxEvent struct {
 	// as package webhook writes every envelope: Enqueue checks its size
 	// but does not parse it again. Never set it for bytes from outside.
 	Encoded bool
-	// Seq is a stream entry's position in the event stream: it increases
-	// in commit order, so a reader that saw Seq n has seen every committed
-	// entry below n (see EventLog). 0 on deliveries.
+	// Seq is a stream entry's position in the event stream: it is given
+	// once the entry is committed, above every Seq given before, so a
+	// reader that saw Seq n has seen every committed entry below n (see
+	// EventLog). 0 on deliveries, and on a stream entry not read back from
+	// the stream.
 	Seq int64
 	// Destination names where a delivery goes when it is not a webhook:
 	// a message broker and its target (see package host/webhook's
