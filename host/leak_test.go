@@ -51,9 +51,10 @@ func goroutines() []goroutine {
 // Disconnect), net/http's per-connection loops, client and server side,
 // which see the close when their read returns, and pgxpool's health
 // check and puddle's connection attempts, which Pool.Close signals but does
-// not wait for.
+// not wait for; and any goroutine that has returned and is exiting
+// (runtime.goexit1), such as the test's own, which ran Run.
 func asyncEnd(g goroutine) bool {
-	for _, f := range []string{"go.mau.fi/whatsmeow/socket.", "github.com/coder/websocket.",
+	for _, f := range []string{"runtime.goexit1(", "go.mau.fi/whatsmeow/socket.", "github.com/coder/websocket.",
 		"net/http.(*persistConn).", "net/http.(*conn).serve",
 		"github.com/jackc/pgx/v5/pgxpool.(*Pool).backgroundHealthCheck", "github.com/jackc/puddle/v2."} {
 		if strings.Contains(g.stack, f) {
