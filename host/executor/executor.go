@@ -124,18 +124,18 @@ type Traffic interface {
 type Executor struct {
 	cfg Config
 
-	mu         sync.Mutex // guards opening, ending, known, backlog, fired, runners, queue, committing, reads, reading, stopped and wg.Add
-	opening    map[string]reopen
-	ending     map[string]bool
-	known      map[string]storage.Instance // last state read or written, to decide while the store is away
-	backlog    map[string][]unit           // units of work waiting for the store, per instance in order
-	fired      []reconnect.Job             // due reconnects waiting for a runner
-	runners    int
-	queue      []*pending     // units of work waiting to be committed in a group
-	committing int            // goroutines committing groups
-	reads      []*readPending // decision inputs waiting to be read in a group
-	reading    int            // goroutines reading groups
-	stopped    bool
+	mu      sync.Mutex // guards opening, ending, known, backlog, fired, runners, reads, reading, stopped and wg.Add
+	opening map[string]reopen
+	ending  map[string]bool
+	known   map[string]storage.Instance // last state read or written, to decide while the store is away
+	backlog map[string][]unit           // units of work waiting for the store, per instance in order
+	fired   []reconnect.Job             // due reconnects waiting for a runner
+	runners int
+	reads   []*readPending // decision inputs waiting to be read in a group
+	reading int            // goroutines reading groups
+	stopped bool
+
+	commits *storage.Committer // the group commit of decisions' units of work
 
 	ctx     context.Context // parent of the executor's goroutines; cancelled by Stop
 	cancel  context.CancelFunc
@@ -170,5 +170,6 @@ func New(cfg Config) *Executor {
 		cfg: cfg, opening: make(map[string]reopen), ending: make(map[string]bool),
 		known: make(map[string]storage.Instance), backlog: make(map[string][]unit),
 		ctx: ctx, cancel: cancel, drained: make(chan struct{}, 1),
+		commits: &storage.Committer{Store: cfg.Store, Max: maxGroup, Leaders: maxGroups},
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/wahost/wahost/abi"
@@ -14,9 +13,9 @@ import (
 // Group commit. A storm drops thousands of sessions at once, and a store
 // commits about a thousand transactions a second: one per decision would
 // make the storm wait on the disk. So units of work that arrive while
-// others commit are committed together (storage.Store.InGroup), each still
-// kept or dropped whole. No unit waits for company: one that finds the
-// store idle commits at once, alone.
+// others commit are committed together (storage.Committer, on
+// storage.Store.InGroup), each still kept or dropped whole. No unit waits
+// for company: one that finds the store idle commits at once, alone.
 const (
 	// maxGroup bounds the units of one group, and so how long its row
 	// locks are held.
@@ -26,68 +25,20 @@ const (
 	maxGroups = 4
 )
 
-// pending is a unit of work waiting in the group queue.
-type pending struct {
-	id   string // the instance it is for: groups lock instances in id order
-	unit storage.Unit
-	done chan error // receives the unit's outcome once
-}
-
 // group commits fn for instance id together with the units of work that
-// arrive meanwhile, and returns its outcome. After Stop, or when fn has
-// no company, it commits alone.
+// arrive meanwhile, and returns its outcome. The unit runs even when ctx
+// has ended by the time its group starts: a decision taken is recorded.
 func (e *Executor) group(ctx context.Context, id string, fn func(context.Context, storage.Tx) error) error {
-	p := &pending{id: id, unit: storage.Unit{Fn: func(tx storage.Tx) (err error) {
-		// A panic would take down the goroutine committing everyone's
-		// units: it fails this unit alone instead.
+	return e.commits.Do(context.WithoutCancel(ctx), storage.Unit{Instance: id, Fn: func(tx storage.Tx) (err error) {
+		// A panic would take down the caller committing everyone's units:
+		// it fails this unit alone instead.
 		defer func() {
 			if r := recover(); r != nil {
 				err = fmt.Errorf("unit of work panicked: %v", r)
 			}
 		}()
 		return fn(ctx, tx)
-	}, Instance: id}, done: make(chan error, 1)}
-	e.mu.Lock()
-	e.queue = append(e.queue, p)
-	if e.committing < maxGroups && e.spawnLocked(e.commitGroups) {
-		e.committing++
-	} else if e.committing == 0 { // stopped: nobody would take it
-		e.queue = slices.DeleteFunc(e.queue, func(q *pending) bool { return q == p })
-		e.mu.Unlock()
-		return e.cfg.Store.InTx(ctx, p.unit.Fn)
-	}
-	e.mu.Unlock()
-	return <-p.done
-}
-
-// commitGroups commits the queued units in groups until the queue is
-// empty.
-func (e *Executor) commitGroups(ctx context.Context) {
-	for {
-		e.mu.Lock()
-		n := min(len(e.queue), maxGroup)
-		if n == 0 {
-			e.committing--
-			e.queue = nil // drop the backing array a storm grew
-			e.mu.Unlock()
-			return
-		}
-		batch := slices.Clone(e.queue[:n])
-		e.queue = e.queue[n:]
-		e.mu.Unlock()
-
-		// Every group takes its instances' rows in the same order, so two
-		// groups committing at once never wait for each other in a cycle.
-		slices.SortStableFunc(batch, func(a, b *pending) int { return strings.Compare(a.id, b.id) })
-		units := make([]storage.Unit, len(batch))
-		for i, p := range batch {
-			units[i] = p.unit
-		}
-		errs := e.cfg.Store.InGroup(context.WithoutCancel(ctx), units)
-		for i, p := range batch {
-			p.done <- errs[i]
-		}
-	}
+	}})
 }
 
 // Grouped reads. Each decision first reads its instance, settings and
