@@ -75,9 +75,9 @@ func (d Disconnect) Validate() error {
 		checkText("raw", d.Raw, MaxRawBytes),
 		checkText("message", d.Message, MaxTextBytes),
 		checkText("cause", d.Cause, MaxTextBytes),
-		checkEncoded("decision", d.Decision, MaxJSONBytes, d.Encoded),
+		checkEncoded("decision", d.Decision, MaxJSONBytes, true, d.Encoded),
 		checkJSON("shadow", d.Shadow, MaxJSONBytes, true),
-		checkEncoded("input", d.Input, MaxJSONBytes, d.Encoded),
+		checkEncoded("input", d.Input, MaxJSONBytes, true, d.Encoded),
 		checkSHA("policy_sha256", d.PolicySHA256),
 		checkSHA("shadow_sha256", d.ShadowSHA256),
 		checkCount("attempt", d.Attempt),
@@ -97,7 +97,7 @@ func (e OutboxEvent) Validate() error {
 	}
 	return firstErr(
 		checkToken("event", e.Event, eventToken),
-		checkPayload(e.Payload, e.Encoded),
+		checkEncoded("payload", e.Payload, MaxPayloadBytes, false, e.Encoded),
 		checkText("destination", e.Destination, MaxURLBytes),
 	)
 }
@@ -270,21 +270,13 @@ func checkCount(field string, n int) error {
 	return nil
 }
 
-// checkPayload checks an outbox payload; an encoded one only for its size.
-func checkPayload(b json.RawMessage, encoded bool) error {
-	if encoded && len(b) > 0 && len(b) <= MaxPayloadBytes {
+// checkEncoded is checkJSON for a document that, when encoded is set,
+// this process wrote itself: then only its size is checked.
+func checkEncoded(field string, b json.RawMessage, limit int, nilOK, encoded bool) error {
+	if encoded && len(b) <= limit && (nilOK || len(b) > 0) {
 		return nil
 	}
-	return checkJSON("payload", b, MaxPayloadBytes, false)
-}
-
-// checkEncoded checks an optional JSON document; an encoded one only for
-// its size.
-func checkEncoded(field string, b json.RawMessage, limit int, encoded bool) error {
-	if encoded && len(b) <= limit {
-		return nil
-	}
-	return checkJSON(field, b, limit, true)
+	return checkJSON(field, b, limit, nilOK)
 }
 
 func checkJSON(field string, b json.RawMessage, limit int, nilOK bool) error {

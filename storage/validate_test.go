@@ -133,3 +133,31 @@ func TestTimestamp(t *testing.T) {
 		t.Fatalf("Timestamp = %v", got)
 	}
 }
+
+// TestEncodedIsCheckedForSize: a document marked Encoded is not parsed,
+// but an empty or oversized one is refused as before.
+func TestEncodedIsCheckedForSize(t *testing.T) {
+	id := storage.NewID()
+	ev := func(payload string, encoded bool) storage.OutboxEvent {
+		return storage.OutboxEvent{InstanceID: id, Event: "connection.update", Payload: json.RawMessage(payload), Encoded: encoded}
+	}
+	big := `"` + strings.Repeat("x", storage.MaxPayloadBytes) + `"`
+	for _, c := range []struct {
+		ev   storage.OutboxEvent
+		want error
+	}{
+		{ev(`{"a":1}`, true), nil},
+		{ev(`{"a"`, true), nil}, // trusted: not parsed
+		{ev(`{"a"`, false), storage.ErrInvalidInput},
+		{ev(``, true), storage.ErrInvalidInput},
+		{ev(big, true), storage.ErrTooLarge},
+	} {
+		if err := c.ev.Validate(); !errors.Is(err, c.want) && (c.want != nil || err != nil) {
+			t.Errorf("Validate(%.20q, encoded %t) = %v, want %v", c.ev.Payload, c.ev.Encoded, err, c.want)
+		}
+	}
+	d := storage.Disconnect{InstanceID: id, At: time.Now(), Kind: "disconnected", Input: json.RawMessage(big), Encoded: true}
+	if err := d.Validate(); !errors.Is(err, storage.ErrTooLarge) {
+		t.Errorf("Disconnect.Validate(oversized encoded input) = %v, want ErrTooLarge", err)
+	}
+}

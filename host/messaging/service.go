@@ -23,11 +23,11 @@ type Webhooks interface {
 	Nudge()
 }
 
-// Config configures a Service. Store, Session and Webhooks are required.
 // DefaultBatch is the most units of work one group commit carries when
 // Config.Batch is 0.
 const DefaultBatch = 8
 
+// Config configures a Service. Store, Session and Webhooks are required.
 type Config struct {
 	Store    storage.Store
 	Session  message.Session
