@@ -56,41 +56,72 @@ func (e *Executor) HandleDisconnect(ctx context.Context, instanceID string, rep 
 	if rep.Event.Cause == "" {
 		rep.Event.Cause = abi.CauseNone
 	}
-	inst, read, stale, err := e.readInput(ctx, instanceID)
-	if err != nil {
-		return Result{}, fmt.Errorf("disconnect of %s: %w", instanceID, err)
-	}
-	in, override, err := e.input(ctx, inst, rep, read, stale)
-	if err != nil {
+	// The decision's state lives on the heap rather than in this frame. A
+	// storm hands every drop over on a goroutine of its own, and each
+	// goroutine's stack grows, by copying, to the deepest frame it runs:
+	// kept in one frame, this state and the policy call beneath it took
+	// ten thousand stacks from 8 to 16 KiB.
+	w := &decision{id: instanceID, rep: rep}
+	if err := e.decide(ctx, w); err != nil {
 		return Result{}, err
 	}
-	var out disconnect.Outcome
-	var arm string
+	return e.carryOut(ctx, w)
+}
+
+// decision is one disconnect on its way through HandleDisconnect.
+type decision struct {
+	id       string
+	rep      Report
+	inst     storage.Instance
+	in       *abi.Input
+	override disconnect.Policy // nil: the host's policy
+	out      disconnect.Outcome
+	arm      string // the rollout arm that decided; "" without a rollout
+}
+
+// decide reads the input of w's disconnect and has the policy decide it.
+func (e *Executor) decide(ctx context.Context, w *decision) error {
+	inst, read, stale, err := e.readInput(ctx, w.id)
+	if err != nil {
+		return fmt.Errorf("disconnect of %s: %w", w.id, err)
+	}
+	in, override, err := e.input(ctx, inst, w.rep, read, stale)
+	if err != nil {
+		return err
+	}
+	w.inst, w.in, w.override = inst, in, override
 	switch {
 	case override != nil:
-		out = e.cfg.Decider.DecideWith(ctx, override, in)
+		w.out = e.cfg.Decider.DecideWith(ctx, override, in)
 	case e.cfg.Rollout != nil:
 		var canary disconnect.Policy
 		var settings abi.Settings
-		if canary, settings, arm = e.cfg.Rollout.Canary(instanceID); canary != nil {
+		if canary, settings, w.arm = e.cfg.Rollout.Canary(w.id); canary != nil {
 			in.Settings = settings
-			out = e.cfg.Decider.DecideWith(ctx, canary, in)
-			if out.Fallback {
-				e.cfg.Rollout.Fault(ctx, out.Fault)
+			w.out = e.cfg.Decider.DecideWith(ctx, canary, in)
+			if w.out.Fallback {
+				e.cfg.Rollout.Fault(ctx, w.out.Fault)
 			}
 			break
 		}
-		out = e.cfg.Decider.Decide(ctx, in)
+		w.out = e.cfg.Decider.Decide(ctx, in)
 	default:
-		out = e.cfg.Decider.Decide(ctx, in)
+		w.out = e.cfg.Decider.Decide(ctx, in)
 	}
+	return nil
+}
+
+// carryOut records w's decision, with its webhooks, and carries it out.
+func (e *Executor) carryOut(ctx context.Context, w *decision) (Result, error) {
+	instanceID, rep, inst, in, override, arm := w.id, &w.rep, w.inst, w.in, w.override, w.arm
+	out := &w.out
 	d := &out.Decision
 	var shadowDoc []byte
 	var shadowSHA string
 	var shadow Shadow
 	if e.cfg.Candidate != nil && override == nil { // the candidate would replace the host's policy
 		if p := e.cfg.Candidate(); p != nil {
-			shadowDoc, shadowSHA, shadow = e.shadow(ctx, p, in, &out)
+			shadowDoc, shadowSHA, shadow = e.shadow(ctx, p, in, out)
 		}
 	}
 	proxyTo := e.switchProxy(ctx, inst, in, d)
@@ -105,7 +136,7 @@ func (e *Executor) HandleDisconnect(ctx context.Context, instanceID string, rep 
 	// QR count.
 	change := func(cur *storage.Instance) (state string) {
 		if d.Action != abi.ActionKeep {
-			obj := disconnectionObject(&rep.Event, &out)
+			obj := disconnectionObject(&rep.Event, out)
 			at := storage.Timestamp(now)
 			cur.DisconnectionAt, cur.DisconnectionReasonCode, cur.DisconnectionObject = &at, rep.Event.Code, obj
 			cur.Attempt = in.Attempt
@@ -138,7 +169,7 @@ func (e *Executor) HandleDisconnect(ctx context.Context, instanceID string, rep 
 	}
 
 	var res Result
-	res.Outcome = out
+	res.Outcome = *out
 	res.Instance = inst
 	change(&res.Instance)
 	var recorded storage.Disconnect
@@ -158,7 +189,7 @@ func (e *Executor) HandleDisconnect(ctx context.Context, instanceID string, rep 
 			return err
 		}
 		if ended, err = e.trackDrop(ctx, tx, instanceID, drop{
-			wasOpen: wasOpen, event: &rep.Event, outcome: &out, settings: in.Settings, arm: arm,
+			wasOpen: wasOpen, event: &rep.Event, outcome: out, settings: in.Settings, arm: arm,
 		}); err != nil {
 			return err
 		}
@@ -167,7 +198,7 @@ func (e *Executor) HandleDisconnect(ctx context.Context, instanceID string, rep 
 				return err
 			}
 		}
-		return e.announce(ctx, tx, cur, &rep, &out, in.Attempt, state, proxyTo)
+		return e.announce(ctx, tx, cur, rep, out, in.Attempt, state, proxyTo)
 	}, e.cfg.Webhooks.Nudge)
 	if err != nil {
 		return res, fmt.Errorf("recording disconnect of %s: %w", inst.Name, err)
@@ -228,7 +259,7 @@ func (e *Executor) readInput(ctx context.Context, id string) (inst storage.Insta
 	in, err := e.decisionInput(ctx, id)
 	if err == nil {
 		e.remember(in.Instance)
-		return in.Instance, &in, false, nil
+		return in.Instance, in, false, nil
 	}
 	if !errors.Is(err, storage.ErrUnavailable) {
 		return inst, nil, false, err

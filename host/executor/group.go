@@ -61,13 +61,13 @@ type readPending struct {
 }
 
 type readDone struct {
-	in  storage.DecisionInput
+	in  *storage.DecisionInput
 	err error
 }
 
 // decisionInput reads what deciding a disconnect of id needs, together
 // with the reads that arrive meanwhile. After Stop it reads alone.
-func (e *Executor) decisionInput(ctx context.Context, id string) (storage.DecisionInput, error) {
+func (e *Executor) decisionInput(ctx context.Context, id string) (*storage.DecisionInput, error) {
 	since := e.cfg.Clock.Now().Add(-HistoryWindow)
 	p := &readPending{id: id, since: since, done: make(chan readDone, 1)}
 	e.mu.Lock()
@@ -77,14 +77,15 @@ func (e *Executor) decisionInput(ctx context.Context, id string) (storage.Decisi
 	} else if e.reading == 0 { // stopped: nobody would take it
 		e.reads = slices.DeleteFunc(e.reads, func(q *readPending) bool { return q == p })
 		e.mu.Unlock()
-		return e.cfg.Store.DecisionInput(ctx, id, since, abi.MaxHistory)
+		in, err := e.cfg.Store.DecisionInput(ctx, id, since, abi.MaxHistory)
+		return &in, err
 	}
 	e.mu.Unlock()
 	select {
 	case r := <-p.done:
 		return r.in, r.err
 	case <-ctx.Done():
-		return storage.DecisionInput{}, ctx.Err()
+		return nil, ctx.Err()
 	}
 }
 
@@ -113,7 +114,7 @@ func (e *Executor) readGroups(ctx context.Context) {
 		}
 		ins, errs := e.cfg.Store.DecisionInputs(context.WithoutCancel(ctx), ids, since, abi.MaxHistory)
 		for i, p := range batch {
-			in := ins[i]
+			in := &ins[i]
 			// The group read from the earliest since: each keeps its own
 			// window. The history is newest first, so what stays is still
 			// the newest MaxHistory of that window.

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -50,13 +51,23 @@ func (o ops) RecordDisconnect(ctx context.Context, d storage.Disconnect) (storag
 	out, err := scanDisconnect(o.q.QueryRow(ctx, `INSERT INTO wahost_disconnects (
 		instance_id, at, kind, code, raw, message, cause, decision, action, rule,
 		policy_sha256, fallback, latency_ns, attempt, step, jitter_seed, shadow, shadow_sha256, input, proxy, proxy_to)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+	SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21
+	WHERE `+instanceLocked+`
 	RETURNING `+disconnectCols,
 		d.InstanceID, storage.Timestamp(d.At), d.Kind, d.Code, d.Raw, d.Message, d.Cause,
 		jsonArg(d.Decision), d.Action, d.Rule, d.PolicySHA256, d.Fallback, int64(d.Latency),
 		d.Attempt, d.Step, int64(d.JitterSeed), jsonArg(d.Shadow), d.ShadowSHA256, jsonArg(d.Input), d.Proxy, d.ProxyTo))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return out, storage.NotFound("instance", d.InstanceID)
+	}
 	return out, wrapErr("record disconnect of instance "+d.InstanceID, err)
 }
+
+// instanceLocked is the condition that instance $1 exists, share-locking
+// its key until the transaction ends as a foreign key would: the history
+// and the episodes have none (migration 0014), and a DeleteInstance then
+// waits for the row written for that instance, and deletes it.
+const instanceLocked = `EXISTS (SELECT 1 FROM wahost_instances WHERE id = $1 FOR KEY SHARE)`
 
 // RecentDisconnects returns up to limit disconnects at or after since,
 // newest first.

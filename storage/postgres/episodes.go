@@ -65,14 +65,18 @@ func (o ops) PutEpisode(ctx context.Context, e storage.Episode) (storage.Episode
 		out, err := scanEpisode(o.q.QueryRow(ctx, `INSERT INTO wahost_episodes (instance_id, started_at,
 		ended_at, outcome, end_kind, end_rule, attempts, max_step, needed_qr, fallbacks, loops_440,
 		policy_sha256, policy, generation, arm, mixed)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16 WHERE `+instanceLocked+`
 		RETURNING `+episodeCols, args...))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return out, storage.NotFound("instance", e.InstanceID)
+		}
 		return out, wrapErr("start episode of "+e.InstanceID, err)
 	}
 	out, err := scanEpisode(o.q.QueryRow(ctx, `UPDATE wahost_episodes SET instance_id = $1, started_at = $2,
 		ended_at = $3, outcome = $4, end_kind = $5, end_rule = $6, attempts = $7, max_step = $8,
 		needed_qr = $9, fallbacks = $10, loops_440 = $11, policy_sha256 = $12, policy = $13,
-		generation = $14, arm = $15, mixed = $16 WHERE id = $17 RETURNING `+episodeCols, append(args, e.ID)...))
+		generation = $14, arm = $15, mixed = $16 WHERE id = $17 AND `+instanceLocked+`
+		RETURNING `+episodeCols, append(args, e.ID)...))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return out, fmt.Errorf("postgres: update episode %d: %w", e.ID, storage.ErrNotFound)
 	}

@@ -151,7 +151,14 @@ func (o ops) DeleteInstance(ctx context.Context, id string) error {
 	if tag.RowsAffected() == 0 {
 		return storage.NotFound("instance", id)
 	}
-	return nil
+	// The history and the episodes have no foreign key (migration 0014).
+	// They go after the instance's row: that delete waited for any writer
+	// holding the row, so this statement, with a snapshot of its own,
+	// sees what such a writer committed, and a writer coming later finds
+	// no instance to write for.
+	_, err = o.q.Exec(ctx, `WITH h AS (DELETE FROM wahost_disconnects WHERE instance_id = $1)
+		DELETE FROM wahost_episodes WHERE instance_id = $1`, id)
+	return wrapErr("delete instance history", err)
 }
 
 func reconnectDue(r *storage.PendingReconnect) *time.Time {

@@ -109,6 +109,13 @@ func (s *Store) InTx(ctx context.Context, fn func(tx storage.Tx) error) error {
 	return s.inTx(ctx, fn, nil, false)
 }
 
+// DeleteInstance deletes an instance with its history and episodes, in
+// one transaction: its two statements (see ops.DeleteInstance) commit
+// together.
+func (s *Store) DeleteInstance(ctx context.Context, id string) error {
+	return s.InTx(ctx, func(tx storage.Tx) error { return tx.DeleteInstance(ctx, id) })
+}
+
 // inTx runs fn in one transaction. The webhooks fn enqueues are inserted
 // together at the end (see ops.outbox). The transaction begins with fn's
 // first statement (lazyTx): a unit of work that only enqueues webhooks —

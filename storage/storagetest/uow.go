@@ -148,6 +148,7 @@ func testDeleteCascades(t *testing.T, s storage.Store, c *Clock) {
 		t.Fatal(err)
 	}
 	try(s.RecordDisconnect(ctx, sampleDisconnect(in.ID, c.Now(), 401))).must(t)
+	try(s.PutEpisode(ctx, storage.Episode{InstanceID: in.ID, StartedAt: c.Now()})).must(t)
 	try(s.AcquireLease(ctx, in.ID, "host-a", time.Minute)).must(t)
 	insert(t, s, outgoing(in.ID, "QUEUED", "key"))
 	insert(t, s, incoming(in.ID, "IN", c.Now()))
@@ -170,6 +171,13 @@ func testDeleteCascades(t *testing.T, s storage.Store, c *Clock) {
 	if h := try(s.ListDisconnects(ctx, in.ID, 0, 10)).must(t); len(h) != 0 {
 		t.Fatalf("history left after delete: %d rows", len(h))
 	}
+	_, err = s.OpenEpisode(ctx, in.ID)
+	wantErr(t, err, storage.ErrNotFound)
+	for _, e := range try(s.Episodes(ctx, time.Time{})).must(t) {
+		if e.InstanceID == in.ID {
+			t.Fatalf("episode left after delete: %+v", e)
+		}
+	}
 	if got := try(s.InstancesWithQueued(ctx)).must(t); len(got) != 0 {
 		t.Fatalf("queued messages left after delete: %v", got)
 	}
@@ -181,5 +189,23 @@ func testDeleteCascades(t *testing.T, s storage.Store, c *Clock) {
 		t.Fatalf("outbox event lost with its instance: %+v", got)
 	}
 	// The name is free again.
-	newInstance(t, s, "doomed")
+	again := newInstance(t, s, "doomed")
+
+	// Deleted outside a unit of work, the same.
+	try(s.RecordDisconnect(ctx, sampleDisconnect(again.ID, c.Now(), 401))).must(t)
+	try(s.PutEpisode(ctx, storage.Episode{InstanceID: again.ID, StartedAt: c.Now()})).must(t)
+	if err := s.DeleteInstance(ctx, again.ID); err != nil {
+		t.Fatal(err)
+	}
+	if h := try(s.ListDisconnects(ctx, again.ID, 0, 10)).must(t); len(h) != 0 {
+		t.Fatalf("history left after delete: %d rows", len(h))
+	}
+	_, err = s.OpenEpisode(ctx, again.ID)
+	wantErr(t, err, storage.ErrNotFound)
+
+	// Nothing is written for an instance that is gone.
+	_, err = s.RecordDisconnect(ctx, sampleDisconnect(again.ID, c.Now(), 401))
+	wantErr(t, err, storage.ErrNotFound)
+	_, err = s.PutEpisode(ctx, storage.Episode{InstanceID: again.ID, StartedAt: c.Now()})
+	wantErr(t, err, storage.ErrNotFound)
 }
