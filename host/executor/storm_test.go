@@ -158,6 +158,7 @@ func BenchmarkStorm(b *testing.B) {
 	b.ReportMetric(float64(n-reconnect.DefaultBurst)/reconnect.DefaultRate, "s-rate-limit-span")
 	b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/float64(n), "heap-B/instance")
 	b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/float64(n*b.N), "alloc-B/decision")
+	b.ReportMetric(float64(after.NumGC-before.NumGC)/float64(b.N), "gc-cycles")
 
 	queued, err := st.Claim(ctx, "storm-check", storage.MaxPage, time.Minute)
 	if err != nil || len(queued) == 0 {

@@ -137,6 +137,9 @@ type grouped struct {
 	inst map[string]*groupInstance // the overlay, by instance id
 	// ids taken for the history rows and the episodes the units insert.
 	disconnectIDs, episodeIDs []int64
+	// pending is a value of wahost_event_pending for the group's stream
+	// entries, when they go by COPY.
+	pending int64
 
 	// Writes not yet sent.
 	instances []storage.Instance // final rows, one per instance
@@ -181,6 +184,9 @@ func prepareGroup(ctx context.Context, tx pgx.Tx, units []storage.Unit) (*groupe
 		SELECT nextval(s.seq) FROM s, generate_series(1, $1::int)`
 	b.Queue(takeIDs, n, "wahost_disconnects")
 	b.Queue(takeIDs, n, "wahost_episodes")
+	// The group's stream entries take their pending keys from one value
+	// (see copyOutbox).
+	b.Queue("SELECT nextval('wahost_event_pending')")
 	br := tx.SendBatch(ctx, b)
 	defer br.Close()
 	g := &grouped{inst: make(map[string]*groupInstance, len(ids)), updated: map[string]int{}, epIndex: map[int64]int{}}
@@ -207,6 +213,9 @@ func prepareGroup(ctx context.Context, tx pgx.Tx, units []storage.Unit) (*groupe
 		if *dst, err = pgx.CollectRows(rows, pgx.RowTo[int64]); err != nil {
 			return nil, wrapErr("take ids", err)
 		}
+	}
+	if err := br.QueryRow().Scan(&g.pending); err != nil {
+		return nil, wrapErr("take ids", err)
 	}
 	return g, wrapErr("prepare group", br.Close())
 }
@@ -317,7 +326,11 @@ func (g *grouped) flush(ctx context.Context, tx pgx.Tx, extra func(b *pgx.Batch)
 		want = append(want, n)
 		queueInstances(b, g.instances)
 	}
-	if len(g.history) > 0 {
+	// Many history rows go by COPY after the batch (see copyOutbox).
+	var history []storage.Disconnect
+	if len(g.history) >= copyMin {
+		history = g.history
+	} else if len(g.history) > 0 {
 		want = append(want, len(g.history))
 		queueHistory(b, g.history)
 	}
@@ -344,12 +357,24 @@ func (g *grouped) flush(ctx context.Context, tx pgx.Tx, extra func(b *pgx.Batch)
 	for len(want) < b.Len() {
 		want = append(want, -1)
 	}
-	g.instances, g.history, g.episodes = g.instances[:0], g.history[:0], g.episodes[:0]
+	g.instances, g.episodes = g.instances[:0], g.episodes[:0]
 	clear(g.updated)
 	clear(g.epIndex)
-	if b.Len() == 0 {
-		return nil
+	defer func() { g.history = g.history[:0] }() // history is sent before flush returns
+	if b.Len() > 0 {
+		if err := sendGroup(ctx, tx, b, want); err != nil {
+			return err
+		}
 	}
+	if len(history) > 0 {
+		return copyDisconnects(ctx, tx, history)
+	}
+	return nil
+}
+
+// sendGroup sends b, the statements of flush, checking that each
+// touched as many rows as want says.
+func sendGroup(ctx context.Context, tx pgx.Tx, b *pgx.Batch, want []int) error {
 	br := tx.SendBatch(ctx, b)
 	defer br.Close()
 	for i := range b.Len() {

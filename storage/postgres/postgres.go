@@ -166,13 +166,18 @@ func (s *Store) inTx(ctx context.Context, fn func(tx storage.Tx) error, units []
 	} else {
 		tx := lt.tx
 		if g != nil {
-			// The group's rows and its outbox's in one round trip.
+			// The group's rows and its outbox's in one round trip, or
+			// the outbox's after them by COPY when they are many.
+			byCopy := len(outbox) >= copyMin
 			err = g.flush(ctx, tx, func(b *pgx.Batch) {
-				if len(outbox) > 0 {
+				if len(outbox) > 0 && !byCopy {
 					q, args := outboxInsert(outbox)
 					b.Queue(q, args...)
 				}
 			})
+			if err == nil && byCopy {
+				err = copyOutbox(ctx, tx, outbox, g.pending)
+			}
 		} else {
 			err = insertOutbox(ctx, tx, outbox)
 		}

@@ -63,6 +63,7 @@ func RunStore(t *testing.T, open OpenStore) {
 		{"GroupCommit", testGroupCommit},
 		{"GroupsConcurrent", testGroupsConcurrent},
 		{"GroupRows", testGroupRows},
+		{"GroupOutbox", testGroupOutbox},
 		{"Committer", testCommitter},
 		{"NotifyOutbox", testNotifyOutbox},
 		{"DeleteCascades", testDeleteCascades},

@@ -1,0 +1,128 @@
+package postgres_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/wahost/wahost/storage"
+	"github.com/wahost/wahost/storage/postgres"
+)
+
+// TestCopyOutbox checks the COPY path of a group's outbox on its own: a
+// group that fails there is run again unit by unit, which would hide it.
+func TestCopyOutbox(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s := openTest(t, postgres.Config{MaxConns: 2})
+
+	now := storage.Timestamp(time.Now())
+	delivered := now.Add(-time.Second)
+	var evs []storage.OutboxEvent
+	for i := range postgres.CopyMin + 3 {
+		ev := storage.OutboxEvent{
+			ID: storage.NewID(), InstanceID: storage.NewID(), Event: fmt.Sprintf("e%d", i),
+			Payload:   json.RawMessage(fmt.Sprintf(`{"i":%d,"s":"tab\t\"quote\" back\\slash é ✓"}`, i)),
+			CreatedAt: now, NextAttemptAt: now.Add(time.Duration(i) * time.Microsecond),
+		}
+		switch i % 3 {
+		case 0:
+			ev.Stream, ev.DeliveredAt = true, &delivered
+		case 1:
+			ev.Destination = "nats-events"
+		}
+		evs = append(evs, ev)
+	}
+	const pending = 41
+	err := pgx.BeginFunc(ctx, s.Pool(), func(tx pgx.Tx) error { return postgres.CopyOutbox(ctx, tx, evs, pending) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rank int64
+	for _, want := range evs {
+		var seq *int64
+		if err := s.Pool().QueryRow(ctx, "SELECT seq FROM wahost_outbox WHERE id = $1", want.ID).Scan(&seq); err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case want.Stream:
+			rank++
+			if seq == nil || *seq != -(pending*1048576+rank) {
+				t.Errorf("%s: pending key %v, want %d", want.Event, seq, -(pending*1048576 + rank))
+			}
+		case seq != nil:
+			t.Errorf("%s: seq %d, want none", want.Event, *seq)
+		}
+		got, err := s.OutboxEvent(ctx, want.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got.Seq = 0
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("stored  %+v\ncopied %+v", got, want)
+		}
+	}
+
+	// A malformed id fails the copy and copies nothing.
+	bad := append([]storage.OutboxEvent(nil), evs...)
+	bad[len(bad)-1].ID = "not-a-uuid"
+	err = pgx.BeginFunc(ctx, s.Pool(), func(tx pgx.Tx) error { return postgres.CopyOutbox(ctx, tx, bad, pending) })
+	if err == nil {
+		t.Fatal("copy of a malformed id succeeded")
+	}
+}
+
+// TestCopyDisconnects checks the COPY path of a group's history rows.
+func TestCopyDisconnects(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s := openTest(t, postgres.Config{MaxConns: 2})
+	in, err := s.CreateInstance(ctx, storage.Instance{Name: "copied"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := storage.Timestamp(time.Now())
+	var rows []storage.Disconnect
+	for i := range 3 {
+		var id int64
+		if err := s.Pool().QueryRow(ctx, "SELECT nextval(pg_get_serial_sequence('wahost_disconnects', 'id'))").Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		d := storage.Disconnect{
+			ID: id, InstanceID: in.ID, At: at.Add(time.Duration(i) * time.Second), Kind: "stream_error", Code: 515 + i,
+			Raw: `<stream:error code="515"/>`, Message: "restart\trequired", Cause: "reset", Action: "reconnect",
+			Decision: json.RawMessage(`{"v":1,"action":"reconnect","delay_ms":2000}`), Rule: "transient/515",
+			PolicySHA256: "ab", Fallback: i == 1, Latency: time.Duration(i) * time.Microsecond, Attempt: i + 1, Step: i,
+			JitterSeed: 1<<32 - 1, ShadowSHA256: "", Input: json.RawMessage(`{"v":1}`), Proxy: "p1", ProxyTo: "p2",
+		}
+		if i == 2 {
+			d.Shadow, d.ShadowSHA256, d.Decision = json.RawMessage(`{"v":1,"action":"logout"}`), "cd", nil
+		}
+		rows = append(rows, d)
+	}
+	if err := pgx.BeginFunc(ctx, s.Pool(), func(tx pgx.Tx) error { return postgres.CopyDisconnects(ctx, tx, rows) }); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ListDisconnects(ctx, in.ID, 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Reverse(got)
+	if !reflect.DeepEqual(got, rows) {
+		t.Errorf("stored:\n%+v\ncopied:\n%+v", got, rows)
+	}
+
+	// A value the column cannot hold fails the copy, as it fails an INSERT.
+	rows[0].Code, rows[0].ID = 1<<40, rows[0].ID+100
+	if err := pgx.BeginFunc(ctx, s.Pool(), func(tx pgx.Tx) error { return postgres.CopyDisconnects(ctx, tx, rows[:1]) }); err == nil {
+		t.Fatal("copy of an out-of-range code succeeded")
+	}
+}
