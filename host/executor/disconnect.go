@@ -419,5 +419,5 @@ func (e *Executor) announce(ctx context.Context, tx storage.Tx, inst storage.Ins
 func recordedInput(in *abi.Input) []byte {
 	c := *in
 	c.History = nil
-	return c.AppendJSON(nil)
+	return c.AppendJSON(make([]byte, 0, 1024)) // most inputs fit: one allocation, not a growing one
 }

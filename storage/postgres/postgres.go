@@ -138,6 +138,10 @@ func (s *Store) inTx(ctx context.Context, fn func(tx storage.Tx) error, units []
 	}()
 	var wrote bool
 	var outbox []storage.OutboxEvent
+	if group {
+		// A decision enqueues two events, each a stream entry and a webhook.
+		outbox = make([]storage.OutboxEvent, 0, 4*len(units))
+	}
 	o := ops{q: lt, now: s.now, inTx: true, hook: s.hook, wrote: &wrote, outbox: &outbox}
 	var g *grouped
 	if group && slices.ContainsFunc(units, func(u storage.Unit) bool { return u.Instance != "" }) {
