@@ -2,10 +2,12 @@ package executor
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/wahost/wahost/abi"
+	"github.com/wahost/wahost/abi/jsonw"
 	"github.com/wahost/wahost/host/disconnect"
 	"github.com/wahost/wahost/storage"
 )
@@ -40,6 +42,29 @@ type connectionUpdate struct {
 	WUID              string `json:"wuid,omitempty"`
 	ProfileName       string `json:"profileName,omitempty"`
 	ProfilePictureURL string `json:"profilePictureUrl,omitempty"`
+}
+
+// AppendJSON appends u as encoding/json writes it (webhook.Appender).
+func (u connectionUpdate) AppendJSON(b []byte) []byte {
+	b = append(b, `{"instance":`...)
+	b = jsonw.AppendString(b, u.Instance)
+	b = append(b, `,"state":`...)
+	b = jsonw.AppendString(b, u.State)
+	b = append(b, `,"statusReason":`...)
+	b = strconv.AppendInt(b, int64(u.StatusReason), 10)
+	b = appendOptional(b, `,"wuid":`, u.WUID)
+	b = appendOptional(b, `,"profileName":`, u.ProfileName)
+	b = appendOptional(b, `,"profilePictureUrl":`, u.ProfilePictureURL)
+	return append(b, '}')
+}
+
+// appendOptional appends a string member that encoding/json's omitempty
+// leaves out when empty.
+func appendOptional(b []byte, key, v string) []byte {
+	if v == "" {
+		return b
+	}
+	return jsonw.AppendString(append(b, key...), v)
 }
 
 func connUpdate(inst storage.Instance, state string, reason int) connectionUpdate {
@@ -137,6 +162,35 @@ type decided struct {
 
 // disconnectionObject is the instance's disconnectionObject: the event and
 // the decision, as JSON.
+// AppendJSON appends d as encoding/json writes it (webhook.Appender). The
+// decision is the document disconnect.Decider wrote: compact and valid,
+// embedded as it is.
+func (d decided) AppendJSON(b []byte) []byte {
+	b = append(b, `{"instance":`...)
+	b = jsonw.AppendString(b, d.Instance)
+	b = append(b, `,"kind":`...)
+	b = jsonw.AppendString(b, string(d.Kind))
+	b = append(b, `,"code":`...)
+	b = strconv.AppendInt(b, int64(d.Code), 10)
+	b = append(b, `,"cause":`...)
+	b = jsonw.AppendString(b, string(d.Cause))
+	b = appendOptional(b, `,"message":`, d.Message)
+	b = append(b, `,"attempt":`...)
+	b = strconv.AppendInt(b, int64(d.Attempt), 10)
+	b = append(b, `,"decision":`...)
+	if len(d.Decision) == 0 {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, d.Decision...)
+	}
+	b = appendOptional(b, `,"policySha256":`, d.PolicySHA256)
+	b = append(b, `,"fallback":`...)
+	b = strconv.AppendBool(b, d.Fallback)
+	b = appendOptional(b, `,"proxy":`, d.Proxy)
+	b = appendOptional(b, `,"proxyTo":`, d.ProxyTo)
+	return append(b, '}')
+}
+
 func disconnectionObject(ev *abi.Event, o *disconnect.Outcome) json.RawMessage {
 	b, _ := json.Marshal(struct {
 		Kind     abi.Kind        `json:"kind"`
