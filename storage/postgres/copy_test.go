@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -74,8 +75,12 @@ func TestCopyOutbox(t *testing.T) {
 	bad := append([]storage.OutboxEvent(nil), evs...)
 	bad[len(bad)-1].ID = "not-a-uuid"
 	err = pgx.BeginFunc(ctx, s.Pool(), func(tx pgx.Tx) error { return postgres.CopyOutbox(ctx, tx, bad, pending) })
-	if err == nil {
-		t.Fatal("copy of a malformed id succeeded")
+	if err == nil || !strings.Contains(err.Error(), `event id "not-a-uuid"`) {
+		t.Fatalf("copy of a malformed id: %v", err)
+	}
+	var n int
+	if err := s.Pool().QueryRow(ctx, "SELECT count(*) FROM wahost_outbox").Scan(&n); err != nil || n != len(evs) {
+		t.Fatalf("%d rows after the failed copy (%v), want %d", n, err, len(evs))
 	}
 }
 
@@ -122,7 +127,8 @@ func TestCopyDisconnects(t *testing.T) {
 
 	// A value the column cannot hold fails the copy, as it fails an INSERT.
 	rows[0].Code, rows[0].ID = 1<<40, rows[0].ID+100
-	if err := pgx.BeginFunc(ctx, s.Pool(), func(tx pgx.Tx) error { return postgres.CopyDisconnects(ctx, tx, rows[:1]) }); err == nil {
-		t.Fatal("copy of an out-of-range code succeeded")
+	err = pgx.BeginFunc(ctx, s.Pool(), func(tx pgx.Tx) error { return postgres.CopyDisconnects(ctx, tx, rows[:1]) })
+	if err == nil || !strings.Contains(err.Error(), "code: 1099511627776 is out of range") {
+		t.Fatalf("copy of an out-of-range code: %v", err)
 	}
 }

@@ -185,7 +185,7 @@ func prepareGroup(ctx context.Context, tx pgx.Tx, units []storage.Unit) (*groupe
 	b.Queue(takeIDs, n, "wahost_disconnects")
 	b.Queue(takeIDs, n, "wahost_episodes")
 	// The group's stream entries take their pending keys from one value
-	// (see copyOutbox).
+	// when they go by COPY (see copyOutbox); an INSERT takes its own.
 	b.Queue("SELECT nextval('wahost_event_pending')")
 	br := tx.SendBatch(ctx, b)
 	defer br.Close()
@@ -326,7 +326,7 @@ func (g *grouped) flush(ctx context.Context, tx pgx.Tx, extra func(b *pgx.Batch)
 		want = append(want, n)
 		queueInstances(b, g.instances)
 	}
-	// Many history rows go by COPY after the batch (see copyOutbox).
+	// Many history rows go by COPY after the batch (see copy.go).
 	var history []storage.Disconnect
 	if len(g.history) >= copyMin {
 		history = g.history
@@ -357,10 +357,10 @@ func (g *grouped) flush(ctx context.Context, tx pgx.Tx, extra func(b *pgx.Batch)
 	for len(want) < b.Len() {
 		want = append(want, -1)
 	}
-	g.instances, g.episodes = g.instances[:0], g.episodes[:0]
+	// Emptied for the writes to come; history still holds what it sends.
+	g.instances, g.history, g.episodes = g.instances[:0], g.history[:0], g.episodes[:0]
 	clear(g.updated)
 	clear(g.epIndex)
-	defer func() { g.history = g.history[:0] }() // history is sent before flush returns
 	if b.Len() > 0 {
 		if err := sendGroup(ctx, tx, b, want); err != nil {
 			return err

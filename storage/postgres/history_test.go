@@ -57,10 +57,13 @@ func TestDeleteWaitsForHistoryWriters(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
+	instances := pgx.Identifier{schema, "wahost_instances"}.Sanitize()
 	for {
+		// A backend of this schema's instances table waiting for a lock:
+		// the delete, waiting for the unit's lock on the instance.
 		var waiting bool
-		err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
-			WHERE wait_event_type = 'Lock' AND query LIKE 'DELETE FROM wahost_instances%')`).Scan(&waiting)
+		err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity a JOIN pg_locks l ON l.pid = a.pid
+			WHERE a.wait_event_type = 'Lock' AND l.relation = $1::regclass)`, instances).Scan(&waiting)
 		if err != nil {
 			t.Fatal(err)
 		}

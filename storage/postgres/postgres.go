@@ -139,7 +139,8 @@ func (s *Store) inTx(ctx context.Context, fn func(tx storage.Tx) error, units []
 	var wrote bool
 	var outbox []storage.OutboxEvent
 	if group {
-		// A decision enqueues two events, each a stream entry and a webhook.
+		// Room for a decision's rows, the most a unit usually enqueues: two
+		// events, each a stream entry and a webhook.
 		outbox = make([]storage.OutboxEvent, 0, 4*len(units))
 	}
 	o := ops{q: lt, now: s.now, inTx: true, hook: s.hook, wrote: &wrote, outbox: &outbox}
