@@ -50,14 +50,16 @@ func goroutines() []goroutine {
 // it was closed: whatsmeow's websocket pumps (they are not joined by
 // Disconnect), net/http's per-connection loops, client and server side,
 // which see the close when their read returns, and pgxpool's health
-// check and puddle's connection attempts, which Pool.Close signals but does
-// not wait for; database/sql's connection opener, which DB.Close cancels
-// but does not wait for either; and any goroutine that has returned and is
-// exiting (runtime.goexit1), such as the test's own, which ran Run.
+// check, its first idle connections and puddle's connection attempts,
+// which Pool.Close signals but does not wait for; database/sql's
+// connection opener, which DB.Close cancels but does not wait for either;
+// and any goroutine that has returned and is exiting (runtime.goexit1),
+// such as the test's own, which ran Run.
 func asyncEnd(g goroutine) bool {
 	for _, f := range []string{"runtime.goexit1(", "go.mau.fi/whatsmeow/socket.", "github.com/coder/websocket.",
 		"net/http.(*persistConn).", "net/http.(*conn).serve",
-		"github.com/jackc/pgx/v5/pgxpool.(*Pool).backgroundHealthCheck", "github.com/jackc/puddle/v2.",
+		"github.com/jackc/pgx/v5/pgxpool.(*Pool).backgroundHealthCheck",
+		"github.com/jackc/pgx/v5/pgxpool.(*Pool).createIdleResources", "github.com/jackc/puddle/v2.",
 		"database/sql.(*DB).connectionOpener("} {
 		if strings.Contains(g.stack, f) {
 			return true
