@@ -39,10 +39,14 @@ soak: ## Run N instances with random drops and print the host's goroutines, heap
 bench: ## Run the benchmarks (policy runtime, default policy WASM vs native, storage)
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
-bench-report: toolchains ## Measure the performance figures in one run and write docs/performance.md
+bench-report: toolchains ## Measure the performance figures in one run and write docs/performance.md (needs PostgreSQL)
 	bash examples/policies/build.sh
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/wahost-bench ./cmd/wahost
-	./bin/wahost-bench policy bench --report docs/performance.md --examples examples/policies/build --duration 3s
+	$(GO) test -run '^$$' -bench Storm -benchtime 1x -count 3 ./host/executor/ > bin/bench-storm.txt || { cat bin/bench-storm.txt; exit 1; }
+	$(GO) test -run '^$$' -bench 'Deliver/postgres/live' -benchtime 10000x -count 3 ./host/webhook/ > bin/bench-deliver.txt || { cat bin/bench-deliver.txt; exit 1; }
+	grep -h '^Benchmark' bin/bench-storm.txt bin/bench-deliver.txt
+	./bin/wahost-bench policy bench --report docs/performance.md --examples examples/policies/build --duration 3s \
+		--go-bench bin/bench-storm.txt --go-bench bin/bench-deliver.txt
 
 policies: ## Rebuild the embedded default policy module from policies/default
 	GOOS=wasip1 GOARCH=wasm $(GO) build $(WASM_FLAGS) -o $(DEFAULT_WASM) ./policies/default/wasm

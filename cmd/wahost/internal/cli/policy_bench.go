@@ -15,17 +15,19 @@ func runPolicyBench(ctx context.Context, args []string, stdio Stdio) int {
 	var pf policyFlags
 	var duration time.Duration
 	var reportPath, examples string
+	var goBench stringList
 	fs := newFlags("wahost policy bench",
-		"wahost policy bench --policy FILE|builtin:default [--duration 2s]\n       wahost policy bench --report FILE [--examples DIR] [--duration 2s]", stdio)
+		"wahost policy bench --policy FILE|builtin:default [--duration 2s]\n       wahost policy bench --report FILE [--examples DIR] [--go-bench FILE]... [--duration 2s]", stdio)
 	pf.register(fs, true)
 	fs.DurationVar(&duration, "duration", 2*time.Second, "how long to run each measurement")
 	fs.StringVar(&reportPath, "report", "", "measure every performance figure in one run and write them to this Markdown file")
 	fs.StringVar(&examples, "examples", "examples/policies/build", "with --report: the directory of the built example modules")
+	fs.Var(&goBench, "go-bench", "with --report: a file of `go test -bench` output holding the storm (P2) and delivery (P4) benchmarks; repeatable")
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
 	if reportPath != "" && fs.NArg() == 0 {
-		return runBenchReport(ctx, reportPath, examples, duration, stdio)
+		return runBenchReport(ctx, reportPath, examples, goBench, duration, stdio)
 	}
 	if pf.policy == "" || fs.NArg() > 0 {
 		fs.Usage()

@@ -35,6 +35,7 @@ type report struct {
 	out      io.Writer // progress
 	rows     []reportRow
 	modules  []moduleRow
+	host     []reportRow // P2 and P4, from the host's Go benchmarks
 }
 
 type reportRow struct {
@@ -50,14 +51,19 @@ type moduleRow struct {
 }
 
 // runBenchReport measures every figure and writes the report to path.
-func runBenchReport(ctx context.Context, path, examples string, duration time.Duration, stdio Stdio) int {
+func runBenchReport(ctx context.Context, path, examples string, goBench []string, duration time.Duration, stdio Stdio) int {
+	runs, err := readGoBench(goBench)
+	if err != nil {
+		fmt.Fprintf(stdio.Err, "wahost policy bench: --go-bench: %v\n", err)
+		return exitUsage
+	}
 	dir, err := os.MkdirTemp("", "wahost-bench-report-")
 	if err != nil {
 		fmt.Fprintf(stdio.Err, "wahost policy bench: %v\n", err)
 		return exitFail
 	}
 	defer os.RemoveAll(dir)
-	r := &report{ctx: ctx, duration: duration, cacheDir: filepath.Join(dir, "compiled"), out: stdio.Out}
+	r := &report{ctx: ctx, duration: duration, cacheDir: filepath.Join(dir, "compiled"), out: stdio.Out, host: hostRows(runs)}
 	if err := r.run(examples); err != nil {
 		fmt.Fprintf(stdio.Err, "wahost policy bench: %v\n", err)
 		return exitFail
@@ -113,7 +119,8 @@ func (r *report) run(examples string) error {
 			us(p50["wasm"]) + " vs " + us(p50["uninterrupted"]), ratio(p50["wasm"], p50["uninterrupted"]), bench},
 		reportRow{"P1b P1 with 300 history entries in the input (p50)", "≤ 50 µs",
 			us(p50["wasm-300"]) + " (native twin " + us(p50["native-300"]) + ")", ratio(p50["wasm-300"], p50["native-300"]) + " native",
-			"`go test -run '^$' -bench DefaultPolicy/history-300 ./policies/builtin/`"})
+			"`go test -run '^$' -bench DefaultPolicy/history-300 ./policies/builtin/`"},
+		r.host[0])
 	r.modules = append(r.modules, moduleRow{name: "default (Go)", guaranteed: p50["wasm"], uninterrupted: p50["uninterrupted"],
 		native: p50["native"], size: len(def), loadColdCompile: guarded.load})
 
@@ -125,7 +132,8 @@ func (r *report) run(examples string) error {
 	r.modules[0].loadWithCache = swap
 	r.rows = append(r.rows, reportRow{"P3 policy swap with the compilation cache (median of 5 loads)", "≤ 100 ms",
 		ms(swap) + "; then the first decision, which wakes the module from the cache: " + ms(first), "",
-		"`go test -run '^$' -bench Load/go-default/disk-cache ./runtime/`"})
+		"`go test -run '^$' -bench Load/go-default/disk-cache ./runtime/`"},
+		r.host[1])
 
 	// P5: an idle host.
 	rss, err := r.idleRSS()
