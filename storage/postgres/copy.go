@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -10,6 +9,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/wahost/wahost/storage"
 )
@@ -115,9 +116,25 @@ func (c *copyData) fail(err error) {
 	}
 }
 
-// copyIn runs sql, a COPY FROM STDIN in the binary format, with the n
-// rows write appends.
-func copyIn(ctx context.Context, tx pgx.Tx, op, sql string, n int, write func(c *copyData)) error {
+// A copyStmt is one COPY FROM STDIN in the binary format: write appends
+// its n rows.
+type copyStmt struct {
+	op, sql string
+	n       int
+	write   func(c *copyData)
+}
+
+// copyIn runs stmts, one COPY after the other, in one round trip: their
+// queries and rows go in a single write, as the protocol allows, and then
+// each one's outcome is read. pgconn's CopyFrom would take two round
+// trips and a goroutine for each, and in a storm every wait for the
+// network is a wait behind thousands of runnable goroutines too.
+//
+// A statement the server refuses aborts the transaction; the statements
+// after it fail as well, and the rows sent for them are dropped by the
+// server, as the protocol says it drops rows that arrive outside a COPY.
+// A value a column cannot hold fails the call before anything is sent.
+func copyIn(ctx context.Context, tx pgx.Tx, stmts ...copyStmt) error {
 	c := copyPool.Get().(*copyData)
 	defer func() {
 		if cap(c.b) <= maxPooledCopy {
@@ -125,27 +142,68 @@ func copyIn(ctx context.Context, tx pgx.Tx, op, sql string, n int, write func(c 
 			copyPool.Put(c)
 		}
 	}()
-	c.b, c.err = append(c.b[:0], copyHeader...), nil
-	write(c)
-	if c.err != nil {
-		return fmt.Errorf("postgres: %s: %w", op, c.err)
+	c.b, c.err = c.b[:0], nil
+	for _, st := range stmts {
+		// Query, then the rows as one CopyData message, then CopyDone.
+		c.b = append(c.b, 'Q')
+		c.b = binary.BigEndian.AppendUint32(c.b, uint32(4+len(st.sql)+1))
+		c.b = append(append(c.b, st.sql...), 0)
+		c.b = append(c.b, 'd', 0, 0, 0, 0)
+		at := len(c.b) - 4
+		c.b = append(c.b, copyHeader...)
+		st.write(c)
+		if c.err != nil {
+			return fmt.Errorf("postgres: %s: %w", st.op, c.err)
+		}
+		c.b = binary.BigEndian.AppendUint16(c.b, 0xffff)
+		binary.BigEndian.PutUint32(c.b[at:], uint32(len(c.b)-at))
+		c.b = append(c.b, 'c', 0, 0, 0, 4)
 	}
-	c.b = binary.BigEndian.AppendUint16(c.b, 0xffff)
-	tag, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(c.b), sql)
-	if err != nil {
-		return wrapErr(op, err)
+	pc := tx.Conn().PgConn()
+	if err := pc.Frontend().SendUnbufferedEncodedCopyData(c.b); err != nil {
+		// Part of the messages may be gone: the connection is unusable.
+		_ = pc.Close(context.WithoutCancel(ctx))
+		return wrapErr(stmts[0].op, err)
 	}
-	if got := tag.RowsAffected(); got != int64(n) {
-		return fmt.Errorf("postgres: %s: %d of %d rows copied", op, got, n)
+	var first error
+	for _, st := range stmts {
+		var tag pgconn.CommandTag
+		var failed error
+		for {
+			msg, err := pc.ReceiveMessage(ctx)
+			if err != nil {
+				return wrapErr(st.op, err)
+			}
+			switch m := msg.(type) {
+			case *pgproto3.CommandComplete:
+				tag = pgconn.NewCommandTag(string(m.CommandTag))
+			case *pgproto3.ErrorResponse:
+				failed = wrapErr(st.op, pgconn.ErrorResponseToPgError(m))
+			}
+			if _, ok := msg.(*pgproto3.ReadyForQuery); ok {
+				break
+			}
+		}
+		if failed == nil && tag.RowsAffected() != int64(st.n) {
+			failed = fmt.Errorf("postgres: %s: %d of %d rows copied", st.op, tag.RowsAffected(), st.n)
+		}
+		if first == nil {
+			first = failed
+		}
 	}
-	return nil
+	return first
 }
 
 // copyOutbox inserts evs, the outbox rows of a group, by COPY. A stream
 // entry's pending key is -(pending * 2^20 + rank), as outboxInsert gives
 // it, with pending the value of wahost_event_pending the group took.
 func copyOutbox(ctx context.Context, tx pgx.Tx, evs []storage.OutboxEvent, pending int64) error {
-	return copyIn(ctx, tx, "enqueue webhooks", `COPY wahost_outbox
+	return copyIn(ctx, tx, outboxCopy(evs, pending))
+}
+
+// outboxCopy is the COPY of copyOutbox.
+func outboxCopy(evs []storage.OutboxEvent, pending int64) copyStmt {
+	return copyStmt{"enqueue webhooks", `COPY wahost_outbox
 		(id, instance_id, event, payload, created_at, next_attempt_at, delivered_at, seq, destination)
 		FROM STDIN (FORMAT binary)`, len(evs), func(c *copyData) {
 		var rank int64
@@ -166,13 +224,18 @@ func copyOutbox(ctx context.Context, tx pgx.Tx, evs []storage.OutboxEvent, pendi
 			}
 			c.text(ev.Destination)
 		}
-	})
+	}}
 }
 
 // copyDisconnects inserts the history rows of a group, their ids taken,
 // by COPY.
 func copyDisconnects(ctx context.Context, tx pgx.Tx, rows []storage.Disconnect) error {
-	return copyIn(ctx, tx, "record the group's history", `COPY wahost_disconnects (id, instance_id, at, kind, code,
+	return copyIn(ctx, tx, historyCopy(rows))
+}
+
+// historyCopy is the COPY of copyDisconnects.
+func historyCopy(rows []storage.Disconnect) copyStmt {
+	return copyStmt{"record the group's history", `COPY wahost_disconnects (id, instance_id, at, kind, code,
 		raw, message, cause, decision, action, rule, policy_sha256, fallback, latency_ns, attempt, step, jitter_seed,
 		shadow, shadow_sha256, input, proxy, proxy_to) FROM STDIN (FORMAT binary)`, len(rows), func(c *copyData) {
 		for _, d := range rows {
@@ -200,5 +263,5 @@ func copyDisconnects(ctx context.Context, tx pgx.Tx, rows []storage.Disconnect) 
 			c.text(d.Proxy)
 			c.text(d.ProxyTo)
 		}
-	})
+	}}
 }

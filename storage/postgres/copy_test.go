@@ -132,3 +132,72 @@ func TestCopyDisconnects(t *testing.T) {
 		t.Fatalf("copy of an out-of-range code: %v", err)
 	}
 }
+
+// TestCopyPipelined sends a group's two COPYs in one round trip: both
+// land, or a refusal by the server in either fails the call with that
+// refusal, leaves no row of the other, and leaves the connection usable.
+func TestCopyPipelined(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// One connection: the statements after a failure run on the
+	// connection that failed.
+	s := openTest(t, postgres.Config{MaxConns: 1})
+	in, err := s.CreateInstance(ctx, storage.Instance{Name: "pipelined"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := storage.Timestamp(time.Now())
+	history := func(ids ...int64) []storage.Disconnect {
+		var rows []storage.Disconnect
+		for _, id := range ids {
+			rows = append(rows, storage.Disconnect{ID: id, InstanceID: in.ID, At: at, Kind: "disconnected", Code: 428,
+				Action: "reconnect", Decision: json.RawMessage(`{"v":1}`), Input: json.RawMessage(`{"v":1}`)})
+		}
+		return rows
+	}
+	outbox := func(n int) []storage.OutboxEvent {
+		var evs []storage.OutboxEvent
+		for range n {
+			evs = append(evs, storage.OutboxEvent{ID: storage.NewID(), InstanceID: in.ID, Event: "connection.update",
+				Payload: json.RawMessage(`{}`), CreatedAt: at, NextAttemptAt: at})
+		}
+		return evs
+	}
+	count := func(table string) int {
+		t.Helper()
+		var n int
+		if err := s.Pool().QueryRow(ctx, "SELECT count(*) FROM "+table).Scan(&n); err != nil {
+			t.Fatalf("count %s after the copies: %v", table, err)
+		}
+		return n
+	}
+	copyGroup := func(h []storage.Disconnect, evs []storage.OutboxEvent) error {
+		return pgx.BeginFunc(ctx, s.Pool(), func(tx pgx.Tx) error { return postgres.CopyGroup(ctx, tx, h, evs, 7) })
+	}
+
+	if err := copyGroup(history(1, 2), outbox(3)); err != nil {
+		t.Fatal(err)
+	}
+	if h, o := count("wahost_disconnects"), count("wahost_outbox"); h != 2 || o != 3 {
+		t.Fatalf("%d history and %d outbox rows, want 2 and 3", h, o)
+	}
+	// The first COPY refused (a taken id): the second fails after it.
+	err = copyGroup(history(3, 1), outbox(2))
+	if err == nil || !strings.Contains(err.Error(), "record the group's history") || !strings.Contains(err.Error(), "id: already exists") {
+		t.Fatalf("history with a taken id: %v", err)
+	}
+	// The second refused: the first's rows go with the transaction.
+	evs := outbox(2)
+	evs[1].ID = evs[0].ID
+	err = copyGroup(history(4), evs)
+	if err == nil || !strings.Contains(err.Error(), "enqueue webhooks") || !strings.Contains(err.Error(), "id: already exists") {
+		t.Fatalf("outbox with a repeated id: %v", err)
+	}
+	if h, o := count("wahost_disconnects"), count("wahost_outbox"); h != 2 || o != 3 {
+		t.Fatalf("%d history and %d outbox rows after the failed copies, want 2 and 3", h, o)
+	}
+	if err := copyGroup(history(5), outbox(1)); err != nil {
+		t.Fatalf("the connection after the failed copies: %v", err)
+	}
+}

@@ -317,8 +317,9 @@ func (g *grouped) putEpisode(gi *groupInstance, e storage.Episode) (storage.Epis
 }
 
 // flush sends the writes kept so far, one statement per table, and then
-// the queued extra statement, if any, in one round trip.
-func (g *grouped) flush(ctx context.Context, tx pgx.Tx, extra func(b *pgx.Batch)) error {
+// the queued extra statement, if any, in one round trip; then, in one
+// more, the history rows that go by COPY, and the extra COPYs.
+func (g *grouped) flush(ctx context.Context, tx pgx.Tx, extra func(b *pgx.Batch), copies ...copyStmt) error {
 	b := &pgx.Batch{}
 	// want is the rows each statement must touch; -1 for any.
 	var want []int
@@ -367,7 +368,10 @@ func (g *grouped) flush(ctx context.Context, tx pgx.Tx, extra func(b *pgx.Batch)
 		}
 	}
 	if len(history) > 0 {
-		return copyDisconnects(ctx, tx, history)
+		copies = append([]copyStmt{historyCopy(history)}, copies...)
+	}
+	if len(copies) > 0 {
+		return copyIn(ctx, tx, copies...)
 	}
 	return nil
 }

@@ -173,16 +173,16 @@ func (s *Store) inTx(ctx context.Context, fn func(tx storage.Tx) error, units []
 		if g != nil {
 			// The group's rows and its outbox's in one round trip, or
 			// the outbox's after them by COPY when they are many.
-			byCopy := len(outbox) >= copyMin
+			var copies []copyStmt
+			if len(outbox) >= copyMin {
+				copies = append(copies, outboxCopy(outbox, g.pending))
+			}
 			err = g.flush(ctx, tx, func(b *pgx.Batch) {
-				if len(outbox) > 0 && !byCopy {
+				if len(outbox) > 0 && copies == nil {
 					q, args := outboxInsert(outbox)
 					b.Queue(q, args...)
 				}
-			})
-			if err == nil && byCopy {
-				err = copyOutbox(ctx, tx, outbox, g.pending)
-			}
+			}, copies...)
 		} else {
 			err = insertOutbox(ctx, tx, outbox)
 		}
