@@ -54,3 +54,41 @@ func TestNoHibernateWithoutDiskCache(t *testing.T) {
 		t.Error("a module without a disk cache hibernated")
 	}
 }
+
+// TestSlotWarm: Warm wakes the slot's hibernating module and leaves one
+// idle instance, which the next decision takes; warming again, or at
+// once from several goroutines, creates no other. An empty slot has no
+// module to warm.
+func TestSlotWarm(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, _, _ := newSlot(t, BreakerConfig{})
+	if err := s.Warm(ctx); err != ErrNoModule {
+		t.Fatalf("Warm on an empty slot = %v, want ErrNoModule", err)
+	}
+	e := newEngine(t, Config{CacheDir: t.TempDir()})
+	m := load(t, e, "echo")
+	swap(t, s, m)
+	if !hibernating(m) {
+		t.Fatal("the first module of a slot does not hibernate")
+	}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			if err := s.Warm(ctx); err != nil {
+				t.Errorf("Warm: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	warm := m.Info().Pool
+	if hibernating(m) || warm.Live != 1 || warm.Idle != 1 {
+		t.Fatalf("after Warm: hibernating %v, pool %+v; want awake with one idle instance", hibernating(m), warm)
+	}
+	if out, err := m.Decide(ctx, selfTest); err != nil || string(out) != string(selfTest) {
+		t.Fatalf("Decide = %s, %v", out, err)
+	}
+	if info := m.Info().Pool; info.Created != warm.Created {
+		t.Errorf("the decision after Warm created %d more instances, want the one Warm made", info.Created-warm.Created)
+	}
+}

@@ -29,6 +29,7 @@ type PoolStats struct {
 // exec, the engine-wide bound on guest code running at once.
 type pool struct {
 	mu     sync.Mutex // guards idle, all, closed
+	warmMu sync.Mutex // one warm at a time: the next finds the instance the first made
 	idle   []*instance
 	all    map[*instance]struct{} // every open instance, idle or busy
 	closed bool
@@ -199,8 +200,11 @@ func (p *pool) put(inst *instance, healthy bool) {
 // warm creates one idle instance when the pool has none idle, without
 // taking an execution slot: a module about to replace another is made
 // ready while the one it replaces keeps deciding, so the first decisions
-// after a swap do not queue behind its wake-up and instantiation.
+// after a swap do not queue behind its wake-up and instantiation; and a
+// host with sessions keeps its module ready (Slot.Warm).
 func (p *pool) warm(ctx context.Context) error {
+	p.warmMu.Lock()
+	defer p.warmMu.Unlock()
 	select {
 	case p.tokens <- struct{}{}:
 	default:

@@ -136,6 +136,24 @@ func (s *Slot) DecideRef(ctx context.Context, input []byte) ([]byte, ModuleRef, 
 	}
 }
 
+// Warm readies the current module for its next decision: it wakes the
+// module from hibernation and creates an idle instance, unless one is
+// idle already or the pool holds all it may. A host that runs sessions
+// warms its policy, so that the first disconnect, and every disconnect
+// of a storm, does not wait for the module to be compiled from the cache
+// again and instantiated. Without a module it fails with ErrNoModule.
+func (s *Slot) Warm(ctx context.Context) error {
+	g := s.cur.Load()
+	if g == nil {
+		return ErrNoModule
+	}
+	if !g.m.enter() {
+		return nil // retired: the module replacing it was warmed by Swap
+	}
+	defer g.m.leave()
+	return g.m.pool.warm(ctx)
+}
+
 // Swap makes m the current module and returns its generation number. The
 // previous current module becomes the last-known-good one, unless its
 // breaker has tripped; the module it displaces is closed once drained. The

@@ -40,6 +40,12 @@ type Versioned interface {
 	Module() (name, sha256 string, minor uint16, ok bool)
 }
 
+// Warmer is a Policy that can get ready for its next decision ahead of
+// it (a module woken from hibernation, an instance created).
+type Warmer interface {
+	Warm(ctx context.Context) error
+}
+
 // OlderABIError is the reason the native rules decided an event the
 // module's ABI version does not know (a degraded event for a module older
 // than 1.2). It is not a fault of the module.
@@ -117,6 +123,15 @@ func New(p Policy, opts Options) *Decider {
 
 // Limits returns the limits decisions are validated against now.
 func (d *Decider) Limits() abi.Limits { return d.limits() }
+
+// Warm gets the Decider's policy ready for its next decision, when the
+// policy can (Warmer).
+func (d *Decider) Warm(ctx context.Context) error {
+	if w, ok := d.policy.(Warmer); ok {
+		return w.Warm(ctx)
+	}
+	return nil
+}
 
 // Decide decides one disconnect. It always returns a valid decision.
 func (d *Decider) Decide(ctx context.Context, in *abi.Input) Outcome {

@@ -17,6 +17,7 @@ func (e *Executor) Adopt(inst storage.Instance, takeover bool) {
 	if inst.Status != storage.StatusOpen && inst.Status != storage.StatusConnecting {
 		return
 	}
+	e.warmPolicy()
 	job := reconnect.Job{InstanceID: inst.ID, Due: e.cfg.Clock.Now()}
 	at := job.Due
 	if r := inst.Reconnect; r != nil && inst.Status == storage.StatusConnecting {

@@ -84,6 +84,7 @@ func (e *Executor) HandleConnected(ctx context.Context, instanceID string, o Ope
 		e.cfg.Metrics.reopened(now.Sub(prev.at))
 	}
 	e.cfg.Logger.InfoContext(ctx, "session open", "instance", inst.Name, "jid", inst.OwnerJID, "reconnected", reopened)
+	e.warmPolicy() // a session to lose: see warmPolicy
 	return inst, nil
 }
 

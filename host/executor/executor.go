@@ -17,6 +17,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wahost/wahost/abi"
@@ -136,6 +137,7 @@ type Executor struct {
 	stopped bool
 
 	commits *storage.Committer // the group commit of decisions' units of work
+	warming atomic.Bool        // a warmPolicy under way
 
 	ctx     context.Context // parent of the executor's goroutines; cancelled by Stop
 	cancel  context.CancelFunc

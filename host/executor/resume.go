@@ -20,6 +20,9 @@ func (e *Executor) Resume(ctx context.Context) (int, error) {
 	n := 0
 	for _, inst := range insts {
 		e.remember(inst)
+		if inst.Status == storage.StatusOpen || inst.Status == storage.StatusConnecting {
+			e.warmPolicy() // sessions to lose: see warmPolicy
+		}
 		r := inst.Reconnect
 		if r == nil || inst.Status != storage.StatusConnecting {
 			continue

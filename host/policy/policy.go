@@ -70,7 +70,14 @@ func (p slotPolicy) Module() (name, sha256 string, minor uint16, ok bool) {
 	return cur.Name, cur.SHA256, cur.ABIMinor, true
 }
 
-var _ disconnect.Versioned = slotPolicy{}
+// Warm readies the slot's current module; it implements
+// disconnect.Warmer.
+func (p slotPolicy) Warm(ctx context.Context) error { return p.slot.Warm(ctx) }
+
+var (
+	_ disconnect.Versioned = slotPolicy{}
+	_ disconnect.Warmer    = slotPolicy{}
+)
 
 // override is a loaded Override.
 type override struct {
@@ -394,6 +401,10 @@ func (m *Manager) Decide(ctx context.Context, input []byte) (disconnect.Answer, 
 func (m *Manager) Module() (name, sha256 string, minor uint16, ok bool) {
 	return slotPolicy{m.active}.Module()
 }
+
+// Warm readies the active module for the next decision; it implements
+// disconnect.Warmer.
+func (m *Manager) Warm(ctx context.Context) error { return slotPolicy{m.active}.Warm(ctx) }
 
 // Candidate returns the shadow policy, or nil when none is configured.
 func (m *Manager) Candidate() disconnect.Policy {
