@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -140,8 +141,21 @@ func (s *Store) inTx(ctx context.Context, fn func(tx storage.Tx) error, units []
 	var outbox []storage.OutboxEvent
 	if group {
 		// Room for a decision's rows, the most a unit usually enqueues: two
-		// events, each a stream entry and a webhook.
-		outbox = make([]storage.OutboxEvent, 0, 4*len(units))
+		// events, each a stream entry and a webhook; from the groups
+		// before, which leave theirs.
+		bp, _ := groupOutboxes.Get().(*[]storage.OutboxEvent)
+		if bp == nil {
+			bp = new([]storage.OutboxEvent)
+		}
+		if cap(*bp) < 4*len(units) {
+			*bp = make([]storage.OutboxEvent, 0, 4*len(units))
+		}
+		outbox = (*bp)[:0]
+		defer func() {
+			clear(outbox) // the payloads go with the group
+			*bp = outbox[:0]
+			groupOutboxes.Put(bp)
+		}()
 	}
 	o := ops{q: lt, now: s.now, inTx: true, hook: s.hook, wrote: &wrote, outbox: &outbox}
 	var g *grouped
@@ -201,6 +215,9 @@ func (s *Store) inTx(ctx context.Context, fn func(tx storage.Tx) error, units []
 	}
 	return nil
 }
+
+// groupOutboxes keeps the outbox rows of finished groups for the next.
+var groupOutboxes sync.Pool // *[]storage.OutboxEvent
 
 // lazyTx is a unit of work's transaction, begun by its first statement.
 type lazyTx struct {
