@@ -15,24 +15,21 @@ import (
 	"github.com/wahost/wahost/storage"
 )
 
-// A storm group's outbox rows (512 envelopes) and history rows (128
+// A group's outbox rows (512 envelopes in a storm) and history rows (128
 // decisions with their inputs) go to PostgreSQL by COPY in its binary
 // format rather than as the arrays of an INSERT. pgx encodes a statement's
 // arguments element by element into a buffer it starts small for every
 // statement and grows by doubling, then copies them again: for those two
 // statements, more than half of what a decision allocated. Here the rows
-// are written once into a buffer the groups reuse.
-
-// copyMin is the fewest rows a group sends by COPY: fewer go with the
-// group's other statements, in the same round trip, where COPY takes two
-// of its own.
-const copyMin = 64
+// are written once into a buffer the groups reuse, in the group's one
+// write (wire.go).
 
 // copyData is rows in the binary format of COPY FROM. The first value a
 // column cannot hold is kept in err, and the writes after it are moot.
 type copyData struct {
-	b   []byte
-	err error
+	b     []byte
+	err   error
+	nulls int // NULLs written, for the arrays' flags
 }
 
 // copyHeader is the format's signature, flags and header extension length.
@@ -48,7 +45,10 @@ var pgEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC).UnixMicro()
 
 func (c *copyData) row(fields int) { c.b = binary.BigEndian.AppendUint16(c.b, uint16(fields)) }
 
-func (c *copyData) null() { c.b = binary.BigEndian.AppendUint32(c.b, 0xffffffff) }
+func (c *copyData) null() {
+	c.b = binary.BigEndian.AppendUint32(c.b, 0xffffffff)
+	c.nulls++
+}
 
 func (c *copyData) text(s string) {
 	c.b = binary.BigEndian.AppendUint32(c.b, uint32(len(s)))
@@ -124,74 +124,52 @@ type copyStmt struct {
 	write   func(c *copyData)
 }
 
-// copyIn runs stmts, one COPY after the other, in one round trip: their
-// queries and rows go in a single write, as the protocol allows, and then
-// each one's outcome is read. pgconn's CopyFrom would take two round
-// trips and a goroutine for each, and in a storm every wait for the
-// network is a wait behind thousands of runnable goroutines too.
-//
-// A statement the server refuses aborts the transaction; the statements
-// after it fail as well, and the rows sent for them are dropped by the
-// server, as the protocol says it drops rows that arrive outside a COPY.
-// A value a column cannot hold fails the call before anything is sent.
+// copyIn runs stmts, one COPY after the other, in one round trip (see
+// write).
 func copyIn(ctx context.Context, tx pgx.Tx, stmts ...copyStmt) error {
-	c := copyPool.Get().(*copyData)
-	defer func() {
-		if cap(c.b) <= maxPooledCopy {
-			c.b, c.err = c.b[:0], nil
-			copyPool.Put(c)
+	return write(ctx, tx, nil, stmts)
+}
+
+// copyStmt appends st: its query, then its rows as one CopyData message,
+// then CopyDone. pgconn's CopyFrom would take two round trips and a
+// goroutine for each COPY, and in a storm every wait for the network is
+// a wait behind thousands of runnable goroutines too.
+func (c *copyData) copyStmt(st copyStmt) {
+	at := c.message('Q')
+	c.cstring(st.sql)
+	c.end(at)
+	at = c.message('d')
+	c.b = append(c.b, copyHeader...)
+	st.write(c)
+	c.b = binary.BigEndian.AppendUint16(c.b, 0xffff)
+	c.end(at)
+	c.end(c.message('c'))
+}
+
+// readCopy reads the outcome of st, sent by copyStmt: an error, or a
+// count of rows that must be st's. The server drops the rows of a COPY
+// it refused before reading them, as it drops any that arrive outside a
+// COPY.
+func readCopy(ctx context.Context, pc *pgconn.PgConn, st copyStmt) error {
+	var tag pgconn.CommandTag
+	var failed error
+	for {
+		msg, err := pc.ReceiveMessage(ctx)
+		if err != nil {
+			return wrapErr(st.op, err)
 		}
-	}()
-	c.b, c.err = c.b[:0], nil
-	for _, st := range stmts {
-		// Query, then the rows as one CopyData message, then CopyDone.
-		c.b = append(c.b, 'Q')
-		c.b = binary.BigEndian.AppendUint32(c.b, uint32(4+len(st.sql)+1))
-		c.b = append(append(c.b, st.sql...), 0)
-		c.b = append(c.b, 'd', 0, 0, 0, 0)
-		at := len(c.b) - 4
-		c.b = append(c.b, copyHeader...)
-		st.write(c)
-		if c.err != nil {
-			return fmt.Errorf("postgres: %s: %w", st.op, c.err)
-		}
-		c.b = binary.BigEndian.AppendUint16(c.b, 0xffff)
-		binary.BigEndian.PutUint32(c.b[at:], uint32(len(c.b)-at))
-		c.b = append(c.b, 'c', 0, 0, 0, 4)
-	}
-	pc := tx.Conn().PgConn()
-	if err := pc.Frontend().SendUnbufferedEncodedCopyData(c.b); err != nil {
-		// Part of the messages may be gone: the connection is unusable.
-		_ = pc.Close(context.WithoutCancel(ctx))
-		return wrapErr(stmts[0].op, err)
-	}
-	var first error
-	for _, st := range stmts {
-		var tag pgconn.CommandTag
-		var failed error
-		for {
-			msg, err := pc.ReceiveMessage(ctx)
-			if err != nil {
-				return wrapErr(st.op, err)
+		switch m := msg.(type) {
+		case *pgproto3.CommandComplete:
+			tag = pgconn.NewCommandTag(string(m.CommandTag))
+		case *pgproto3.ErrorResponse:
+			failed = wrapErr(st.op, pgconn.ErrorResponseToPgError(m))
+		case *pgproto3.ReadyForQuery:
+			if failed == nil && tag.RowsAffected() != int64(st.n) {
+				failed = fmt.Errorf("postgres: %s: %d of %d rows copied", st.op, tag.RowsAffected(), st.n)
 			}
-			switch m := msg.(type) {
-			case *pgproto3.CommandComplete:
-				tag = pgconn.NewCommandTag(string(m.CommandTag))
-			case *pgproto3.ErrorResponse:
-				failed = wrapErr(st.op, pgconn.ErrorResponseToPgError(m))
-			}
-			if _, ok := msg.(*pgproto3.ReadyForQuery); ok {
-				break
-			}
-		}
-		if failed == nil && tag.RowsAffected() != int64(st.n) {
-			failed = fmt.Errorf("postgres: %s: %d of %d rows copied", st.op, tag.RowsAffected(), st.n)
-		}
-		if first == nil {
-			first = failed
+			return failed
 		}
 	}
-	return first
 }
 
 // copyOutbox inserts evs, the outbox rows of a group, by COPY. A stream

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -27,7 +28,7 @@ func TestCopyOutbox(t *testing.T) {
 	now := storage.Timestamp(time.Now())
 	delivered := now.Add(-time.Second)
 	var evs []storage.OutboxEvent
-	for i := range postgres.CopyMin + 3 {
+	for i := range 67 {
 		ev := storage.OutboxEvent{
 			ID: storage.NewID(), InstanceID: storage.NewID(), Event: fmt.Sprintf("e%d", i),
 			Payload:   json.RawMessage(fmt.Sprintf(`{"i":%d,"s":"tab\t\"quote\" back\\slash é ✓"}`, i)),
@@ -199,5 +200,71 @@ func TestCopyPipelined(t *testing.T) {
 	}
 	if err := copyGroup(history(5), outbox(1)); err != nil {
 		t.Fatalf("the connection after the failed copies: %v", err)
+	}
+}
+
+// TestWriteGroup: a group's instance update goes as a statement prepared
+// once per connection, with its parameters encoded by hand, NULLs
+// included, and reads back as written; an update that finds a row gone
+// fails the write, with the COPY sent after it, and leaves the
+// connection usable.
+func TestWriteGroup(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s := openTest(t, postgres.Config{MaxConns: 1})
+	var insts []storage.Instance
+	for _, name := range []string{"a", "b"} {
+		in, err := s.CreateInstance(ctx, storage.Instance{Name: name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		insts = append(insts, in)
+	}
+	now := storage.Timestamp(time.Now())
+	at := now.Add(-time.Minute)
+	insts[0].Status, insts[0].OwnerJID, insts[0].ProfileName = storage.StatusConnecting, "5511@s.whatsapp.net", "tab\t\"é\""
+	insts[0].Attempt, insts[0].Step, insts[0].QRCount, insts[0].DisconnectionReasonCode = 3, 2, 1, 428
+	insts[0].DisconnectionAt, insts[0].DisconnectionObject = &at, json.RawMessage(`{"code":428}`)
+	insts[0].Reconnect = &storage.PendingReconnect{Due: now.Add(time.Second), Step: 2}
+	insts[0].UpdatedAt = now
+	insts[1].Status, insts[1].UpdatedAt = storage.StatusOpen, now // NULLs: no drop, no reconnect
+	writeGroup := func(insts []storage.Instance, history []storage.Disconnect) error {
+		return pgx.BeginFunc(ctx, s.Pool(), func(tx pgx.Tx) error { return postgres.WriteGroup(ctx, tx, insts, history) })
+	}
+	for range 2 { // prepared by the first write, bound by the second
+		if err := writeGroup(insts, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, want := range insts {
+		got, err := s.Instance(ctx, want.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want.CreatedAt = got.CreatedAt
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("stored %+v\nwrote  %+v", got, want)
+		}
+	}
+	var prepared int
+	if err := s.Pool().QueryRow(ctx, "SELECT count(*) FROM pg_prepared_statements WHERE name = 'wahost_group_instances'").Scan(&prepared); err != nil || prepared != 1 {
+		t.Fatalf("prepared statements: %d, %v; want the group's update once", prepared, err)
+	}
+
+	// A row gone: the update touches one of two, the group fails.
+	if err := s.DeleteInstance(ctx, insts[1].ID); err != nil {
+		t.Fatal(err)
+	}
+	history := []storage.Disconnect{{ID: 1, InstanceID: insts[0].ID, At: now, Kind: "disconnected", Action: "reconnect"}}
+	err := writeGroup(insts, history)
+	if !errors.Is(err, storage.ErrNotFound) || !strings.Contains(err.Error(), "1 of 2 rows") {
+		t.Fatalf("update of a removed instance: %v", err)
+	}
+	if got, err := s.ListDisconnects(ctx, insts[0].ID, 0, 10); err != nil || len(got) != 0 {
+		t.Fatalf("history after the failed write: %v, %v; want none", got, err)
+	}
+	if err := writeGroup(insts[:1], history); err != nil {
+		t.Fatalf("the connection after the failed write: %v", err)
 	}
 }

@@ -12,8 +12,6 @@ import (
 // Internals for the package's external tests.
 var CopyOutbox = copyOutbox
 
-const CopyMin = copyMin
-
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
 var CopyDisconnects = copyDisconnects
@@ -22,4 +20,14 @@ var CopyDisconnects = copyDisconnects
 // as a group's flush does.
 func CopyGroup(ctx context.Context, tx pgx.Tx, history []storage.Disconnect, outbox []storage.OutboxEvent, pending int64) error {
 	return copyIn(ctx, tx, historyCopy(history), outboxCopy(outbox, pending))
+}
+
+// WriteGroup writes a group's instance rows and history rows in one
+// round trip, as a group's flush does.
+func WriteGroup(ctx context.Context, tx pgx.Tx, instances []storage.Instance, history []storage.Disconnect) error {
+	var copies []copyStmt
+	if len(history) > 0 {
+		copies = append(copies, historyCopy(history))
+	}
+	return write(ctx, tx, []wireStmt{instancesStmt(instances)}, copies)
 }

@@ -185,7 +185,7 @@ func prepareGroup(ctx context.Context, tx pgx.Tx, units []storage.Unit) (*groupe
 	b.Queue(takeIDs, n, "wahost_disconnects")
 	b.Queue(takeIDs, n, "wahost_episodes")
 	// The group's stream entries take their pending keys from one value
-	// when they go by COPY (see copyOutbox); an INSERT takes its own.
+	// (see copyOutbox).
 	b.Queue("SELECT nextval('wahost_event_pending')")
 	br := tx.SendBatch(ctx, b)
 	defer br.Close()
@@ -316,24 +316,12 @@ func (g *grouped) putEpisode(gi *groupInstance, e storage.Episode) (storage.Epis
 	return e, true
 }
 
-// flush sends the writes kept so far, one statement per table, and then
-// the queued extra statement, if any, in one round trip; then, in one
-// more, the history rows that go by COPY, and the extra COPYs.
-func (g *grouped) flush(ctx context.Context, tx pgx.Tx, extra func(b *pgx.Batch), copies ...copyStmt) error {
-	b := &pgx.Batch{}
-	// want is the rows each statement must touch; -1 for any.
-	var want []int
-	if n := len(g.instances); n > 0 {
-		want = append(want, n)
-		queueInstances(b, g.instances)
-	}
-	// Many history rows go by COPY after the batch (see copy.go).
-	var history []storage.Disconnect
-	if len(g.history) >= copyMin {
-		history = g.history
-	} else if len(g.history) > 0 {
-		want = append(want, len(g.history))
-		queueHistory(b, g.history)
+// flush sends the writes kept so far, one statement per table, with
+// copies after them, in one write and one round trip (see write).
+func (g *grouped) flush(ctx context.Context, tx pgx.Tx, copies ...copyStmt) error {
+	var stmts []wireStmt
+	if len(g.instances) > 0 {
+		stmts = append(stmts, instancesStmt(g.instances))
 	}
 	var ins, upd []storage.Episode
 	for _, p := range g.episodes {
@@ -345,141 +333,20 @@ func (g *grouped) flush(ctx context.Context, tx pgx.Tx, extra func(b *pgx.Batch)
 	}
 	// Updates first: one may end the open episode an insert replaces.
 	if len(upd) > 0 {
-		want = append(want, len(upd))
-		queueEpisodes(b, upd, false)
+		stmts = append(stmts, episodesStmt(upd, false))
 	}
 	if len(ins) > 0 {
-		want = append(want, len(ins))
-		queueEpisodes(b, ins, true)
+		stmts = append(stmts, episodesStmt(ins, true))
 	}
-	if extra != nil {
-		extra(b)
+	if len(g.history) > 0 {
+		copies = append([]copyStmt{historyCopy(g.history)}, copies...)
 	}
-	for len(want) < b.Len() {
-		want = append(want, -1)
-	}
-	// Emptied for the writes to come; history still holds what it sends.
+	err := write(ctx, tx, stmts, copies)
+	// Emptied for the writes to come.
 	g.instances, g.history, g.episodes = g.instances[:0], g.history[:0], g.episodes[:0]
 	clear(g.updated)
 	clear(g.epIndex)
-	if b.Len() > 0 {
-		if err := sendGroup(ctx, tx, b, want); err != nil {
-			return err
-		}
-	}
-	if len(history) > 0 {
-		copies = append([]copyStmt{historyCopy(history)}, copies...)
-	}
-	if len(copies) > 0 {
-		return copyIn(ctx, tx, copies...)
-	}
-	return nil
-}
-
-// sendGroup sends b, the statements of flush, checking that each
-// touched as many rows as want says.
-func sendGroup(ctx context.Context, tx pgx.Tx, b *pgx.Batch, want []int) error {
-	br := tx.SendBatch(ctx, b)
-	defer br.Close()
-	for i := range b.Len() {
-		tag, err := br.Exec()
-		if err != nil {
-			return wrapErr("write the group's rows", err)
-		}
-		// A row another statement of the group removed fails the group.
-		if want[i] >= 0 && tag.RowsAffected() != int64(want[i]) {
-			return fmt.Errorf("postgres: write the group's rows: %d of %d rows: %w", tag.RowsAffected(), want[i], storage.ErrNotFound)
-		}
-	}
-	return wrapErr("write the group's rows", br.Close())
-}
-
-// queueInstances queues the update of rows, one per instance.
-func queueInstances(b *pgx.Batch, rows []storage.Instance) {
-	n := len(rows)
-	ids, status, owner, profile, picture := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	qr, attempt, step, rstep, code := make([]int, n), make([]int, n), make([]int, n), make([]int, n), make([]int, n)
-	updated, at, due := make([]time.Time, n), make([]*time.Time, n), make([]*time.Time, n)
-	obj := make([]*string, n)
-	for i, in := range rows {
-		ids[i], status[i], owner[i], profile[i], picture[i] = in.ID, string(in.Status), in.OwnerJID, in.ProfileName, in.ProfilePictureURL
-		qr[i], attempt[i], step[i], code[i] = in.QRCount, in.Attempt, in.Step, in.DisconnectionReasonCode
-		updated[i], at[i], due[i], rstep[i] = in.UpdatedAt, in.DisconnectionAt, reconnectDue(in.Reconnect), reconnectStep(in.Reconnect)
-		obj[i] = jsonText(in.DisconnectionObject)
-	}
-	b.Queue(`UPDATE wahost_instances i SET status = u.status, owner_jid = u.owner_jid, profile_name = u.profile_name,
-		profile_picture_url = u.profile_picture_url, qr_count = u.qr_count, attempt = u.attempt, step = u.step,
-		updated_at = u.updated_at, disconnection_at = u.disconnection_at, disconnection_reason_code = u.code,
-		disconnection_object = u.obj, reconnect_due = u.due, reconnect_step = u.rstep
-	FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[], $8::int[],
-		$9::timestamptz[], $10::timestamptz[], $11::int[], $12::json[], $13::timestamptz[], $14::int[])
-		AS u(id, status, owner_jid, profile_name, profile_picture_url, qr_count, attempt, step, updated_at,
-		disconnection_at, code, obj, due, rstep)
-	WHERE i.id = u.id`,
-		ids, status, owner, profile, picture, qr, attempt, step, updated, at, code, obj, due, rstep)
-}
-
-// queueHistory queues the insert of rows, their ids taken.
-func queueHistory(b *pgx.Batch, rows []storage.Disconnect) {
-	n := len(rows)
-	ids, latency, seed := make([]int64, n), make([]int64, n), make([]int64, n)
-	inst, kind, raw, msg, cause, action, rule, sha, shadowSHA, proxy, proxyTo := make([]string, n), make([]string, n),
-		make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n),
-		make([]string, n), make([]string, n), make([]string, n)
-	at := make([]time.Time, n)
-	code, attempt, step := make([]int, n), make([]int, n), make([]int, n)
-	fallback := make([]bool, n)
-	decision, shadow, input := make([]*string, n), make([]*string, n), make([]*string, n)
-	for i, d := range rows {
-		ids[i], inst[i], at[i], kind[i], code[i], raw[i], msg[i], cause[i] = d.ID, d.InstanceID, d.At, d.Kind, d.Code, d.Raw, d.Message, d.Cause
-		decision[i], action[i], rule[i], sha[i], fallback[i] = jsonText(d.Decision), d.Action, d.Rule, d.PolicySHA256, d.Fallback
-		latency[i], attempt[i], step[i], seed[i] = int64(d.Latency), d.Attempt, d.Step, int64(d.JitterSeed)
-		shadow[i], shadowSHA[i], input[i], proxy[i], proxyTo[i] = jsonText(d.Shadow), d.ShadowSHA256, jsonText(d.Input), d.Proxy, d.ProxyTo
-	}
-	b.Queue(`INSERT INTO wahost_disconnects (id, instance_id, at, kind, code, raw, message, cause, decision, action,
-		rule, policy_sha256, fallback, latency_ns, attempt, step, jitter_seed, shadow, shadow_sha256, input, proxy, proxy_to)
-	OVERRIDING SYSTEM VALUE
-	SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::timestamptz[], $4::text[], $5::int[], $6::text[], $7::text[],
-		$8::text[], $9::json[], $10::text[], $11::text[], $12::text[], $13::bool[], $14::bigint[], $15::int[], $16::int[],
-		$17::bigint[], $18::json[], $19::text[], $20::json[], $21::text[], $22::text[])`,
-		ids, inst, at, kind, code, raw, msg, cause, decision, action, rule, sha, fallback, latency, attempt, step, seed,
-		shadow, shadowSHA, input, proxy, proxyTo)
-}
-
-// queueEpisodes queues the insert (with their ids taken) or the update of
-// eps.
-func queueEpisodes(b *pgx.Batch, eps []storage.Episode, insert bool) {
-	n := len(eps)
-	ids, gen := make([]int64, n), make([]int64, n)
-	inst, outcome, endKind, endRule, sha, policy, arm := make([]string, n), make([]string, n), make([]string, n),
-		make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	started, ended := make([]time.Time, n), make([]*time.Time, n)
-	attempts, maxStep, fallbacks, loops := make([]int, n), make([]int, n), make([]int, n), make([]int, n)
-	qr, mixed := make([]bool, n), make([]bool, n)
-	for i, e := range eps {
-		ids[i], inst[i], started[i], ended[i], outcome[i], endKind[i], endRule[i] = e.ID, e.InstanceID, e.StartedAt, e.EndedAt, e.Outcome, e.EndKind, e.EndRule
-		attempts[i], maxStep[i], qr[i], fallbacks[i], loops[i] = e.Attempts, e.MaxStep, e.NeededQR, e.Fallbacks, e.Loops440
-		sha[i], policy[i], gen[i], arm[i], mixed[i] = e.PolicySHA256, e.Policy, int64(e.Generation), e.Arm, e.Mixed
-	}
-	const rows = `unnest($1::bigint[], $2::uuid[], $3::timestamptz[], $4::timestamptz[], $5::text[], $6::text[],
-		$7::text[], $8::int[], $9::int[], $10::bool[], $11::int[], $12::int[], $13::text[], $14::text[], $15::bigint[],
-		$16::text[], $17::bool[])`
-	args := []any{ids, inst, started, ended, outcome, endKind, endRule, attempts, maxStep, qr, fallbacks, loops, sha,
-		policy, gen, arm, mixed}
-	if insert {
-		b.Queue(`INSERT INTO wahost_episodes (id, instance_id, started_at, ended_at, outcome, end_kind, end_rule,
-			attempts, max_step, needed_qr, fallbacks, loops_440, policy_sha256, policy, generation, arm, mixed)
-		OVERRIDING SYSTEM VALUE SELECT * FROM `+rows, args...)
-		return
-	}
-	b.Queue(`UPDATE wahost_episodes e SET instance_id = u.instance_id, started_at = u.started_at,
-		ended_at = u.ended_at, outcome = u.outcome, end_kind = u.end_kind, end_rule = u.end_rule,
-		attempts = u.attempts, max_step = u.max_step, needed_qr = u.needed_qr, fallbacks = u.fallbacks,
-		loops_440 = u.loops_440, policy_sha256 = u.policy_sha256, policy = u.policy, generation = u.generation,
-		arm = u.arm, mixed = u.mixed
-	FROM `+rows+` AS u(id, instance_id, started_at, ended_at, outcome, end_kind, end_rule, attempts, max_step,
-		needed_qr, fallbacks, loops_440, policy_sha256, policy, generation, arm, mixed)
-	WHERE e.id = u.id`, args...)
+	return err
 }
 
 // jsonText passes an empty document as SQL NULL, as jsonArg does.
@@ -521,21 +388,21 @@ type flushing struct {
 }
 
 func (f flushing) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	if err := f.g.flush(ctx, f.tx, nil); err != nil {
+	if err := f.g.flush(ctx, f.tx); err != nil {
 		return pgconn.CommandTag{}, err
 	}
 	return f.tx.Exec(ctx, sql, args...)
 }
 
 func (f flushing) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	if err := f.g.flush(ctx, f.tx, nil); err != nil {
+	if err := f.g.flush(ctx, f.tx); err != nil {
 		return nil, err
 	}
 	return f.tx.Query(ctx, sql, args...)
 }
 
 func (f flushing) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	if err := f.g.flush(ctx, f.tx, nil); err != nil {
+	if err := f.g.flush(ctx, f.tx); err != nil {
 		return errRow{err}
 	}
 	return f.tx.QueryRow(ctx, sql, args...)

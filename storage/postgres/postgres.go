@@ -185,18 +185,12 @@ func (s *Store) inTx(ctx context.Context, fn func(tx storage.Tx) error, units []
 	} else {
 		tx := lt.tx
 		if g != nil {
-			// The group's rows and its outbox's in one round trip, or
-			// the outbox's after them by COPY when they are many.
+			// The group's rows and its outbox's in one round trip.
 			var copies []copyStmt
-			if len(outbox) >= copyMin {
+			if len(outbox) > 0 {
 				copies = append(copies, outboxCopy(outbox, g.pending))
 			}
-			err = g.flush(ctx, tx, func(b *pgx.Batch) {
-				if len(outbox) > 0 && copies == nil {
-					q, args := outboxInsert(outbox)
-					b.Queue(q, args...)
-				}
-			}, copies...)
+			err = g.flush(ctx, tx, copies...)
 		} else {
 			err = insertOutbox(ctx, tx, outbox)
 		}
