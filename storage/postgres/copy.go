@@ -127,7 +127,7 @@ type copyStmt struct {
 // copyIn runs stmts, one COPY after the other, in one round trip (see
 // write).
 func copyIn(ctx context.Context, tx pgx.Tx, stmts ...copyStmt) error {
-	return write(ctx, tx, nil, stmts)
+	return write(ctx, tx, nil, stmts, false)
 }
 
 // copyStmt appends st: its query, then its rows as one CopyData message,

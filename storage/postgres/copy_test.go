@@ -258,7 +258,7 @@ func TestWriteGroup(t *testing.T) {
 	}
 	history := []storage.Disconnect{{ID: 1, InstanceID: insts[0].ID, At: now, Kind: "disconnected", Action: "reconnect"}}
 	err := writeGroup(insts, history)
-	if !errors.Is(err, storage.ErrNotFound) || !strings.Contains(err.Error(), "1 of 2 rows") {
+	if !errors.Is(err, storage.ErrNotFound) || !strings.Contains(err.Error(), "update the group's instances: 1 of 2 rows") {
 		t.Fatalf("update of a removed instance: %v", err)
 	}
 	if got, err := s.ListDisconnects(ctx, insts[0].ID, 0, 10); err != nil || len(got) != 0 {
@@ -266,5 +266,19 @@ func TestWriteGroup(t *testing.T) {
 	}
 	if err := writeGroup(insts[:1], history); err != nil {
 		t.Fatalf("the connection after the failed write: %v", err)
+	}
+
+	// The write that commits: it commits, or fails and rolls back, and the
+	// transaction knows which.
+	insts[0].Attempt = 7
+	if committed, err := s.WriteGroupAndCommit(ctx, insts[:1]); err != nil || !committed {
+		t.Fatalf("write and commit: committed %v, %v", committed, err)
+	}
+	insts[0].Attempt = 8
+	if committed, err := s.WriteGroupAndCommit(ctx, insts); !errors.Is(err, storage.ErrNotFound) || committed {
+		t.Fatalf("write and commit of a removed instance: committed %v, %v", committed, err)
+	}
+	if got, err := s.Instance(ctx, insts[0].ID); err != nil || got.Attempt != 7 {
+		t.Fatalf("attempt after the failed commit: %d, %v; want 7", got.Attempt, err)
 	}
 }

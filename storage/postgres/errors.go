@@ -35,6 +35,9 @@ func wrapErr(op string, err error) error {
 			return fmt.Errorf("postgres: %s: %w", op, &storage.InputError{Field: "id", Reason: "already exists"})
 		case pgErr.Code == "23503":
 			return fmt.Errorf("postgres: %s: referenced instance: %w", op, storage.ErrNotFound)
+		case pgErr.Code == "P0002" && strings.Contains(pgErr.Where, "wahost_expect_rows"):
+			// wahost_expect_rows: a row a group expected is gone.
+			return fmt.Errorf("postgres: %s: %s: %w", op, pgErr.Message, storage.ErrNotFound)
 		case pgErr.Code == "22P02" || pgErr.Code == "22P05" || pgErr.Code == "22021":
 			return fmt.Errorf("postgres: %s: %w", op, &storage.InputError{Field: "value", Reason: pgErr.Message})
 		case pgErr.Code == "54000" || pgErr.Code == "22001":

@@ -29,5 +29,21 @@ func WriteGroup(ctx context.Context, tx pgx.Tx, instances []storage.Instance, hi
 	if len(history) > 0 {
 		copies = append(copies, historyCopy(history))
 	}
-	return write(ctx, tx, []wireStmt{instancesStmt(instances)}, copies)
+	return write(ctx, tx, []wireStmt{instancesStmt(instances)}, copies, false)
+}
+
+// WriteGroupAndCommit is WriteGroup in a group's own transaction, whose
+// write commits it; it reports whether the transaction knew it was
+// committed.
+func (s *Store) WriteGroupAndCommit(ctx context.Context, instances []storage.Instance) (committed bool, err error) {
+	tx, err := beginConnTx(ctx, s.pool)
+	if err != nil {
+		return false, err
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	if _, err := tx.Exec(ctx, "begin"); err != nil {
+		return false, err
+	}
+	err = write(ctx, tx, []wireStmt{instancesStmt(instances)}, nil, true)
+	return tx.committed, err
 }

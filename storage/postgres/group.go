@@ -160,9 +160,10 @@ type pendingEpisode struct {
 	insert bool // not stored yet
 }
 
-// prepareGroup locks the instances units act for and reads them with
-// their open episodes; nil when no unit names one.
-func prepareGroup(ctx context.Context, tx pgx.Tx, units []storage.Unit) (*grouped, error) {
+// prepareGroup begins tx, then locks the instances units act for and
+// reads them with their open episodes, in the same round trip; nil when
+// no unit names one.
+func prepareGroup(ctx context.Context, tx *connTx, units []storage.Unit) (*grouped, error) {
 	ids := make([]string, 0, len(units))
 	for _, u := range units {
 		if u.Instance != "" && storage.ValidateID("instance id", u.Instance) == nil {
@@ -170,12 +171,14 @@ func prepareGroup(ctx context.Context, tx pgx.Tx, units []storage.Unit) (*groupe
 		}
 	}
 	if len(ids) == 0 {
-		return nil, nil
+		_, err := tx.Exec(ctx, "begin")
+		return nil, wrapErr("begin", err)
 	}
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
 	n := len(units)
 	b := &pgx.Batch{}
+	b.Queue("begin")
 	// Rows are locked in id order, as every group takes them.
 	b.Queue("SELECT "+instanceCols+" FROM wahost_instances WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE", ids)
 	b.Queue("SELECT "+episodeCols+" FROM wahost_episodes WHERE instance_id = ANY($1::uuid[]) AND outcome = ''", ids)
@@ -189,6 +192,9 @@ func prepareGroup(ctx context.Context, tx pgx.Tx, units []storage.Unit) (*groupe
 	b.Queue("SELECT nextval('wahost_event_pending')")
 	br := tx.SendBatch(ctx, b)
 	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return nil, wrapErr("begin", err)
+	}
 	g := &grouped{inst: make(map[string]*groupInstance, len(ids)), updated: map[string]int{}, epIndex: map[int64]int{}}
 	rows, _ := br.Query()
 	insts, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (storage.Instance, error) { return scanInstance(r) })
@@ -317,8 +323,9 @@ func (g *grouped) putEpisode(gi *groupInstance, e storage.Episode) (storage.Epis
 }
 
 // flush sends the writes kept so far, one statement per table, with
-// copies after them, in one write and one round trip (see write).
-func (g *grouped) flush(ctx context.Context, tx pgx.Tx, copies ...copyStmt) error {
+// copies after them, and with commit the COMMIT, in one write and one
+// round trip (see write).
+func (g *grouped) flush(ctx context.Context, tx pgx.Tx, commit bool, copies ...copyStmt) error {
 	var stmts []wireStmt
 	if len(g.instances) > 0 {
 		stmts = append(stmts, instancesStmt(g.instances))
@@ -341,7 +348,7 @@ func (g *grouped) flush(ctx context.Context, tx pgx.Tx, copies ...copyStmt) erro
 	if len(g.history) > 0 {
 		copies = append([]copyStmt{historyCopy(g.history)}, copies...)
 	}
-	err := write(ctx, tx, stmts, copies)
+	err := write(ctx, tx, stmts, copies, commit)
 	// Emptied for the writes to come.
 	g.instances, g.history, g.episodes = g.instances[:0], g.history[:0], g.episodes[:0]
 	clear(g.updated)
@@ -388,21 +395,21 @@ type flushing struct {
 }
 
 func (f flushing) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	if err := f.g.flush(ctx, f.tx); err != nil {
+	if err := f.g.flush(ctx, f.tx, false); err != nil {
 		return pgconn.CommandTag{}, err
 	}
 	return f.tx.Exec(ctx, sql, args...)
 }
 
 func (f flushing) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	if err := f.g.flush(ctx, f.tx); err != nil {
+	if err := f.g.flush(ctx, f.tx, false); err != nil {
 		return nil, err
 	}
 	return f.tx.Query(ctx, sql, args...)
 }
 
 func (f flushing) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	if err := f.g.flush(ctx, f.tx); err != nil {
+	if err := f.g.flush(ctx, f.tx, false); err != nil {
 		return errRow{err}
 	}
 	return f.tx.QueryRow(ctx, sql, args...)

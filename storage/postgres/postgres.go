@@ -160,7 +160,7 @@ func (s *Store) inTx(ctx context.Context, fn func(tx storage.Tx) error, units []
 	o := ops{q: lt, now: s.now, inTx: true, hook: s.hook, wrote: &wrote, outbox: &outbox}
 	var g *grouped
 	if group && slices.ContainsFunc(units, func(u storage.Unit) bool { return u.Instance != "" }) {
-		tx, err := lt.begin(ctx)
+		tx, err := lt.beginGroup(ctx)
 		if err != nil {
 			return wrapErr("begin", err)
 		}
@@ -185,12 +185,13 @@ func (s *Store) inTx(ctx context.Context, fn func(tx storage.Tx) error, units []
 	} else {
 		tx := lt.tx
 		if g != nil {
-			// The group's rows and its outbox's in one round trip.
+			// The group's rows and its outbox's, and the commit, in one
+			// round trip.
 			var copies []copyStmt
 			if len(outbox) > 0 {
 				copies = append(copies, outboxCopy(outbox, g.pending))
 			}
-			err = g.flush(ctx, tx, copies...)
+			err = g.flush(ctx, tx, true, copies...)
 		} else {
 			err = insertOutbox(ctx, tx, outbox)
 		}
@@ -217,6 +218,17 @@ var groupOutboxes sync.Pool // *[]storage.OutboxEvent
 type lazyTx struct {
 	pool *pgxpool.Pool
 	tx   pgx.Tx // nil until begun
+}
+
+// beginGroup takes a connection for a group, whose prepare batch begins
+// the transaction (see connTx).
+func (l *lazyTx) beginGroup(ctx context.Context) (*connTx, error) {
+	t, err := beginConnTx(ctx, l.pool)
+	if err != nil {
+		return nil, err
+	}
+	l.tx = t
+	return t, nil
 }
 
 func (l *lazyTx) begin(ctx context.Context) (pgx.Tx, error) {

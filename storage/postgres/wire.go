@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -24,13 +26,22 @@ import (
 // in the first write that needs them.
 
 // A wireStmt is one statement of a group's write: the prepared statement
-// name, its text and parameter types, and how many rows it must touch;
-// params appends its parameter values, each as a COPY field is written.
+// name, its text and parameter types; params appends its parameter
+// values, each as a COPY field is written. The statement checks in the
+// server that it touched as many rows as the group expected (see
+// expectRows), so that a COMMIT sent in the same write never commits a
+// group that missed a row.
 type wireStmt struct {
 	op, name, sql string
 	oids          []uint32
-	want          int
 	params        func(c *copyData)
+}
+
+// expectRows wraps sql, a data-modifying statement whose last parameter
+// ($n) is the rows it must touch, in the check of migration 0015.
+func expectRows(sql string, n int, what string) string {
+	return "WITH w AS (" + sql + " RETURNING 1) SELECT wahost_expect_rows(count(*), $" + strconv.Itoa(n) +
+		"::bigint, '" + strings.ReplaceAll(what, "'", "''") + "') FROM w"
 }
 
 // Type OIDs of the parameters.
@@ -115,14 +126,17 @@ func (c *copyData) extended(st *wireStmt, prepared bool) {
 	c.end(at)
 }
 
-// write sends stmts, then copies, in one write, and reads their outcomes.
-// A statement or a COPY the server refuses aborts the transaction, and
-// everything after it fails too (the protocol has the server skip the
-// rest of the statements to the Sync, and drop the rows of COPYs that
-// failed); the error returned is the first. A value a column cannot hold
-// fails the call before anything is sent.
-func write(ctx context.Context, tx pgx.Tx, stmts []wireStmt, copies []copyStmt) error {
-	if len(stmts) == 0 && len(copies) == 0 {
+// write sends stmts, then copies, then with commit a COMMIT, in one
+// write, and reads their outcomes. A statement or a COPY the server
+// refuses aborts the transaction, and everything after it fails too (the
+// protocol has the server skip the rest of the statements to the Sync,
+// and drop the rows of COPYs that failed; the COMMIT of an aborted
+// transaction rolls it back); the error returned is the first. A value a
+// column cannot hold fails the call before anything is sent. With
+// commit, write returns nil only when the transaction committed, and
+// tells a connTx so.
+func write(ctx context.Context, tx pgx.Tx, stmts []wireStmt, copies []copyStmt, commit bool) error {
+	if len(stmts) == 0 && len(copies) == 0 && !commit {
 		return nil
 	}
 	c := copyPool.Get().(*copyData)
@@ -161,13 +175,21 @@ func write(ctx context.Context, tx pgx.Tx, stmts []wireStmt, copies []copyStmt) 
 			return fmt.Errorf("postgres: %s: %w", st.op, c.err)
 		}
 	}
+	if commit {
+		at := c.message('Q')
+		c.cstring("COMMIT")
+		c.end(at)
+	}
 	if err := pc.Frontend().SendUnbufferedEncodedCopyData(c.b); err != nil {
 		// Part of the messages may be gone: the connection is unusable.
 		_ = pc.Close(context.WithoutCancel(ctx))
-		if len(stmts) > 0 {
+		switch {
+		case len(stmts) > 0:
 			return wrapErr(stmts[0].op, err)
+		case len(copies) > 0:
+			return wrapErr(copies[0].op, err)
 		}
-		return wrapErr(copies[0].op, err)
+		return wrapErr("commit", err)
 	}
 
 	var first error
@@ -183,12 +205,6 @@ func write(ctx context.Context, tx pgx.Tx, stmts []wireStmt, copies []copyStmt) 
 				prepared[parsing[0]] = true
 				parsing = parsing[1:]
 			case *pgproto3.CommandComplete:
-				st := &stmts[done]
-				if got := pgconn.NewCommandTag(string(m.CommandTag)).RowsAffected(); got != int64(st.want) && first == nil {
-					// A row another statement of the group removed fails
-					// the group.
-					first = fmt.Errorf("postgres: %s: %d of %d rows: %w", st.op, got, st.want, storage.ErrNotFound)
-				}
 				done++
 			case *pgproto3.ErrorResponse:
 				if first == nil {
@@ -205,7 +221,37 @@ func write(ctx context.Context, tx pgx.Tx, stmts []wireStmt, copies []copyStmt) 
 			first = err
 		}
 	}
+	if commit {
+		err := readCommit(ctx, pc)
+		if first == nil {
+			first = err
+		}
+		if ct, ok := tx.(*connTx); ok && first == nil {
+			ct.committed = true
+		}
+	}
 	return first
+}
+
+// readCommit reads the outcome of the COMMIT write sent.
+func readCommit(ctx context.Context, pc *pgconn.PgConn) error {
+	var failed error
+	for {
+		msg, err := pc.ReceiveMessage(ctx)
+		if err != nil {
+			return wrapErr("commit", err)
+		}
+		switch m := msg.(type) {
+		case *pgproto3.CommandComplete:
+			if string(m.CommandTag) == "ROLLBACK" {
+				failed = fmt.Errorf("postgres: commit: %w", pgx.ErrTxCommitRollback)
+			}
+		case *pgproto3.ErrorResponse:
+			failed = wrapErr("commit", pgconn.ErrorResponseToPgError(m))
+		case *pgproto3.ReadyForQuery:
+			return failed
+		}
+	}
 }
 
 func contains(names []string, name string) bool {
@@ -248,16 +294,17 @@ const (
 var (
 	instancesOIDs = []uint32{oidUUIDArray, oidTextArray, oidTextArray, oidTextArray, oidTextArray, oidInt4Array,
 		oidInt4Array, oidInt4Array, oidTimestamptzArray, oidTimestamptzArray, oidInt4Array, oidJSONArray,
-		oidTimestamptzArray, oidInt4Array}
+		oidTimestamptzArray, oidInt4Array, oidInt8}
 	episodesOIDs = []uint32{oidInt8Array, oidUUIDArray, oidTimestamptzArray, oidTimestamptzArray, oidTextArray,
 		oidTextArray, oidTextArray, oidInt4Array, oidInt4Array, oidBoolArray, oidInt4Array, oidInt4Array,
-		oidTextArray, oidTextArray, oidInt8Array, oidTextArray, oidBoolArray}
+		oidTextArray, oidTextArray, oidInt8Array, oidTextArray, oidBoolArray, oidInt8}
 )
 
 // instancesStmt updates rows, one per instance.
 func instancesStmt(rows []storage.Instance) wireStmt {
-	return wireStmt{op: "write the group's rows", name: "wahost_group_instances", sql: instancesUpdate,
-		oids: instancesOIDs, want: len(rows), params: func(c *copyData) {
+	return wireStmt{op: "write the group's rows", name: "wahost_group_instances",
+		sql:  expectRows(instancesUpdate, len(instancesOIDs), "update the group's instances"),
+		oids: instancesOIDs, params: func(c *copyData) {
 			n := len(rows)
 			c.array(oidUUID, n, func(i int) { c.uuid("instance id", rows[i].ID) })
 			c.array(oidText, n, func(i int) { c.text(string(rows[i].Status)) })
@@ -273,15 +320,16 @@ func instancesStmt(rows []storage.Instance) wireStmt {
 			c.array(oidJSON, n, func(i int) { c.json(rows[i].DisconnectionObject) })
 			c.array(oidTimestamptz, n, func(i int) { c.timestamptzOrNull(reconnectDue(rows[i].Reconnect)) })
 			c.array(oidInt4, n, func(i int) { c.int4("reconnect step", reconnectStep(rows[i].Reconnect)) })
+			c.int8(int64(n))
 		}}
 }
 
 // episodesStmt inserts eps (their ids taken) or updates them.
 func episodesStmt(eps []storage.Episode, insert bool) wireStmt {
-	st := wireStmt{op: "write the group's rows", name: "wahost_group_episodes_update", sql: episodesUpdate,
-		oids: episodesOIDs, want: len(eps)}
+	st := wireStmt{op: "write the group's rows", name: "wahost_group_episodes_update",
+		sql: expectRows(episodesUpdate, len(episodesOIDs), "update the group's episodes"), oids: episodesOIDs}
 	if insert {
-		st.name, st.sql = "wahost_group_episodes_insert", episodesInsert
+		st.name, st.sql = "wahost_group_episodes_insert", expectRows(episodesInsert, len(episodesOIDs), "insert the group's episodes")
 	}
 	st.params = func(c *copyData) {
 		n := len(eps)
@@ -302,6 +350,7 @@ func episodesStmt(eps []storage.Episode, insert bool) wireStmt {
 		c.array(oidInt8, n, func(i int) { c.int8(int64(eps[i].Generation)) })
 		c.array(oidText, n, func(i int) { c.text(eps[i].Arm) })
 		c.array(oidBool, n, func(i int) { c.bool(eps[i].Mixed) })
+		c.int8(int64(n))
 	}
 	return st
 }
