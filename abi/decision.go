@@ -106,38 +106,42 @@ var (
 	ErrInvalid       = errors.New("invalid decision")
 )
 
-// AppendJSON appends the decision document to b.
+// AppendJSON appends the decision document to b. Each key is appended
+// with its quotes, colon and comma as one constant: under WebAssembly,
+// where a policy encodes its decision, every append costs a call.
 func (d *Decision) AppendJSON(b []byte) []byte {
-	b = append(b, '{')
-	b = appendIntField(b, "v", int64(d.V))
-	b = appendStringField(b, "action", string(d.Action))
+	b = appendInt(append(b, `{"v":`...), int64(d.V))
+	b = appendString(append(b, `,"action":`...), string(d.Action))
 	switch d.Action {
 	case ActionReconnect:
-		b = appendIntField(b, "delay_ms", d.DelayMS)
-		b = appendIntField(b, "step", int64(d.Step))
+		b = strconv.AppendInt(append(b, `,"delay_ms":`...), d.DelayMS, 10)
+		b = appendInt(append(b, `,"step":`...), int64(d.Step))
 		if d.SwitchProxy != "" {
 			b = appendSwitchProxy(b, d.SwitchProxy)
 		}
 	case ActionLogout:
-		b = append(appendKey(b, "cleanup"), '[')
-		for i, n := range d.Cleanup.Names() {
-			if i > 0 {
-				b = append(b, ',')
+		b = append(b, `,"cleanup":[`...)
+		sep := false
+		for _, n := range scopeNames {
+			if d.Cleanup&n.s != 0 {
+				if sep {
+					b = append(b, ',')
+				}
+				b, sep = appendString(b, n.name), true
 			}
-			b = appendString(b, n)
 		}
 		b = append(b, ']')
 		if d.End != "" {
-			b = appendStringField(b, "end", string(d.End))
+			b = appendString(append(b, `,"end":`...), string(d.End))
 		}
 	}
 	if d.QRCount != nil {
-		b = appendIntField(b, "qr_count", int64(*d.QRCount))
+		b = strconv.AppendInt(append(b, `,"qr_count":`...), int64(*d.QRCount), 10)
 	}
 	if d.Rule != "" {
-		b = appendStringField(b, "rule", d.Rule)
+		b = appendString(append(b, `,"rule":`...), d.Rule)
 	}
-	b = appendStringField(b, "reason", d.Reason)
+	b = appendString(append(b, `,"reason":`...), d.Reason)
 	return append(b, '}')
 }
 
@@ -168,7 +172,7 @@ func DecodeDecision(data []byte) (Decision, error) {
 		if key, ok, err = r.member(first); err != nil || !ok {
 			break
 		}
-		if bit, known := decisionFields[string(key)]; known {
+		if bit := decisionField(key); bit != 0 {
 			if seen&bit != 0 {
 				err = &FieldError{Field: string(key), Err: errors.New("repeated")}
 				break
@@ -217,15 +221,53 @@ func DecodeDecision(data []byte) (Decision, error) {
 	if err != nil {
 		return Decision{}, wrap("decoding decision: ", err, "")
 	}
-	if seen&decisionFields["v"] == 0 || d.V != DocVersion {
+	if seen&decisionV == 0 || d.V != DocVersion {
 		return Decision{}, wrap("decoding decision: ", ErrVersion, ": v="+itoa(int64(d.V))+", want "+itoa(DocVersion))
 	}
 	return d, nil
 }
 
-var decisionFields = map[string]uint16{
-	"v": 1, "action": 2, "delay_ms": 4, "step": 8, "cleanup": 16, "end": 32,
-	"qr_count": 64, "rule": 128, "reason": 256, "switch_proxy": 512,
+// The members of a decision, as bits of the set DecodeDecision has seen.
+const (
+	decisionV uint16 = 1 << iota
+	decisionAction
+	decisionDelayMS
+	decisionStep
+	decisionCleanup
+	decisionEnd
+	decisionQRCount
+	decisionRule
+	decisionReason
+	decisionSwitchProxy
+)
+
+// decisionField returns the bit of a decision member, 0 for an unknown
+// one. A switch rather than a map: the host checks every decision, and
+// hashing each key costs more.
+func decisionField(key []byte) uint16 {
+	switch string(key) {
+	case "v":
+		return decisionV
+	case "action":
+		return decisionAction
+	case "delay_ms":
+		return decisionDelayMS
+	case "step":
+		return decisionStep
+	case "cleanup":
+		return decisionCleanup
+	case "end":
+		return decisionEnd
+	case "qr_count":
+		return decisionQRCount
+	case "rule":
+		return decisionRule
+	case "reason":
+		return decisionReason
+	case "switch_proxy":
+		return decisionSwitchProxy
+	}
+	return 0
 }
 
 func decodeScope(r *reader) (Scope, error) {

@@ -215,6 +215,16 @@ func DecodeInputNoCopy(data []byte, in *Input) error { return decodeInput(data, 
 func decodeInput(data []byte, in *Input, alias, lazy bool) error {
 	hist, sum := in.History[:0], in.Summary
 	*in = Input{History: hist, Summary: HistorySummary{Kinds: sum.Kinds[:0], Codes: sum.Codes[:0], Actions: sum.Actions[:0]}}
+	if decodeHostInput(data, in, alias, lazy) {
+		return nil
+	}
+	// Not the host's layout: start over, member by member.
+	*in = Input{History: hist, Summary: HistorySummary{Kinds: sum.Kinds[:0], Codes: sum.Codes[:0], Actions: sum.Actions[:0]}}
+	return decodeMembers(data, in, alias, lazy)
+}
+
+// decodeMembers is decodeInput for any layout: in must be reset.
+func decodeMembers(data []byte, in *Input, alias, lazy bool) error {
 	r := reader{b: data, alias: alias}
 	seenV := false
 	err := r.openObject()
@@ -408,15 +418,19 @@ func decodeHistoryEntry(r *reader, h *HistoryEntry) error {
 }
 
 // small checks that an integer read by reader.int fits in 32 bits:
-// small(r.int()). It inlines.
+// small(r.int()). It inlines, which it would not if it built the error's
+// message itself.
 func small(v int64, err error) (int, error) {
 	if err == nil && int64(int32(v)) != v {
-		err = outOfRange(v)
+		err = rangeError(v)
 	}
 	return int(v), err
 }
 
-func outOfRange(v int64) error { return plainError(itoa(v) + " out of 32-bit range") }
+// rangeError reports an integer that does not fit in 32 bits.
+type rangeError int64
+
+func (e rangeError) Error() string { return itoa(int64(e)) + " out of 32-bit range" }
 
 // A FieldError names the document field a decoding error is about.
 type FieldError struct {

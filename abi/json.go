@@ -3,6 +3,7 @@ package abi
 import (
 	"errors"
 	"math"
+	"math/bits"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -189,15 +190,19 @@ func (r *reader) rawString() ([]byte, error) {
 	b, pos := r.b, r.pos
 	start := pos
 	ascii := true
-	// Eight bytes at a time while none is a quote, a backslash, a control
-	// character or non-ASCII: a string costs a few loop iterations instead
-	// of one per byte.
-	for pos+8 <= len(b) && !special(le64(b[pos:])) {
-		pos += 8
-	}
-	for ; pos < len(b); pos++ {
-		c := b[pos]
-		switch {
+	// Eight bytes at a time, the first that needs a look found by its mark
+	// (see specialBits): a string costs a few steps instead of one per
+	// byte. A non-ASCII byte is only noted and crossed.
+	for pos < len(b) {
+		if pos+8 <= len(b) {
+			m := specialBits(le64(b[pos:]))
+			if m == 0 {
+				pos += 8
+				continue
+			}
+			pos += bits.TrailingZeros64(m) >> 3
+		}
+		switch c := b[pos]; {
 		case c == '"':
 			s := b[start:pos]
 			r.pos = pos + 1
@@ -214,6 +219,7 @@ func (r *reader) rawString() ([]byte, error) {
 		case c >= utf8.RuneSelf:
 			ascii = false
 		}
+		pos++
 	}
 	r.pos = pos
 	return nil, r.fail(errEOF.Error())
@@ -232,13 +238,19 @@ const (
 	msb = 0x8080808080808080
 )
 
-// special reports whether any byte of w, eight string bytes, needs a look:
-// a quote, a backslash, a control character or a non-ASCII byte.
-func special(w uint64) bool {
-	quote := w ^ (lsb * '"')
-	bslash := w ^ (lsb * '\\')
-	return ((quote-lsb)&^quote|(bslash-lsb)&^bslash|(w-lsb*0x20)|w)&msb != 0
+// specialBits marks by their high bit the bytes of w, eight string bytes
+// read little-endian, that need a look: a quote, a backslash, a control
+// character or a non-ASCII byte. The lowest mark is exact; a borrow may
+// mark bytes above it that need none, so callers use only the lowest:
+// bits.TrailingZeros64(m)/8 is the index of the first byte that needs a
+// look.
+func specialBits(w uint64) uint64 {
+	return (zeroBytes(w^(lsb*'"')) | zeroBytes(w^(lsb*'\\')) | (w - lsb*0x20) | w) & msb
 }
+
+// zeroBytes marks the zero bytes of w by their high bit, exactly up to
+// the first one (see specialBits).
+func zeroBytes(w uint64) uint64 { return (w - lsb) &^ w & msb }
 
 func (r *reader) escapedString(start int) ([]byte, error) {
 	out := append(make([]byte, 0, r.pos-start+16), r.b[start:r.pos]...)
@@ -331,9 +343,11 @@ func (r *reader) hex4() (rune, bool) {
 	return v, true
 }
 
+// str reads a string, a copy unless the reader aliases its input. It
+// inlines.
 func (r *reader) str() (string, error) {
 	b, err := r.rawString()
-	if r.alias && len(b) > 0 {
+	if r.alias {
 		return unsafe.String(unsafe.SliceData(b), len(b)), err
 	}
 	return string(b), err

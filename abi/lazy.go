@@ -1,5 +1,7 @@
 package abi
 
+import "math/bits"
+
 // DecodeInputLazy is DecodeInputNoCopy that leaves the traffic object
 // undecoded, for a caller that reads it only for some events: its bytes
 // are kept (aliasing data) and Traffic stays zero until LoadTraffic
@@ -43,9 +45,9 @@ func (in *Input) decodePendingTraffic() error {
 // skipObject consumes an object without decoding it and returns its
 // bytes. It finds the closing brace by the brackets outside strings and
 // checks that they pair up, to maxDepth levels, and that strings close and
-// hold no control character; it checks no more. Strings, most of the
-// bytes, are crossed eight bytes at a time, as rawString does: under
-// WebAssembly every byte looked at costs.
+// hold no control character; it checks no more. Inside strings and out it
+// crosses the bytes it need not look at eight at a time (specialBits,
+// bracketBits): under WebAssembly every byte looked at costs.
 func (r *reader) skipObject() ([]byte, error) {
 	if err := r.expect('{'); err != nil {
 		return nil, err
@@ -55,16 +57,31 @@ func (r *reader) skipObject() ([]byte, error) {
 	// brace, 0 for a square bracket.
 	open, depth := uint64(1), 1
 	for pos := r.pos; pos < len(b); pos++ {
+		if pos+8 <= len(b) {
+			m := bracketBits(le64(b[pos:]))
+			if m == 0 {
+				pos += 7 // and the loop's pos++
+				continue
+			}
+			pos += bits.TrailingZeros64(m) >> 3
+		}
 		switch c := b[pos]; c {
 		case '"':
-			pos++
-			for pos+8 <= len(b) && !special(le64(b[pos:])) {
-				pos += 8
-			}
-			for ; pos < len(b) && b[pos] != '"'; pos++ {
-				if b[pos] == '\\' {
+			// To the closing quote, as rawString goes.
+			for pos++; pos < len(b); pos++ {
+				if pos+8 <= len(b) {
+					m := specialBits(le64(b[pos:]))
+					if m == 0 {
+						pos += 7
+						continue
+					}
+					pos += bits.TrailingZeros64(m) >> 3
+				}
+				if c := b[pos]; c == '"' {
+					break
+				} else if c == '\\' {
 					pos++
-				} else if b[pos] < 0x20 {
+				} else if c < 0x20 {
 					r.pos = pos
 					return nil, r.fail("control character in string")
 				}
@@ -89,4 +106,13 @@ func (r *reader) skipObject() ([]byte, error) {
 	}
 	r.pos = len(b)
 	return nil, r.fail(errEOF.Error())
+}
+
+// bracketBits marks by their high bit the bytes of w, eight bytes outside
+// strings, that skipObject looks at: a quote or a bracket. As in
+// specialBits, only the lowest bit set is exact.
+func bracketBits(w uint64) uint64 {
+	// Setting bit 5 makes '[' and ']' the same bytes as '{' and '}'.
+	lower := w | lsb*0x20
+	return zeroBytes(w^(lsb*'"')) | zeroBytes(lower^(lsb*'{')) | zeroBytes(lower^(lsb*'}'))
 }

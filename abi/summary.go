@@ -156,7 +156,10 @@ func appendCounts(b []byte, c [3]int) []byte {
 		int64(c[0]), 10), ','), int64(c[1]), 10), ','), int64(c[2]), 10), ']')
 }
 
-var entryStart = []byte(`{"at_ms":`)
+var (
+	entryStart = []byte(`{"at_ms":`)
+	summaryKey = []byte(`history_summary"`)
+)
 
 // InputForMinor returns the input document doc as a module of ABI minor
 // version minor receives it. A module older than ProxyMinor gets no proxy
@@ -172,6 +175,14 @@ func InputForMinor(minor uint16, doc []byte) []byte {
 		doc = withoutProxy(doc)
 	}
 	if minor == 0 || !bytes.HasSuffix(doc, []byte("]}")) {
+		return doc
+	}
+	// Without a summary there is nothing to cut. A document that spells
+	// no summary key, even escaped, has none: the host's short histories
+	// are passed on without reading a member. (The key is looked for
+	// without its opening quote: the search then skips from 'h' to 'h',
+	// rather than stopping at every quote.)
+	if !bytes.Contains(doc, summaryKey) && bytes.IndexByte(doc, '\\') < 0 {
 		return doc
 	}
 	// Read the members before the history (small: the summary, the

@@ -64,6 +64,12 @@ func TestInputForMinor(t *testing.T) {
 	if !reflect.DeepEqual(cut.Summary, full.Summary) || cut.Summary.Total[2] != 300 {
 		t.Errorf("lean summary = %+v, want %+v", cut.Summary, full.Summary)
 	}
+	// The summary is found however its key is spelled.
+	escaped := bytes.Replace(doc, []byte(`"history_summary"`), []byte(`"history\u005fsummary"`), 1)
+	want := bytes.Replace(lean, []byte(`"history_summary"`), []byte(`"history\u005fsummary"`), 1)
+	if got := abi.InputForMinor(1, escaped); !bytes.Equal(got, want) {
+		t.Errorf("a summary key with an escape: got\n%s\nwant\n%s", got, want)
+	}
 	// Short histories and foreign documents pass unchanged.
 	in.History = history(in.NowMS, abi.HistoryTail)
 	short := in.AppendJSON(nil)

@@ -31,3 +31,13 @@ func appendStringField(b []byte, key, v string) []byte {
 func appendBoolField(b []byte, key string, v bool) []byte {
 	return strconv.AppendBool(appendKey(b, key), v)
 }
+
+// appendInt is strconv.AppendInt in base 10 with a single digit appended
+// directly, as a document version or a step is: under WebAssembly the
+// call and the copy strconv makes cost more than the digit.
+func appendInt(b []byte, v int64) []byte {
+	if uint64(v) < 10 {
+		return append(b, byte('0'+v))
+	}
+	return strconv.AppendInt(b, v, 10)
+}

@@ -135,8 +135,7 @@ func decide(in *abi.Input, c *Config) abi.Decision {
 	}
 	delay = min(delay, c.MaxDelayMS)
 	step := c.Escalation[min(attempt, len(c.Escalation))-1]
-	return reconnect(c.jittered(in, delay), int(step), "backoff",
-		describe(code)+"; attempt "+itoa(int64(attempt))+" of "+itoa(c.MaxAttempts))
+	return reconnect(c.jittered(in, delay), int(step), "backoff", backoffReason(code, int64(attempt), c.MaxAttempts))
 }
 
 func (c *Config) cleanup(code int) abi.Scope {
