@@ -251,6 +251,17 @@ func TestWriteGroup(t *testing.T) {
 	if err := s.Pool().QueryRow(ctx, "SELECT count(*) FROM pg_prepared_statements WHERE name = 'wahost_group_instances'").Scan(&prepared); err != nil || prepared != 1 {
 		t.Fatalf("prepared statements: %d, %v; want the group's update once", prepared, err)
 	}
+	// A connection whose statements were dropped fails one write, and
+	// prepares them again for the next.
+	if _, err := s.Pool().Exec(ctx, "DEALLOCATE wahost_group_instances"); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeGroup(insts, nil); err == nil || !strings.Contains(err.Error(), "26000") {
+		t.Fatalf("write after DEALLOCATE: %v", err)
+	}
+	if err := writeGroup(insts, nil); err != nil {
+		t.Fatalf("write after the failed one: %v", err)
+	}
 
 	// A row gone: the update touches one of two, the group fails.
 	if err := s.DeleteInstance(ctx, insts[1].ID); err != nil {

@@ -207,6 +207,12 @@ func write(ctx context.Context, tx pgx.Tx, stmts []wireStmt, copies []copyStmt, 
 			case *pgproto3.CommandComplete:
 				done++
 			case *pgproto3.ErrorResponse:
+				if m.Code == "26000" {
+					// The connection lost its prepared statements (a
+					// DEALLOCATE ALL or DISCARD ALL): prepare them again
+					// next time.
+					clear(prepared)
+				}
 				if first == nil {
 					first = wrapErr(stmts[min(done, len(stmts)-1)].op, pgconn.ErrorResponseToPgError(m))
 				}
