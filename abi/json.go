@@ -3,11 +3,12 @@ package abi
 import (
 	"errors"
 	"math"
-	"math/bits"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/wahost/wahost/abi/internal/scan"
 )
 
 // The codec is hand-written: no reflection, no allocation beyond the strings
@@ -187,21 +188,12 @@ func (r *reader) rawString() ([]byte, error) {
 	} else if err := r.expectSlow('"'); err != nil {
 		return nil, err
 	}
-	b, pos := r.b, r.pos
-	start := pos
+	b, start := r.b, r.pos
 	ascii := true
-	// Eight bytes at a time, the first that needs a look found by its mark
-	// (see specialBits): a string costs a few steps instead of one per
-	// byte. A non-ASCII byte is only noted and crossed.
-	for pos < len(b) {
-		if pos+8 <= len(b) {
-			m := specialBits(le64(b[pos:]))
-			if m == 0 {
-				pos += 8
-				continue
-			}
-			pos += bits.TrailingZeros64(m) >> 3
-		}
+	// Only the bytes that need a look are looked at (scan.Plain); a
+	// non-ASCII one is only noted and crossed.
+	pos := scan.Plain(b, start)
+	for ; pos < len(b); pos = scan.Plain(b, pos+1) {
 		switch c := b[pos]; {
 		case c == '"':
 			s := b[start:pos]
@@ -216,41 +208,13 @@ func (r *reader) rawString() ([]byte, error) {
 		case c < 0x20:
 			r.pos = pos
 			return nil, r.fail("control character in string")
-		case c >= utf8.RuneSelf:
+		default:
 			ascii = false
 		}
-		pos++
 	}
 	r.pos = pos
 	return nil, r.fail(errEOF.Error())
 }
-
-// le64 reads eight bytes little-endian, as encoding/binary would; the
-// guest avoids that package, which links reflect.
-func le64(b []byte) uint64 {
-	_ = b[7]
-	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
-		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
-}
-
-const (
-	lsb = 0x0101010101010101
-	msb = 0x8080808080808080
-)
-
-// specialBits marks by their high bit the bytes of w, eight string bytes
-// read little-endian, that need a look: a quote, a backslash, a control
-// character or a non-ASCII byte. The lowest mark is exact; a borrow may
-// mark bytes above it that need none, so callers use only the lowest:
-// bits.TrailingZeros64(m)/8 is the index of the first byte that needs a
-// look.
-func specialBits(w uint64) uint64 {
-	return (zeroBytes(w^(lsb*'"')) | zeroBytes(w^(lsb*'\\')) | (w - lsb*0x20) | w) & msb
-}
-
-// zeroBytes marks the zero bytes of w by their high bit, exactly up to
-// the first one (see specialBits).
-func zeroBytes(w uint64) uint64 { return (w - lsb) &^ w & msb }
 
 func (r *reader) escapedString(start int) ([]byte, error) {
 	out := append(make([]byte, 0, r.pos-start+16), r.b[start:r.pos]...)

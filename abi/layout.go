@@ -3,6 +3,8 @@ package abi
 import (
 	"math/bits"
 	"unsafe"
+
+	"github.com/wahost/wahost/abi/internal/scan"
 )
 
 // The host writes every input document the same way (Input.AppendJSON):
@@ -42,7 +44,7 @@ func newHostKey(lit string) hostKey {
 // many: the host always writes at least that many from a key on (a value,
 // then closing brackets or the next key).
 func (k *hostKey) at(b []byte, p int) bool {
-	return len(b)-p >= k.span && le64(b[p:])&k.mask[0] == k.w[0] && (k.span == 8 || le64(b[p+8:])&k.mask[1] == k.w[1])
+	return len(b)-p >= k.span && scan.Load(b[p:])&k.mask[0] == k.w[0] && (k.span == 8 || scan.Load(b[p+8:])&k.mask[1] == k.w[1])
 }
 
 var (
@@ -122,11 +124,11 @@ func (h *hostReader) integer(k *hostKey) int64 {
 	}
 	h.pos += len(k.lit)
 	if b, p := h.b, h.pos; len(b)-p >= 16 {
-		w := le64(b[p:])
+		w := scan.Load(b[p:])
 		n := leadingDigits(w)
 		v := parseDigits(w, n)
 		if n == 8 {
-			w = le64(b[p+8:])
+			w = scan.Load(b[p+8:])
 			m := leadingDigits(w)
 			v, n = v*pow10[m]+parseDigits(w, m), n+m
 		}
@@ -156,14 +158,9 @@ func (h *hostReader) raw(k *hostKey) []byte {
 	}
 	h.pos += len(k.lit)
 	if b, p := h.b, h.pos; p < len(b) && b[p] == '"' {
-		for q := p + 1; q+8 <= len(b); q += 8 {
-			if m := specialBits(le64(b[q:])); m != 0 {
-				if q += bits.TrailingZeros64(m) >> 3; b[q] == '"' {
-					h.pos = q + 1
-					return b[p+1 : q]
-				}
-				break
-			}
+		if q := scan.Plain(b, p+1); q < len(b) && b[q] == '"' {
+			h.pos = q + 1
+			return b[p+1 : q]
 		}
 	}
 	s, err := h.rawString()
@@ -291,12 +288,12 @@ func decodeHostInput(data []byte, in *Input, alias, lazy bool) bool {
 var pow10 = [9]uint64{1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8}
 
 // leadingDigits returns how many of the eight bytes of w, read
-// little-endian as le64 does, are ASCII digits before the first other
+// little-endian as scan.Load does, are ASCII digits before the first other
 // byte.
 func leadingDigits(w uint64) int {
 	// A byte below '0' borrows, one above '9' carries into its high bit.
-	// As in specialBits, only the lowest mark is exact.
-	return bits.TrailingZeros64(((w-lsb*'0')|(w+lsb*(0x7f-'9')))&msb) >> 3
+	// As in scan.ZeroBytes, only the lowest mark is exact.
+	return bits.TrailingZeros64(((w-scan.Ones*'0')|(w+scan.Ones*(0x7f-'9')))&scan.Highs) >> 3
 }
 
 // parseDigits returns the value of the first n bytes of w, n ASCII digits
@@ -305,7 +302,7 @@ func leadingDigits(w uint64) int {
 // fours, then in eights: three multiplications instead of a step per
 // digit.
 func parseDigits(w uint64, n int) uint64 {
-	w = (w - lsb*'0') << (64 - 8*uint(n))
+	w = (w - scan.Ones*'0') << (64 - 8*uint(n))
 	w = w * (10<<8 + 1) >> 8
 	w = (w & 0x00ff00ff00ff00ff) * (100<<16 + 1) >> 16
 	return (w & 0x0000ffff0000ffff) * (10000<<32 + 1) >> 32

@@ -1,6 +1,10 @@
 package abi
 
-import "math/bits"
+import (
+	"math/bits"
+
+	"github.com/wahost/wahost/abi/internal/scan"
+)
 
 // DecodeInputLazy is DecodeInputNoCopy that leaves the traffic object
 // undecoded, for a caller that reads it only for some events: its bytes
@@ -46,7 +50,7 @@ func (in *Input) decodePendingTraffic() error {
 // bytes. It finds the closing brace by the brackets outside strings and
 // checks that they pair up, to maxDepth levels, and that strings close and
 // hold no control character; it checks no more. Inside strings and out it
-// crosses the bytes it need not look at eight at a time (specialBits,
+// crosses the bytes it need not look at eight at a time (scan.Plain,
 // bracketBits): under WebAssembly every byte looked at costs.
 func (r *reader) skipObject() ([]byte, error) {
 	if err := r.expect('{'); err != nil {
@@ -58,7 +62,7 @@ func (r *reader) skipObject() ([]byte, error) {
 	open, depth := uint64(1), 1
 	for pos := r.pos; pos < len(b); pos++ {
 		if pos+8 <= len(b) {
-			m := bracketBits(le64(b[pos:]))
+			m := bracketBits(scan.Load(b[pos:]))
 			if m == 0 {
 				pos += 7 // and the loop's pos++
 				continue
@@ -68,19 +72,11 @@ func (r *reader) skipObject() ([]byte, error) {
 		switch c := b[pos]; c {
 		case '"':
 			// To the closing quote, as rawString goes.
-			for pos++; pos < len(b); pos++ {
-				if pos+8 <= len(b) {
-					m := specialBits(le64(b[pos:]))
-					if m == 0 {
-						pos += 7
-						continue
-					}
-					pos += bits.TrailingZeros64(m) >> 3
-				}
+			for pos = scan.Plain(b, pos+1); pos < len(b); pos = scan.Plain(b, pos+1) {
 				if c := b[pos]; c == '"' {
 					break
 				} else if c == '\\' {
-					pos++
+					pos++ // the escaped byte
 				} else if c < 0x20 {
 					r.pos = pos
 					return nil, r.fail("control character in string")
@@ -110,9 +106,9 @@ func (r *reader) skipObject() ([]byte, error) {
 
 // bracketBits marks by their high bit the bytes of w, eight bytes outside
 // strings, that skipObject looks at: a quote or a bracket. As in
-// specialBits, only the lowest bit set is exact.
+// scan.ZeroBytes, only the lowest bit set is exact.
 func bracketBits(w uint64) uint64 {
 	// Setting bit 5 makes '[' and ']' the same bytes as '{' and '}'.
-	lower := w | lsb*0x20
-	return zeroBytes(w^(lsb*'"')) | zeroBytes(lower^(lsb*'{')) | zeroBytes(lower^(lsb*'}'))
+	lower := w | scan.Ones*0x20
+	return scan.ZeroBytes(w^(scan.Ones*'"')) | scan.ZeroBytes(lower^(scan.Ones*'{')) | scan.ZeroBytes(lower^(scan.Ones*'}'))
 }

@@ -5,32 +5,12 @@
 package jsonw
 
 import (
-	"math/bits"
 	"unicode/utf8"
+
+	"github.com/wahost/wahost/abi/internal/scan"
 )
 
 const hexDigits = "0123456789abcdef"
-
-const (
-	lsb = 0x0101010101010101
-	msb = 0x8080808080808080
-)
-
-// special marks by their high bit the bytes of w, eight bytes of a string
-// read little-endian, that AppendString must look at: a quote, a
-// backslash, a control character or a non-ASCII byte. The lowest mark is
-// exact; a borrow may mark the bytes above it, so only that one is used.
-func special(w uint64) uint64 {
-	quote, bslash := w^(lsb*'"'), w^(lsb*'\\')
-	return ((quote-lsb)&^quote | (bslash-lsb)&^bslash | (w - lsb*0x20) | w) & msb
-}
-
-// le64 reads eight bytes of s little-endian.
-func le64(s string) uint64 {
-	_ = s[7]
-	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
-		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
-}
 
 // AppendString appends s as a JSON string, byte for byte as encoding/json
 // writes it with HTML escaping off: the short escapes, \u00XX for the
@@ -38,23 +18,11 @@ func le64(s string) uint64 {
 func AppendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
-	for i := 0; i < len(s); {
-		// Eight bytes at a time while none needs a look: most strings are
-		// copied in a few steps rather than one per byte, which matters
-		// under WebAssembly, where a policy encodes its decision.
-		if i+8 <= len(s) {
-			m := special(le64(s[i:]))
-			if m == 0 {
-				i += 8
-				continue
-			}
-			i += bits.TrailingZeros64(m) >> 3
-		}
+	// Only the bytes that need a look are looked at (scan.Plain): most
+	// strings are copied in a few steps rather than one per byte, which
+	// matters under WebAssembly, where a policy encodes its decision.
+	for i := scan.Plain(s, 0); i < len(s); i = scan.Plain(s, i) {
 		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
 			b = append(b, s[start:i]...)
 			switch c {
 			case '"', '\\':
