@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgproto3"
 
@@ -124,12 +123,6 @@ type copyStmt struct {
 	write   func(c *copyData)
 }
 
-// copyIn runs stmts, one COPY after the other, in one round trip (see
-// write).
-func copyIn(ctx context.Context, tx pgx.Tx, stmts ...copyStmt) error {
-	return write(ctx, tx, nil, stmts, false)
-}
-
 // copyStmt appends st: its query, then its rows as one CopyData message,
 // then CopyDone. pgconn's CopyFrom would take two round trips and a
 // goroutine for each COPY, and in a storm every wait for the network is
@@ -172,14 +165,9 @@ func readCopy(ctx context.Context, pc *pgconn.PgConn, st copyStmt) error {
 	}
 }
 
-// copyOutbox inserts evs, the outbox rows of a group, by COPY. A stream
-// entry's pending key is -(pending * 2^20 + rank), as outboxInsert gives
-// it, with pending the value of wahost_event_pending the group took.
-func copyOutbox(ctx context.Context, tx pgx.Tx, evs []storage.OutboxEvent, pending int64) error {
-	return copyIn(ctx, tx, outboxCopy(evs, pending))
-}
-
-// outboxCopy is the COPY of copyOutbox.
+// outboxCopy inserts evs, the outbox rows of a group. A stream entry's
+// pending key is -(pending * 2^20 + rank), as outboxInsert gives it, with
+// pending the value of wahost_event_pending the group took.
 func outboxCopy(evs []storage.OutboxEvent, pending int64) copyStmt {
 	return copyStmt{"enqueue webhooks", `COPY wahost_outbox
 		(id, instance_id, event, payload, created_at, next_attempt_at, delivered_at, seq, destination)
@@ -205,13 +193,7 @@ func outboxCopy(evs []storage.OutboxEvent, pending int64) copyStmt {
 	}}
 }
 
-// copyDisconnects inserts the history rows of a group, their ids taken,
-// by COPY.
-func copyDisconnects(ctx context.Context, tx pgx.Tx, rows []storage.Disconnect) error {
-	return copyIn(ctx, tx, historyCopy(rows))
-}
-
-// historyCopy is the COPY of copyDisconnects.
+// historyCopy inserts the history rows of a group, their ids taken.
 func historyCopy(rows []storage.Disconnect) copyStmt {
 	return copyStmt{"record the group's history", `COPY wahost_disconnects (id, instance_id, at, kind, code,
 		raw, message, cause, decision, action, rule, policy_sha256, fallback, latency_ns, attempt, step, jitter_seed,

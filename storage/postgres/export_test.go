@@ -10,16 +10,23 @@ import (
 )
 
 // Internals for the package's external tests.
-var CopyOutbox = copyOutbox
+
+// CopyOutbox copies a group's outbox rows alone.
+func CopyOutbox(ctx context.Context, tx pgx.Tx, evs []storage.OutboxEvent, pending int64) error {
+	return write(ctx, tx, nil, []copyStmt{outboxCopy(evs, pending)}, false)
+}
 
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
-var CopyDisconnects = copyDisconnects
+// CopyDisconnects copies a group's history rows alone.
+func CopyDisconnects(ctx context.Context, tx pgx.Tx, rows []storage.Disconnect) error {
+	return write(ctx, tx, nil, []copyStmt{historyCopy(rows)}, false)
+}
 
 // CopyGroup copies a group's history and outbox rows in one round trip,
 // as a group's flush does.
 func CopyGroup(ctx context.Context, tx pgx.Tx, history []storage.Disconnect, outbox []storage.OutboxEvent, pending int64) error {
-	return copyIn(ctx, tx, historyCopy(history), outboxCopy(outbox, pending))
+	return write(ctx, tx, nil, []copyStmt{historyCopy(history), outboxCopy(outbox, pending)}, false)
 }
 
 // WriteGroup writes a group's instance rows and history rows in one

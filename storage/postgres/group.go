@@ -188,7 +188,7 @@ func prepareGroup(ctx context.Context, tx *connTx, units []storage.Unit) (*group
 	b.Queue(takeIDs, n, "wahost_disconnects")
 	b.Queue(takeIDs, n, "wahost_episodes")
 	// The group's stream entries take their pending keys from one value
-	// (see copyOutbox).
+	// (see outboxCopy).
 	b.Queue("SELECT nextval('wahost_event_pending')")
 	br := tx.SendBatch(ctx, b)
 	defer br.Close()
